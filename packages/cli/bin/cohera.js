@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// Cohera runs its TypeScript sources directly (Node ≥ 22.18 strips types). Through npm (`npx cohera`,
+// `npm start`) the pinned Node 24 from the `node` devDependency is used even where the system Node is older.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 18)) {
+  console.error(
+    `cohera needs Node.js >= 22.18 (this is ${process.versions.node}); run it as \`npx cohera\` from the repository.`,
+  );
+  process.exit(1);
+}
+// node:sqlite still prints an ExperimentalWarning on every start; it is expected here and only noise.
+const emitWarning = process.emitWarning;
+process.emitWarning = (warning, ...rest) => {
+  if (String(warning).startsWith('SQLite is an experimental feature')) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+await import('../src/bin.ts');

@@ -1,0 +1,162 @@
+/**
+ * The `cohera` command (DESIGN §9): `server`, `admin bootstrap`, `admin set-tier`. Operator commands read
+ * the same configuration as the server and can run while it runs.
+ */
+import { parseArgs } from 'node:util';
+import {
+  BootstrapError,
+  bootstrap,
+  type Config,
+  ConfigError,
+  loadConfig,
+  openDatabase,
+  rateLimitsOf,
+  setTier,
+  startServer,
+  TIERS,
+  type Tier,
+} from '@cohera/server';
+
+const USAGE = `Usage:
+  cohera server
+  cohera admin bootstrap --org NAME --email EMAIL [--tier free|pro|enterprise] [--json]
+  cohera admin set-tier --org ORG_ID --tier free|pro|enterprise [--per-minute N --per-day N]
+
+Configuration comes from the environment (COHERA_PORT, COHERA_DATA_DIR, COHERA_DATABASE_URL, …).`;
+
+class UsageError extends Error {}
+
+function config(): Readonly<Config> {
+  return loadConfig(process.env, process.cwd());
+}
+
+function parseTier(value: string | undefined, fallback?: Tier): Tier {
+  if (value === undefined && fallback) return fallback;
+  if (!TIERS.includes(value as Tier)) throw new UsageError(`--tier must be one of ${TIERS.join(', ')}`);
+  return value as Tier;
+}
+
+function parseCount(flag: string, value: string | undefined): number | null {
+  if (value === undefined) return null;
+  if (!/^\d{1,9}$/.test(value) || Number(value) < 1)
+    throw new UsageError(`${flag} must be a whole number ≥ 1`);
+  return Number(value);
+}
+
+async function runBootstrap(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      org: { type: 'string' },
+      email: { type: 'string' },
+      tier: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.org) throw new UsageError('--org is required');
+  if (!values.email) throw new UsageError('--email is required');
+  const tier = parseTier(values.tier, 'free');
+  const database = await openDatabase(config());
+  try {
+    const result = await bootstrap(
+      database.db,
+      { orgName: values.org, email: values.email, tier },
+      Date.now(),
+    );
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+      return;
+    }
+    process.stdout.write(
+      [
+        `Created organization ${result.org_id} (${tier}) and its owner.`,
+        '',
+        `  email      ${result.email}`,
+        `  password   ${result.password}`,
+        `  api key    ${result.api_key}`,
+        '',
+        'The password and the API key are shown only now: store them in a secret manager.',
+        'Sign in at /auth/login, or call the API with: Authorization: Bearer <api key>',
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await database.destroy();
+  }
+}
+
+async function runSetTier(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      org: { type: 'string' },
+      tier: { type: 'string' },
+      'per-minute': { type: 'string' },
+      'per-day': { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.org) throw new UsageError('--org is required');
+  const tier = parseTier(values.tier);
+  const perMinute = parseCount('--per-minute', values['per-minute']);
+  const perDay = parseCount('--per-day', values['per-day']);
+  if ((perMinute !== null || perDay !== null) && tier !== 'enterprise') {
+    throw new UsageError('--per-minute and --per-day set custom limits, which only the enterprise tier has');
+  }
+  const database = await openDatabase(config());
+  try {
+    const org = await setTier(database.db, values.org, { tier, perMinute, perDay }, Date.now());
+    if (!org) throw new UsageError(`no organization with id ${values.org}`);
+    const summary = { id: org.id, name: org.name, tier: org.tier, rate_limits: rateLimitsOf(org) };
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(summary)}\n`
+        : `${org.id} (${org.name}) is now ${org.tier}: ${summary.rate_limits.per_minute}/min, ${summary.rate_limits.per_day}/day\n`,
+    );
+  } finally {
+    await database.destroy();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  try {
+    if (command === 'server' && sub === undefined) {
+      await startServer(config());
+      return -1; // keeps running until a signal
+    }
+    if (command === 'admin' && sub === 'bootstrap') {
+      await runBootstrap(rest);
+      return 0;
+    }
+    if (command === 'admin' && sub === 'set-tier') {
+      await runSetTier(rest);
+      return 0;
+    }
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) process.stderr.write(`cohera: ${problem}\n`);
+      return 78; // EX_CONFIG
+    }
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`cohera: ${(error as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof BootstrapError) {
+      process.stderr.write(`cohera: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`cohera: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,17 @@
+/** What every route plugin receives: built once in buildApp, never read from globals. */
+import type { Kysely } from 'kysely';
+import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
+import type { CsrfTokens } from './auth/sessions/store.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import type { Database } from './storage/database.ts';
+import type { DB } from './storage/schema.ts';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  database: Database;
+  db: Kysely<DB>;
+  clock: Clock;
+  apiKeys: ApiKeyVerifier;
+  csrf: CsrfTokens;
+}

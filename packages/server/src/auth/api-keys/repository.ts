@@ -1,0 +1,101 @@
+/**
+ * API-key rows. Lookups by hash are the one tenant-free query: the hash *is* how the tenant is found.
+ * Every other function takes the tenant.
+ */
+
+import { hash } from 'node:crypto';
+import { type Mode, newId, normalizeScopes, parseApiKey, type Scope } from '@cohera/shared';
+import type { Kysely, Transaction } from 'kysely';
+import { isoAt } from '../../clock.ts';
+import type { ApiKeysTable, DB, Tier } from '../../storage/schema.ts';
+import type { Principal, Tenant } from '../context.ts';
+
+/** SHA-256 (hex) of a key: what is stored and looked up. High-entropy keys need no salt or KDF. */
+export function hashApiKey(key: string): string {
+  return hash('sha256', key, 'hex');
+}
+
+export interface NewApiKey {
+  name: string;
+  scopes: readonly Scope[];
+  expiresAt: string | null;
+  rateLimitPerMinute: number | null;
+  createdBy: Principal;
+}
+
+/** Inserts a key whose plaintext the caller has just generated; only its hash and display parts are kept. */
+export async function insertApiKey(
+  db: Kysely<DB> | Transaction<DB>,
+  tenant: Tenant,
+  key: string,
+  input: NewApiKey,
+  now: number,
+): Promise<ApiKeysTable> {
+  const parsed = parseApiKey(key);
+  if (!parsed || parsed.mode !== tenant.mode)
+    throw new Error('insertApiKey: key does not match the tenant mode');
+  const row: ApiKeysTable = {
+    id: newId('api_key', now),
+    org_id: tenant.orgId,
+    mode: tenant.mode,
+    name: input.name,
+    key_hash: hashApiKey(key),
+    prefix: parsed.prefix,
+    last4: parsed.last4,
+    scopes: JSON.stringify(normalizeScopes(input.scopes)),
+    created_by_kind: input.createdBy.kind,
+    created_by_id: input.createdBy.id,
+    created_at: isoAt(now),
+    expires_at: input.expiresAt,
+    revoked_at: null,
+    last_used_at: null,
+    last_used_ip: null,
+    rate_limit_per_minute: input.rateLimitPerMinute,
+  };
+  await db.insertInto('api_keys').values(row).execute();
+  return row;
+}
+
+/** What authentication needs about a key, joined with its org's tier. */
+export interface ApiKeyCredential {
+  id: string;
+  orgId: string;
+  mode: Mode;
+  scopes: Scope[];
+  tier: Tier;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  rateLimitPerMinute: number | null;
+}
+
+export async function findCredentialByHash(
+  db: Kysely<DB>,
+  keyHash: string,
+): Promise<ApiKeyCredential | null> {
+  const row = await db
+    .selectFrom('api_keys')
+    .innerJoin('orgs', 'orgs.id', 'api_keys.org_id')
+    .select([
+      'api_keys.id',
+      'api_keys.org_id',
+      'api_keys.mode',
+      'api_keys.scopes',
+      'api_keys.expires_at',
+      'api_keys.revoked_at',
+      'api_keys.rate_limit_per_minute',
+      'orgs.tier',
+    ])
+    .where('api_keys.key_hash', '=', keyHash)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    mode: row.mode,
+    scopes: JSON.parse(row.scopes) as Scope[],
+    tier: row.tier,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    rateLimitPerMinute: row.rate_limit_per_minute,
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * API-key verification on the hot path (DESIGN §5.1): checksum first (typos and random strings never
+ * reach the cache or the database), then SHA-256, then a bounded in-memory cache, then the database.
+ * Unknown hashes are cached briefly too, so a flood of made-up keys cannot become a flood of queries.
+ * Expiry and revocation are checked on every request against the clock, not only at cache fill.
+ */
+import { parseApiKey } from '@cohera/shared';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../clock.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { DB } from '../../storage/schema.ts';
+import type { AuthContext } from '../context.ts';
+import { type ApiKeyCredential, findCredentialByHash, hashApiKey } from './repository.ts';
+
+export interface ApiKeyVerifierOptions {
+  /** Most entries kept; the least recently used go first. */
+  maxEntries?: number;
+  /** How long a found key is trusted before it is read again (revocation also invalidates at once). */
+  positiveTtlMs?: number;
+  /** How long "no such key" is remembered. */
+  negativeTtlMs?: number;
+}
+
+interface CacheEntry {
+  credential: ApiKeyCredential | null;
+  expiresAtMs: number | null;
+  revoked: boolean;
+  /** When the entry itself goes stale. */
+  staleAt: number;
+}
+
+export class ApiKeyVerifier {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #maxEntries: number;
+  readonly #positiveTtlMs: number;
+  readonly #negativeTtlMs: number;
+  /** Lookups in flight per hash, so a burst of one uncached key makes one query. */
+  readonly #pending = new Map<string, Promise<CacheEntry>>();
+  hits = 0;
+  misses = 0;
+
+  constructor(db: Kysely<DB>, clock: Clock, options: ApiKeyVerifierOptions = {}) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#positiveTtlMs = options.positiveTtlMs ?? 30_000;
+    this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
+  }
+
+  /**
+   * Resolves a key to an AuthContext or throws a 401 ApiError. Synchronous on a cache hit (no promise
+   * per request on the hot path); returns a promise only when the database must be asked.
+   */
+  verify(key: string): AuthContext | Promise<AuthContext> {
+    if (!parseApiKey(key)) throw new ApiError('invalid_credential', 'The API key is malformed');
+    const hash = hashApiKey(key);
+    const now = this.#clock.now();
+    const cached = this.#cache.get(hash);
+    if (cached && cached.staleAt > now) {
+      this.hits++;
+      // Refresh recency: Map keeps insertion order, so re-inserting makes this the newest entry.
+      this.#cache.delete(hash);
+      this.#cache.set(hash, cached);
+      return this.#toContext(cached, now);
+    }
+    this.misses++;
+    return this.#load(hash).then((entry) => this.#toContext(entry, this.#clock.now()));
+  }
+
+  /** Drops a key from this node's cache (after revoke/roll/delete; fan-out calls it on every node). */
+  invalidate(keyHash: string): void {
+    this.#cache.delete(keyHash);
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
+
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  #load(hash: string): Promise<CacheEntry> {
+    let pending = this.#pending.get(hash);
+    if (!pending) {
+      pending = findCredentialByHash(this.#db, hash)
+        .then((credential) => {
+          const now = this.#clock.now();
+          const entry: CacheEntry = {
+            credential,
+            expiresAtMs: credential?.expiresAt ? Date.parse(credential.expiresAt) : null,
+            revoked: credential?.revokedAt != null,
+            staleAt: now + (credential ? this.#positiveTtlMs : this.#negativeTtlMs),
+          };
+          this.#remember(hash, entry);
+          return entry;
+        })
+        .finally(() => this.#pending.delete(hash));
+      this.#pending.set(hash, pending);
+    }
+    return pending;
+  }
+
+  #remember(hash: string, entry: CacheEntry): void {
+    this.#cache.delete(hash);
+    if (this.#cache.size >= this.#maxEntries) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(hash, entry);
+  }
+
+  #toContext(entry: CacheEntry, now: number): AuthContext {
+    const credential = entry.credential;
+    if (!credential) throw new ApiError('invalid_credential', 'The API key is not valid');
+    if (entry.revoked) throw new ApiError('revoked_credential', 'The API key has been revoked');
+    if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) {
+      throw new ApiError('expired_credential', 'The API key has expired');
+    }
+    return {
+      orgId: credential.orgId,
+      mode: credential.mode,
+      principal: { kind: 'api_key', id: credential.id },
+      scopes: credential.scopes,
+      tier: credential.tier,
+      expiresAt: credential.expiresAt,
+      via: 'bearer',
+      rateLimitPerMinute: credential.rateLimitPerMinute,
+    };
+  }
+}

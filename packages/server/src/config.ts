@@ -1,0 +1,233 @@
+/**
+ * Configuration (DESIGN §8): read from the environment once, validated, frozen and passed down. Nothing
+ * else in the server reads `process.env`. Every problem is reported, one line each, before start-up stops.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** `postgres://…` switches storage to PostgreSQL; absent means SQLite in `dataDir`. */
+  databaseUrl: string | null;
+  redisUrl: string | null;
+  /** 32 bytes; encrypts secrets the server must reuse and keys HMACs (CSRF tokens). */
+  masterKey: Buffer;
+  /** Where the master key came from; `generated` is worth a warning at start-up. */
+  masterKeySource: 'environment' | 'data-dir' | 'generated';
+  issuer: string;
+  audience: string;
+  /** The URL users reach the server at; decides cookie `Secure` and absolute links. */
+  publicUrl: string;
+  logLevel: LogLevel;
+  metricsToken: string | null;
+  metricsPort: number | null;
+}
+
+/** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
+const SETTINGS = [
+  'COHERA_PORT',
+  'COHERA_HOST',
+  'COHERA_DATA_DIR',
+  'COHERA_DATABASE_URL',
+  'COHERA_REDIS_URL',
+  'COHERA_MASTER_KEY',
+  'COHERA_ISSUER',
+  'COHERA_AUDIENCE',
+  'COHERA_PUBLIC_URL',
+  'COHERA_LOG_LEVEL',
+  'COHERA_METRICS_TOKEN',
+  'COHERA_METRICS_PORT',
+] as const;
+type Setting = (typeof SETTINGS)[number];
+
+/** Variables meant for the SDK and CLI as clients; they may share an environment with the server. */
+const CLIENT_VARIABLES = new Set([
+  'COHERA_API_KEY',
+  'COHERA_BASE_URL',
+  'COHERA_CLIENT_ID',
+  'COHERA_CLIENT_SECRET',
+  'COHERA_ACCESS_TOKEN',
+]);
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `NAME`, or the file named by `NAME_FILE` (trailing newline trimmed); both set is a problem. */
+function readRaw(env: Env, name: Setting, problems: string[]): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    problems.push(`${name} and ${name}_FILE are both set: set only one`);
+    return undefined;
+  }
+  if (file !== undefined) {
+    try {
+      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(
+        `${name}_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+      return undefined;
+    }
+  }
+  return direct === '' ? undefined : direct;
+}
+
+function parsePort(name: Setting, raw: string | undefined, fallback: number | null, problems: string[]) {
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) {
+    problems.push(`${name} must be a port number from 0 to 65535, got "${raw}"`);
+    return fallback;
+  }
+  return Number(raw);
+}
+
+function parseUrl(name: Setting, raw: string, protocols: readonly string[], problems: string[]): URL | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`${name} must be a URL, got a value that does not parse`);
+    return null;
+  }
+  if (!protocols.includes(url.protocol)) {
+    problems.push(`${name} must use ${protocols.join(' or ')}, got "${url.protocol}"`);
+    return null;
+  }
+  return url;
+}
+
+function decodeMasterKey(raw: string, source: string, problems: string[]): Buffer | null {
+  const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(raw.trim())
+    ? Buffer.from(raw.trim(), 'base64')
+    : Buffer.alloc(0);
+  if (key.length !== 32) {
+    problems.push(`${source} must be 32 bytes in base64 (e.g. \`openssl rand -base64 32\`)`);
+    return null;
+  }
+  return key;
+}
+
+/**
+ * Validates the environment into a frozen Config. Throws ConfigError listing every problem.
+ * `cwd` resolves a relative data dir; on the embedded default a missing master key is generated in the
+ * data dir (mode 0600) because an embedded install must start with no setup at all.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('COHERA_') || CLIENT_VARIABLES.has(name)) continue;
+    const base = name.endsWith('_FILE') ? name.slice(0, -5) : name;
+    if (!(SETTINGS as readonly string[]).includes(base)) problems.push(`${name} is not a known setting`);
+  }
+
+  const port = parsePort('COHERA_PORT', readRaw(env, 'COHERA_PORT', problems), 8080, problems) ?? 8080;
+  const metricsPort = parsePort(
+    'COHERA_METRICS_PORT',
+    readRaw(env, 'COHERA_METRICS_PORT', problems),
+    null,
+    problems,
+  );
+  const host = readRaw(env, 'COHERA_HOST', problems) ?? '127.0.0.1';
+
+  const dataDirRaw = readRaw(env, 'COHERA_DATA_DIR', problems) ?? './.cohera';
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+
+  const databaseRaw = readRaw(env, 'COHERA_DATABASE_URL', problems);
+  const databaseUrl =
+    databaseRaw === undefined
+      ? null
+      : parseUrl('COHERA_DATABASE_URL', databaseRaw, ['postgres:', 'postgresql:'], problems)
+        ? databaseRaw
+        : null;
+  const redisRaw = readRaw(env, 'COHERA_REDIS_URL', problems);
+  const redisUrl =
+    redisRaw === undefined
+      ? null
+      : parseUrl('COHERA_REDIS_URL', redisRaw, ['redis:', 'rediss:'], problems)
+        ? redisRaw
+        : null;
+
+  const logLevelRaw = readRaw(env, 'COHERA_LOG_LEVEL', problems) ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
+    problems.push(`COHERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
+  }
+
+  const issuer = readRaw(env, 'COHERA_ISSUER', problems) ?? 'cohera.io';
+  const audience = readRaw(env, 'COHERA_AUDIENCE', problems) ?? 'https://api.cohera.io';
+  const publicRaw = readRaw(env, 'COHERA_PUBLIC_URL', problems);
+  let publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (publicRaw !== undefined) {
+    const url = parseUrl('COHERA_PUBLIC_URL', publicRaw, ['http:', 'https:'], problems);
+    if (url) {
+      if (url.search || url.hash) problems.push('COHERA_PUBLIC_URL must not have a query or fragment');
+      publicUrl = url.href.replace(/\/$/, '');
+    }
+  }
+
+  const metricsToken = readRaw(env, 'COHERA_METRICS_TOKEN', problems) ?? null;
+  if (metricsToken !== null && metricsToken.length < 16) {
+    problems.push('COHERA_METRICS_TOKEN must be at least 16 characters');
+  }
+
+  let masterKey: Buffer | null = null;
+  let masterKeySource: Config['masterKeySource'] = 'environment';
+  const masterRaw = readRaw(env, 'COHERA_MASTER_KEY', problems);
+  if (masterRaw !== undefined) {
+    masterKey = decodeMasterKey(masterRaw, 'COHERA_MASTER_KEY', problems);
+  } else if (databaseUrl !== null) {
+    problems.push('COHERA_MASTER_KEY is required with PostgreSQL (every node must share it)');
+  } else if (problems.length === 0) {
+    ({ key: masterKey, source: masterKeySource } = embeddedMasterKey(dataDir, problems));
+  }
+
+  if (problems.length > 0 || masterKey === null) throw new ConfigError(problems);
+  return Object.freeze({
+    port,
+    host,
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    masterKey,
+    masterKeySource,
+    issuer,
+    audience,
+    publicUrl,
+    logLevel: logLevelRaw as LogLevel,
+    metricsToken,
+    metricsPort,
+  });
+}
+
+function embeddedMasterKey(dataDir: string, problems: string[]) {
+  const file = join(dataDir, 'master.key');
+  if (existsSync(file)) {
+    const key = decodeMasterKey(readFileSync(file, 'utf8'), file, problems);
+    return { key, source: 'data-dir' as const };
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  // `wx`: never overwrite a key another process wrote a moment ago (two starts at once).
+  try {
+    writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+    return { key, source: 'generated' as const };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return { key: decodeMasterKey(readFileSync(file, 'utf8'), file, problems), source: 'data-dir' as const };
+  }
+}

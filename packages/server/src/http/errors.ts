@@ -1,0 +1,154 @@
+/**
+ * Errors as data: routes throw `ApiError(code, detail)`; one handler turns every error, ours or
+ * Fastify's, into an RFC 9457 problem document with a stable `code` and the request id. Unexpected
+ * exceptions become a 500 that reveals nothing but the request id.
+ */
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type FieldError,
+  PROBLEM_TYPE_BASE,
+  type Problem,
+} from '@cohera/shared';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  readonly headers: Record<string, string> | undefined;
+  readonly extra: Partial<Problem> | undefined;
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; extra?: Partial<Problem> } = {},
+  ) {
+    super(detail ?? ERROR_CODES[code].title);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers;
+    this.extra = options.extra;
+  }
+}
+
+/** A 400 naming the one field that is wrong. */
+export function invalidField(field: string, message: string): ApiError {
+  return new ApiError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });
+}
+
+export function notFound(what: string): ApiError {
+  return new ApiError('not_found', `No such ${what}`);
+}
+
+export function problemOf(code: ErrorCode, requestId: string, detail?: string): Problem {
+  const { status, title } = ERROR_CODES[code];
+  const problem: Problem = {
+    type: `${PROBLEM_TYPE_BASE}${code}`,
+    title,
+    status,
+    code,
+    request_id: requestId,
+  };
+  if (detail !== undefined) problem.detail = detail;
+  return problem;
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem, headers?: Record<string, string>) {
+  if (headers) reply.headers(headers);
+  return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
+}
+
+/** Fastify's own error codes, mapped to ours. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'validation_failed',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'validation_failed',
+  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
+  FST_ERR_BAD_URL: 'validation_failed',
+  FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
+};
+
+interface ValidationIssue {
+  instancePath?: string;
+  message?: string;
+  keyword?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Turns Ajv issues into `{field, message}`, naming the field precisely (`body/expires_at`). */
+function fieldErrors(context: string | undefined, issues: readonly ValidationIssue[]): FieldError[] {
+  return issues.map((issue) => {
+    let path = (issue.instancePath ?? '').replace(/^\//, '');
+    let message = issue.message ?? 'is invalid';
+    if (issue.keyword === 'required' && typeof issue.params?.missingProperty === 'string') {
+      path = path ? `${path}/${issue.params.missingProperty}` : issue.params.missingProperty;
+      message = 'is required';
+    } else if (
+      issue.keyword === 'additionalProperties' &&
+      typeof issue.params?.additionalProperty === 'string'
+    ) {
+      path = path ? `${path}/${issue.params.additionalProperty}` : issue.params.additionalProperty;
+      message = 'is not a known field';
+    }
+    return { field: [context ?? 'body', path].filter(Boolean).join('/'), message };
+  });
+}
+
+function describe(errors: FieldError[]): string {
+  return errors.map((e) => `${e.field} ${e.message}`).join('; ');
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof ApiError) {
+      if (error.code.endsWith('_credential') && !error.headers) {
+        // RFC 6750 §3: tell the client which scheme to use and that its token did not work.
+        reply.header('www-authenticate', `Bearer realm="cohera", error="invalid_token"`);
+      }
+      const problem = problemOf(error.code, request.id, error.message);
+      if (error.errors) problem.errors = error.errors;
+      if (error.extra) Object.assign(problem, error.extra);
+      return sendProblem(reply, problem, error.headers);
+    }
+    if (error.validation) {
+      const errors = fieldErrors(error.validationContext, error.validation as ValidationIssue[]);
+      const problem = problemOf('validation_failed', request.id, describe(errors));
+      problem.errors = errors;
+      return sendProblem(reply, problem);
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) {
+      // Fastify's messages for these name the problem without echoing input values.
+      const detail =
+        mapped === 'validation_failed' && error.code?.startsWith('FST_ERR_CTP_')
+          ? `body: ${error.message}`
+          : error.message;
+      return sendProblem(reply, problemOf(mapped, request.id, detail));
+    }
+    const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code: ErrorCode =
+        status === 404
+          ? 'not_found'
+          : status === 413
+            ? 'payload_too_large'
+            : status === 415
+              ? 'unsupported_media_type'
+              : 'validation_failed';
+      return sendProblem(reply, problemOf(code, request.id, error.message));
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, problemOf('internal_error', request.id, 'An unexpected error occurred'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    sendProblem(
+      reply,
+      problemOf('route_not_found', request.id, `No route for ${request.method} ${request.url.split('?')[0]}`),
+    );
+  });
+}

@@ -1,0 +1,52 @@
+/**
+ * OpenAPI 3.1 from the route schemas (one schema: validation, types and docs). Routes that need a scope
+ * are marked with the bearer security scheme and the scope they need.
+ */
+import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import type { FastifyPluginAsync } from 'fastify';
+import type { RouteAccess } from '../auth/context.ts';
+import type { Config } from '../config.ts';
+
+export function openApiOptions(config: Readonly<Config>): FastifyDynamicSwaggerOptions {
+  return {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Cohera API',
+        version: '1.0.0',
+        description: 'Supply-chain compliance data (suppliers, products, certificates) with scoped access.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'An API key (`ck_live_…`/`ck_test_…`), an OAuth access token or a service-account JWT',
+          },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      const access = (route.config as { access?: RouteAccess } | undefined)?.access;
+      if (!access || 'public' in access) return { schema, url };
+      const scope = 'scope' in access ? access.scope : null;
+      const note = scope ? `Requires the \`${scope}\` scope.` : 'Requires a dashboard session.';
+      return {
+        schema: {
+          ...schema,
+          security: [{ bearer: scope ? [scope] : [] }],
+          description: [schema.description, note].filter(Boolean).join('\n\n'),
+        },
+        url,
+      };
+    },
+  };
+}
+
+export const openApiRoutes: FastifyPluginAsync = async (app) => {
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
+};

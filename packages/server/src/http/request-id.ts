@@ -1,0 +1,14 @@
+/**
+ * Request ids: every response carries `X-Request-Id`. A caller's own id is kept when it is sane (so traces
+ * line up across services); anything else is replaced, so logs never carry attacker-shaped text.
+ */
+
+import type { IncomingMessage } from 'node:http';
+import { newId } from '@cohera/shared';
+
+const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdOf(request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id'];
+  return typeof incoming === 'string' && SANE.test(incoming) ? incoming : newId('request');
+}

@@ -1,0 +1,57 @@
+/**
+ * The server process: build the app, listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting,
+ * finish in-flight requests, flush buffers and close pools through the app's onClose hooks).
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** How long in-flight requests get to finish before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean } = {}) {
+  const app = await buildApp(config);
+  if (config.masterKeySource === 'generated') {
+    app.log.warn(
+      { file: `${config.dataDir}/master.key` },
+      'generated a new master key in the data dir; back it up, or set COHERA_MASTER_KEY',
+    );
+  }
+  const url = await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    { url, storage: app.deps.database.dialect, location: app.deps.database.location },
+    'cohera is ready',
+  );
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= app.close();
+    return stopping;
+  };
+  if (options.handleSignals !== false) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => {
+        app.log.info({ signal }, 'shutting down');
+        const timer = setTimeout(() => {
+          app.log.error('graceful shutdown timed out; exiting');
+          process.exit(1);
+        }, SHUTDOWN_GRACE_MS);
+        timer.unref();
+        stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            app.log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      });
+    }
+  }
+  return { app, url, stop } satisfies RunningServer;
+}

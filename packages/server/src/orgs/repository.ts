@@ -1,0 +1,73 @@
+/** Organizations: the tenant root. Tiers change only through the operator CLI (DESIGN §9). */
+import { newId } from '@cohera/shared';
+import type { Kysely, Transaction } from 'kysely';
+import { isoAt } from '../clock.ts';
+import type { DB, OrgsTable, Tier } from '../storage/schema.ts';
+
+export const TIERS: readonly Tier[] = ['free', 'pro', 'enterprise'];
+
+/** The reference's tiers. Enterprise has no default: the operator sets its limits per org. */
+export const TIER_LIMITS: Readonly<
+  Record<Exclude<Tier, 'enterprise'>, { perMinute: number; perDay: number }>
+> = {
+  free: { perMinute: 60, perDay: 1_000 },
+  pro: { perMinute: 600, perDay: 50_000 },
+};
+/** What an enterprise org gets until the operator sets its custom limits. */
+export const ENTERPRISE_DEFAULT_LIMITS = { perMinute: 6_000, perDay: 1_000_000 };
+
+export function rateLimitsOf(org: Pick<OrgsTable, 'tier' | 'rate_limit_per_minute' | 'rate_limit_per_day'>) {
+  const base = org.tier === 'enterprise' ? ENTERPRISE_DEFAULT_LIMITS : TIER_LIMITS[org.tier];
+  return {
+    per_minute: org.rate_limit_per_minute ?? base.perMinute,
+    per_day: org.rate_limit_per_day ?? base.perDay,
+  };
+}
+
+export async function insertOrg(
+  db: Kysely<DB> | Transaction<DB>,
+  input: { name: string; tier: Tier },
+  now: number,
+): Promise<OrgsTable> {
+  const row: OrgsTable = {
+    id: newId('organization', now),
+    name: input.name,
+    tier: input.tier,
+    rate_limit_per_minute: null,
+    rate_limit_per_day: null,
+    max_key_lifetime_days: null,
+    key_rotation_days: 90,
+    created_at: isoAt(now),
+    updated_at: isoAt(now),
+  };
+  await db.insertInto('orgs').values(row).execute();
+  return row;
+}
+
+export async function findOrg(db: Kysely<DB>, orgId: string): Promise<OrgsTable | null> {
+  return (await db.selectFrom('orgs').selectAll().where('id', '=', orgId).executeTakeFirst()) ?? null;
+}
+
+/**
+ * Sets an org's tier and, optionally, custom limits. Custom limits are cleared when not given, so moving
+ * an org from enterprise back to pro restores pro's limits.
+ */
+export async function setTier(
+  db: Kysely<DB>,
+  orgId: string,
+  input: { tier: Tier; perMinute: number | null; perDay: number | null },
+  now: number,
+): Promise<OrgsTable | null> {
+  const result = await db
+    .updateTable('orgs')
+    .set({
+      tier: input.tier,
+      rate_limit_per_minute: input.perMinute,
+      rate_limit_per_day: input.perDay,
+      updated_at: isoAt(now),
+    })
+    .where('id', '=', orgId)
+    .executeTakeFirst();
+  if (result.numUpdatedRows === 0n) return null;
+  return findOrg(db, orgId);
+}

@@ -1,0 +1,213 @@
+/**
+ * Certificates of one tenant, with the products they cover. `expired` is not stored: a `valid`
+ * certificate whose `expires_at` has passed reads as `expired`, and the status filter asks the same.
+ */
+import { type Mode, newId } from '@cohera/shared';
+import type { Kysely, Transaction } from 'kysely';
+import type { Tenant } from '../../auth/context.ts';
+import { isoAt } from '../../clock.ts';
+import type { CertificatesTable, DB } from '../../storage/schema.ts';
+
+export type CertificateStatus = 'valid' | 'expired' | 'revoked';
+
+export interface CertificateInput {
+  standard: string;
+  number: string;
+  issuer: string;
+  supplier_id: string;
+  product_ids: string[];
+  issued_at: string;
+  expires_at: string;
+  status: 'valid' | 'revoked';
+}
+
+export interface CertificateRecord extends CertificatesTable {
+  product_ids: string[];
+}
+
+export function statusAt(
+  row: Pick<CertificatesTable, 'status' | 'expires_at'>,
+  now: number,
+): CertificateStatus {
+  if (row.status === 'revoked') return 'revoked';
+  return row.expires_at <= isoAt(now) ? 'expired' : 'valid';
+}
+
+/** How many of `ids` are products of the tenant (the caller checks it equals ids.length). */
+export async function countTenantProducts(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  ids: readonly string[],
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const rows = await db
+    .selectFrom('products')
+    .select('id')
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('id', 'in', ids)
+    .execute();
+  return rows.length;
+}
+
+async function setProducts(
+  trx: Transaction<DB>,
+  tenant: Tenant,
+  certificateId: string,
+  productIds: readonly string[],
+) {
+  await trx
+    .deleteFrom('certificate_products')
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('certificate_id', '=', certificateId)
+    .execute();
+  if (productIds.length === 0) return;
+  await trx
+    .insertInto('certificate_products')
+    .values(
+      productIds.map((productId, position) => ({
+        org_id: tenant.orgId,
+        mode: tenant.mode as Mode,
+        certificate_id: certificateId,
+        product_id: productId,
+        position,
+      })),
+    )
+    .execute();
+}
+
+async function productIdsOf(db: Kysely<DB>, tenant: Tenant, certificateIds: readonly string[]) {
+  const byCertificate = new Map<string, string[]>(certificateIds.map((id) => [id, []]));
+  if (certificateIds.length === 0) return byCertificate;
+  const rows = await db
+    .selectFrom('certificate_products')
+    .select(['certificate_id', 'product_id'])
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('certificate_id', 'in', certificateIds)
+    .orderBy('certificate_id')
+    .orderBy('position')
+    .execute();
+  for (const row of rows) byCertificate.get(row.certificate_id)?.push(row.product_id);
+  return byCertificate;
+}
+
+export async function createCertificate(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  input: CertificateInput,
+  now: number,
+): Promise<CertificateRecord> {
+  const { product_ids, ...fields } = input;
+  const row: CertificatesTable = {
+    id: newId('certificate', now),
+    org_id: tenant.orgId,
+    mode: tenant.mode,
+    ...fields,
+    created_at: isoAt(now),
+    updated_at: isoAt(now),
+  };
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('certificates').values(row).execute();
+    await setProducts(trx, tenant, row.id, product_ids);
+  });
+  return { ...row, product_ids: [...product_ids] };
+}
+
+export async function getCertificate(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  id: string,
+): Promise<CertificateRecord | null> {
+  const row = await db
+    .selectFrom('certificates')
+    .selectAll()
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) return null;
+  const products = await productIdsOf(db, tenant, [row.id]);
+  return { ...row, product_ids: products.get(row.id) ?? [] };
+}
+
+export interface CertificateFilters {
+  limit: number;
+  after: string | null;
+  supplierId?: string | undefined;
+  status?: CertificateStatus | undefined;
+  expiresBefore?: string | undefined;
+}
+
+export async function listCertificates(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  filters: CertificateFilters,
+  now: number,
+): Promise<CertificateRecord[]> {
+  let query = db
+    .selectFrom('certificates')
+    .selectAll()
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode);
+  if (filters.after) query = query.where('id', '<', filters.after);
+  if (filters.supplierId) query = query.where('supplier_id', '=', filters.supplierId);
+  if (filters.expiresBefore) query = query.where('expires_at', '<', filters.expiresBefore);
+  if (filters.status === 'revoked') query = query.where('status', '=', 'revoked');
+  if (filters.status === 'valid')
+    query = query.where('status', '=', 'valid').where('expires_at', '>', isoAt(now));
+  if (filters.status === 'expired')
+    query = query.where('status', '=', 'valid').where('expires_at', '<=', isoAt(now));
+  const rows = await query
+    .orderBy('id', 'desc')
+    .limit(filters.limit + 1)
+    .execute();
+  const products = await productIdsOf(
+    db,
+    tenant,
+    rows.map((r) => r.id),
+  );
+  return rows.map((row) => ({ ...row, product_ids: products.get(row.id) ?? [] }));
+}
+
+export async function updateCertificate(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  id: string,
+  patch: Partial<CertificateInput>,
+  now: number,
+): Promise<CertificateRecord | null> {
+  const { product_ids, ...fields } = patch;
+  const updated = await db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('certificates')
+      .set({ ...fields, updated_at: isoAt(now) })
+      .where('org_id', '=', tenant.orgId)
+      .where('mode', '=', tenant.mode)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return false;
+    if (product_ids !== undefined) await setProducts(trx, tenant, id, product_ids);
+    return true;
+  });
+  return updated ? getCertificate(db, tenant, id) : null;
+}
+
+export async function deleteCertificate(db: Kysely<DB>, tenant: Tenant, id: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom('certificate_products')
+      .where('org_id', '=', tenant.orgId)
+      .where('mode', '=', tenant.mode)
+      .where('certificate_id', '=', id)
+      .execute();
+    const result = await trx
+      .deleteFrom('certificates')
+      .where('org_id', '=', tenant.orgId)
+      .where('mode', '=', tenant.mode)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * `/v1/certificates` (DESIGN §4): `read:certificates` to read, `write:certificates` to change. Lists
+ * filter by `supplier_id`, `status` and `expires_before`.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Kysely } from 'kysely';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { type Tenant, tenantOf } from '../../auth/context.ts';
+import { apiTime } from '../../clock.ts';
+import { invalidField, notFound } from '../../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import type { DB } from '../../storage/schema.ts';
+import {
+  IdParams,
+  IdString,
+  ObjectTimestamps,
+  parseTimestamp,
+  requireIdShape,
+  TimestampInput,
+} from '../common.ts';
+import { supplierExists } from '../products/repository.ts';
+import {
+  type CertificateInput,
+  type CertificateRecord,
+  countTenantProducts,
+  createCertificate,
+  deleteCertificate,
+  getCertificate,
+  listCertificates,
+  statusAt,
+  updateCertificate,
+} from './repository.ts';
+
+const StoredStatus = Type.Union([Type.Literal('valid'), Type.Literal('revoked')], {
+  description: '`expired` is derived from `expires_at` and cannot be set',
+});
+const Status = Type.Union([Type.Literal('valid'), Type.Literal('expired'), Type.Literal('revoked')]);
+
+const Fields = {
+  standard: Type.String({ minLength: 1, maxLength: 100, description: 'e.g. "ISO 9001"' }),
+  number: Type.String({ minLength: 1, maxLength: 100 }),
+  issuer: Type.String({ minLength: 1, maxLength: 200 }),
+  supplier_id: IdString('supplier'),
+  product_ids: Type.Array(IdString('product'), { maxItems: 100, uniqueItems: true }),
+  issued_at: TimestampInput,
+  expires_at: TimestampInput,
+  status: StoredStatus,
+};
+
+export const Certificate = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('certificate'),
+    standard: Type.String(),
+    number: Type.String(),
+    issuer: Type.String(),
+    supplier_id: Type.String(),
+    product_ids: Type.Array(Type.String()),
+    issued_at: Type.String({ format: 'date-time' }),
+    expires_at: Type.String({ format: 'date-time' }),
+    status: Status,
+    ...ObjectTimestamps,
+  },
+  { $id: 'Certificate' },
+);
+
+const CreateBody = Type.Object(
+  {
+    standard: Fields.standard,
+    number: Fields.number,
+    issuer: Fields.issuer,
+    supplier_id: Fields.supplier_id,
+    product_ids: Type.Optional(Fields.product_ids),
+    issued_at: Fields.issued_at,
+    expires_at: Fields.expires_at,
+    status: Type.Optional(Fields.status),
+  },
+  { additionalProperties: false },
+);
+const UpdateBody = Type.Partial(Type.Object(Fields), { additionalProperties: false, minProperties: 1 });
+
+async function checkReferences(db: Kysely<DB>, tenant: Tenant, input: Partial<CertificateInput>) {
+  if (input.supplier_id !== undefined && !(await supplierExists(db, tenant, input.supplier_id))) {
+    throw invalidField('body/supplier_id', 'does not refer to a supplier');
+  }
+  if (input.product_ids !== undefined && input.product_ids.length > 0) {
+    const found = await countTenantProducts(db, tenant, input.product_ids);
+    if (found !== input.product_ids.length)
+      throw invalidField('body/product_ids', 'contains an id that is not a product');
+  }
+}
+
+function checkValidity(issuedAt: string, expiresAt: string) {
+  if (expiresAt <= issuedAt) throw invalidField('body/expires_at', 'must be after issued_at');
+}
+
+export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function certificates(app) {
+    const { db, clock } = deps;
+    const tags = ['Certificates'];
+
+    const present = (row: CertificateRecord) => ({
+      id: row.id,
+      object: 'certificate' as const,
+      standard: row.standard,
+      number: row.number,
+      issuer: row.issuer,
+      supplier_id: row.supplier_id,
+      product_ids: row.product_ids,
+      issued_at: apiTime(row.issued_at),
+      expires_at: apiTime(row.expires_at),
+      status: statusAt(row, clock.now()),
+      created_at: apiTime(row.created_at),
+      updated_at: apiTime(row.updated_at),
+    });
+
+    app.post(
+      '/v1/certificates',
+      {
+        config: { access: { scope: 'write:certificates' } },
+        schema: { tags, summary: 'Create a certificate', body: CreateBody, response: { 201: Certificate } },
+      },
+      async (request, reply) => {
+        const tenant = tenantOf(request.auth!);
+        const body = request.body;
+        const input: CertificateInput = {
+          ...body,
+          product_ids: body.product_ids ?? [],
+          issued_at: parseTimestamp('body/issued_at', body.issued_at),
+          expires_at: parseTimestamp('body/expires_at', body.expires_at, 'end-of-day'),
+          status: body.status ?? 'valid',
+        };
+        checkValidity(input.issued_at, input.expires_at);
+        await checkReferences(db, tenant, input);
+        const row = await createCertificate(db, tenant, input, clock.now());
+        return reply.code(201).send(present(row));
+      },
+    );
+
+    app.get(
+      '/v1/certificates',
+      {
+        config: { access: { scope: 'read:certificates' } },
+        schema: {
+          tags,
+          summary: 'List certificates, newest first',
+          querystring: Type.Object(
+            {
+              ...PaginationQuery,
+              supplier_id: Type.Optional(Fields.supplier_id),
+              status: Type.Optional(Status),
+              expires_before: Type.Optional(TimestampInput),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: ListEnvelope(Certificate) },
+        },
+      },
+      async (request) => {
+        const { limit = 20, cursor, supplier_id, status, expires_before } = request.query;
+        const rows = await listCertificates(
+          db,
+          tenantOf(request.auth!),
+          {
+            limit,
+            after: decodeCursor(cursor, 'cert'),
+            supplierId: supplier_id,
+            status,
+            expiresBefore:
+              expires_before === undefined
+                ? undefined
+                : parseTimestamp('query/expires_before', expires_before),
+          },
+          clock.now(),
+        );
+        return pageOf(rows, limit, present);
+      },
+    );
+
+    app.get(
+      '/v1/certificates/:id',
+      {
+        config: { access: { scope: 'read:certificates' } },
+        schema: { tags, summary: 'Get a certificate', params: IdParams, response: { 200: Certificate } },
+      },
+      async (request) => {
+        requireIdShape('certificate', request.params.id, 'certificate');
+        const row = await getCertificate(db, tenantOf(request.auth!), request.params.id);
+        if (!row) throw notFound('certificate');
+        return present(row);
+      },
+    );
+
+    app.patch(
+      '/v1/certificates/:id',
+      {
+        config: { access: { scope: 'write:certificates' } },
+        schema: {
+          tags,
+          summary: 'Update a certificate',
+          params: IdParams,
+          body: UpdateBody,
+          response: { 200: Certificate },
+        },
+      },
+      async (request) => {
+        requireIdShape('certificate', request.params.id, 'certificate');
+        const tenant = tenantOf(request.auth!);
+        const current = await getCertificate(db, tenant, request.params.id);
+        if (!current) throw notFound('certificate');
+        const body = request.body;
+        const patch: Partial<CertificateInput> = { ...body };
+        if (body.issued_at !== undefined) patch.issued_at = parseTimestamp('body/issued_at', body.issued_at);
+        if (body.expires_at !== undefined) {
+          patch.expires_at = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
+        }
+        checkValidity(patch.issued_at ?? current.issued_at, patch.expires_at ?? current.expires_at);
+        await checkReferences(db, tenant, patch);
+        const row = await updateCertificate(db, tenant, request.params.id, patch, clock.now());
+        if (!row) throw notFound('certificate');
+        return present(row);
+      },
+    );
+
+    app.delete(
+      '/v1/certificates/:id',
+      {
+        config: { access: { scope: 'write:certificates' } },
+        schema: { tags, summary: 'Delete a certificate', params: IdParams },
+      },
+      async (request, reply) => {
+        requireIdShape('certificate', request.params.id, 'certificate');
+        if (!(await deleteCertificate(db, tenantOf(request.auth!), request.params.id)))
+          throw notFound('certificate');
+        return reply.code(204).send();
+      },
+    );
+  };

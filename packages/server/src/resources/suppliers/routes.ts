@@ -1,0 +1,173 @@
+/** `/v1/suppliers` (DESIGN §4): `read:suppliers` to read, `write:suppliers` to change. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { tenantOf } from '../../auth/context.ts';
+import { apiTime } from '../../clock.ts';
+import { ApiError, invalidField, notFound } from '../../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import type { SuppliersTable } from '../../storage/schema.ts';
+import { IdParams, ObjectTimestamps, requireIdShape } from '../common.ts';
+import { createSupplier, deleteSupplier, getSupplier, listSuppliers, updateSupplier } from './repository.ts';
+
+const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
+
+const Fields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  country: Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country code' }),
+  contact_email: Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()]),
+  status: Status,
+};
+
+export const Supplier = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('supplier'),
+    name: Type.String(),
+    country: Type.String(),
+    contact_email: Type.Union([Type.String(), Type.Null()]),
+    status: Status,
+    ...ObjectTimestamps,
+  },
+  { $id: 'Supplier' },
+);
+
+const CreateBody = Type.Object(
+  {
+    name: Fields.name,
+    country: Fields.country,
+    contact_email: Type.Optional(Fields.contact_email),
+    status: Type.Optional(Fields.status),
+  },
+  { additionalProperties: false },
+);
+const UpdateBody = Type.Partial(Type.Object(Fields), { additionalProperties: false, minProperties: 1 });
+
+const regions = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
+
+/** Upper-cases and checks a country code against the ISO 3166 regions ICU knows. */
+function normalizeCountry(code: string): string {
+  const upper = code.toUpperCase();
+  if (!/^[A-Z]{2}$/.test(upper) || regions.of(upper) === undefined) {
+    throw invalidField('body/country', 'must be an ISO 3166-1 alpha-2 country code');
+  }
+  return upper;
+}
+
+function present(row: SuppliersTable) {
+  return {
+    id: row.id,
+    object: 'supplier' as const,
+    name: row.name,
+    country: row.country,
+    contact_email: row.contact_email,
+    status: row.status,
+    created_at: apiTime(row.created_at),
+    updated_at: apiTime(row.updated_at),
+  };
+}
+
+export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function suppliers(app) {
+    const { db, clock } = deps;
+    const tags = ['Suppliers'];
+
+    app.post(
+      '/v1/suppliers',
+      {
+        config: { access: { scope: 'write:suppliers' } },
+        schema: { tags, summary: 'Create a supplier', body: CreateBody, response: { 201: Supplier } },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const row = await createSupplier(
+          db,
+          tenantOf(request.auth!),
+          { ...body, country: normalizeCountry(body.country) },
+          clock.now(),
+        );
+        return reply.code(201).send(present(row));
+      },
+    );
+
+    app.get(
+      '/v1/suppliers',
+      {
+        config: { access: { scope: 'read:suppliers' } },
+        schema: {
+          tags,
+          summary: 'List suppliers, newest first',
+          querystring: Type.Object(
+            { ...PaginationQuery, status: Type.Optional(Status) },
+            { additionalProperties: false },
+          ),
+          response: { 200: ListEnvelope(Supplier) },
+        },
+      },
+      async (request) => {
+        const { limit = 20, cursor, status } = request.query;
+        const rows = await listSuppliers(db, tenantOf(request.auth!), {
+          limit,
+          after: decodeCursor(cursor, 'sup'),
+          status,
+        });
+        return pageOf(rows, limit, present);
+      },
+    );
+
+    app.get(
+      '/v1/suppliers/:id',
+      {
+        config: { access: { scope: 'read:suppliers' } },
+        schema: { tags, summary: 'Get a supplier', params: IdParams, response: { 200: Supplier } },
+      },
+      async (request) => {
+        requireIdShape('supplier', request.params.id, 'supplier');
+        const row = await getSupplier(db, tenantOf(request.auth!), request.params.id);
+        if (!row) throw notFound('supplier');
+        return present(row);
+      },
+    );
+
+    app.patch(
+      '/v1/suppliers/:id',
+      {
+        config: { access: { scope: 'write:suppliers' } },
+        schema: {
+          tags,
+          summary: 'Update a supplier',
+          params: IdParams,
+          body: UpdateBody,
+          response: { 200: Supplier },
+        },
+      },
+      async (request) => {
+        requireIdShape('supplier', request.params.id, 'supplier');
+        const patch = { ...request.body };
+        if (patch.country !== undefined) patch.country = normalizeCountry(patch.country);
+        const row = await updateSupplier(db, tenantOf(request.auth!), request.params.id, patch, clock.now());
+        if (!row) throw notFound('supplier');
+        return present(row);
+      },
+    );
+
+    app.delete(
+      '/v1/suppliers/:id',
+      {
+        config: { access: { scope: 'write:suppliers' } },
+        schema: { tags, summary: 'Delete a supplier', params: IdParams },
+      },
+      async (request, reply) => {
+        requireIdShape('supplier', request.params.id, 'supplier');
+        const result = await deleteSupplier(db, tenantOf(request.auth!), request.params.id);
+        if (result === 'not_found') throw notFound('supplier');
+        if (result === 'in_use') {
+          throw new ApiError(
+            'resource_in_use',
+            'Delete or move the products and certificates of this supplier first',
+          );
+        }
+        return reply.code(204).send();
+      },
+    );
+  };

@@ -1,0 +1,107 @@
+/**
+ * Opens the database the configuration names (SQLite file in the data dir, or PostgreSQL) and brings its
+ * schema to the latest migration. Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so
+ * several nodes starting at once apply each migration exactly once.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { foundation } from './migrations/0001-foundation.ts';
+import type { DB } from './schema.ts';
+import { createSqliteDialect } from './sqlite-dialect.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  /** Where the data lives, for logs; never contains a password. */
+  location: string;
+  destroy(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  databaseUrl: string | null;
+  dataDir: string;
+  /** PostgreSQL pool size per node. */
+  poolSize?: number;
+}
+
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return { '0001-foundation': foundation(dialect) };
+}
+
+class StaticMigrations implements MigrationProvider {
+  readonly #dialect: Dialect;
+  constructor(dialect: Dialect) {
+    this.#dialect = dialect;
+  }
+  async getMigrations() {
+    return migrations(this.#dialect);
+  }
+}
+
+/** Strips credentials from a connection URL so it can be logged. */
+export function redactDatabaseUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.username = parsed.username ? '***' : '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  let database: Database;
+  if (options.databaseUrl) {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    database = {
+      db,
+      dialect: 'postgres',
+      location: redactDatabaseUrl(options.databaseUrl),
+      destroy: () => db.destroy(),
+    };
+  } else {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    const file = join(options.dataDir, 'cohera.sqlite');
+    const db = new Kysely<DB>({ dialect: createSqliteDialect(file) });
+    database = { db, dialect: 'sqlite', location: file, destroy: () => db.destroy() };
+  }
+  try {
+    await migrate(database);
+  } catch (error) {
+    await database.destroy();
+    throw error;
+  }
+  return database;
+}
+
+export async function migrate(database: Database): Promise<void> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: new StaticMigrations(database.dialect),
+    migrationTableName: 'cohera_migrations',
+    migrationLockTableName: 'cohera_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Whether an error is a unique-constraint violation, on either engine. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; errcode?: number; message?: string } | null;
+  if (!e) return false;
+  if (e.code === '23505') return true; // PostgreSQL unique_violation
+  // SQLITE_CONSTRAINT_UNIQUE (2067) and SQLITE_CONSTRAINT_PRIMARYKEY (1555)
+  return e.errcode === 2067 || e.errcode === 1555;
+}
+
+/** Whether an error is a foreign-key violation, on either engine. */
+export function isForeignKeyViolation(error: unknown): boolean {
+  const e = error as { code?: string; errcode?: number } | null;
+  if (!e) return false;
+  return e.code === '23503' || e.errcode === 787; // SQLITE_CONSTRAINT_FOREIGNKEY
+}

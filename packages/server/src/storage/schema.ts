@@ -1,0 +1,129 @@
+/**
+ * The database schema as Kysely sees it. Timestamps are ISO 8601 UTC strings with milliseconds
+ * (`2026-11-22T10:00:00.000Z`) on both engines: they sort as text, compare in SQL, and need no
+ * per-dialect conversion. Scope lists are JSON text.
+ */
+import type { Mode } from '@cohera/shared';
+
+export type Tier = 'free' | 'pro' | 'enterprise';
+export type Role = 'owner' | 'admin' | 'member';
+
+export interface OrgsTable {
+  id: string;
+  name: string;
+  tier: Tier;
+  /** Enterprise custom limits (operator-set); null means the tier's default. */
+  rate_limit_per_minute: number | null;
+  rate_limit_per_day: number | null;
+  max_key_lifetime_days: number | null;
+  key_rotation_days: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  /** Stored lower-cased; unique across the installation. */
+  email: string;
+  /** argon2id PHC string. */
+  password_hash: string;
+  created_at: string;
+}
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** SHA-256 (hex) of the session token; the token itself lives only in the user's cookie. */
+  token_hash: string;
+  id: string;
+  user_id: string;
+  org_id: string;
+  created_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  mode: Mode;
+  name: string;
+  /** SHA-256 (hex) of the whole key. The key itself is never stored. */
+  key_hash: string;
+  prefix: string;
+  last4: string;
+  scopes: string;
+  created_by_kind: string;
+  created_by_id: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+  last_used_ip: string | null;
+  rate_limit_per_minute: number | null;
+}
+
+export interface SuppliersTable {
+  id: string;
+  org_id: string;
+  mode: Mode;
+  name: string;
+  country: string;
+  contact_email: string | null;
+  status: 'active' | 'suspended';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProductsTable {
+  id: string;
+  org_id: string;
+  mode: Mode;
+  name: string;
+  sku: string;
+  supplier_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CertificatesTable {
+  id: string;
+  org_id: string;
+  mode: Mode;
+  standard: string;
+  number: string;
+  issuer: string;
+  supplier_id: string;
+  issued_at: string;
+  expires_at: string;
+  /** Stored `valid` or `revoked`; `expired` is derived from `expires_at` when read. */
+  status: 'valid' | 'revoked';
+  created_at: string;
+  updated_at: string;
+}
+
+export interface CertificateProductsTable {
+  org_id: string;
+  mode: Mode;
+  certificate_id: string;
+  product_id: string;
+  position: number;
+}
+
+export interface DB {
+  orgs: OrgsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  sessions: SessionsTable;
+  api_keys: ApiKeysTable;
+  suppliers: SuppliersTable;
+  products: ProductsTable;
+  certificates: CertificatesTable;
+  certificate_products: CertificateProductsTable;
+}

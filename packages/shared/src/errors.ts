@@ -1,0 +1,54 @@
+/**
+ * Stable error codes: the one table from code to HTTP status and title. A code, once published, keeps its
+ * meaning; a retired code is never reused. Every code is documented in docs/errors.md (a test checks).
+ */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: 'The request is invalid' },
+  invalid_cursor: { status: 400, title: 'The pagination cursor is invalid' },
+  missing_credential: { status: 401, title: 'A credential is required' },
+  invalid_credential: { status: 401, title: 'The credential is invalid' },
+  expired_credential: { status: 401, title: 'The credential has expired' },
+  revoked_credential: { status: 401, title: 'The credential has been revoked' },
+  invalid_login: { status: 401, title: 'Invalid email or password' },
+  insufficient_scope: { status: 403, title: 'The credential lacks the required scope' },
+  forbidden: { status: 403, title: 'This action is not allowed' },
+  csrf_failed: { status: 403, title: 'The CSRF token is missing or invalid' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  resource_in_use: { status: 409, title: 'The resource is still referenced' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  service_unavailable: { status: 503, title: 'The service is unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** One field-level problem inside a `validation_failed` response. */
+export interface FieldError {
+  /** JSON-pointer-like path of the offending input, e.g. `body/expires_at` or `query/limit`. */
+  field: string;
+  message: string;
+}
+
+/** The RFC 9457 problem document every Cohera error response carries. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: ErrorCode;
+  request_id: string;
+  errors?: FieldError[];
+  /** For `insufficient_scope`: the scope the route needs. */
+  required_scope?: string;
+}
+
+export const PROBLEM_TYPE_BASE = 'https://docs.cohera.io/errors#';

@@ -1,0 +1,6 @@
+export * from './api-key-format.ts';
+export * from './base62.ts';
+export * from './crc32.ts';
+export * from './errors.ts';
+export * from './ids.ts';
+export * from './scopes.ts';
