@@ -4,8 +4,10 @@ import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { InvalidationBus } from './state/invalidation-bus.ts';
 import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
+import type { UsageRecorder } from './usage/recorder.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -14,4 +16,6 @@ export interface AppDeps {
   clock: Clock;
   apiKeys: ApiKeyVerifier;
   csrf: CsrfTokens;
+  bus: InvalidationBus;
+  usage: UsageRecorder;
 }

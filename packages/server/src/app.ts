@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
+import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { registerAuthentication } from './auth/authenticate.ts';
 import type { RouteAccess } from './auth/context.ts';
@@ -23,11 +24,16 @@ import { createLogger } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
+import { organizationRoutes } from './orgs/routes.ts';
 import { certificateRoutes } from './resources/certificates/routes.ts';
 import { productRoutes } from './resources/products/routes.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
+import { type InvalidationBus, MemoryInvalidationBus } from './state/invalidation-bus.ts';
+import { PostgresInvalidationBus } from './state/postgres-invalidation-bus.ts';
+import { RedisInvalidationBus } from './state/redis-invalidation-bus.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { healthRoutes } from './system/health.ts';
+import { UsageRecorder } from './usage/recorder.ts';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -37,6 +43,22 @@ export interface BuildOptions {
   /** An already-open database (tests share one across apps to play several nodes). */
   database?: Database;
   apiKeyCache?: ApiKeyVerifierOptions;
+  /** A bus shared between apps in one process (tests playing several nodes); default from config. */
+  bus?: InvalidationBus;
+  /** How often usage counters are written (default 5 s). */
+  usageFlushMs?: number;
+}
+
+function createInvalidationBus(
+  config: Readonly<Config>,
+  database: Database,
+  logger: Logger,
+): InvalidationBus {
+  if (config.redisUrl) return new RedisInvalidationBus(config.redisUrl, config.redisPrefix, logger);
+  if (database.dialect === 'postgres' && config.databaseUrl) {
+    return new PostgresInvalidationBus(config.databaseUrl, database.db, logger);
+  }
+  return new MemoryInvalidationBus((error) => logger.error({ err: error }, 'invalidation handler failed'));
 }
 
 /** One entry per registered route: what the route-table test checks. */
@@ -74,7 +96,11 @@ export async function buildApp(
     trustProxy: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // All bodies are JSON (DESIGN §4); Fastify's default text/plain parser would let a text body reach
+  // validation as a string (a 400) instead of being refused as the wrong media type (a 415).
+  app.removeContentTypeParser('text/plain');
 
+  const bus = options.bus ?? createInvalidationBus(config, database, logger);
   const deps: AppDeps = {
     config,
     database,
@@ -82,7 +108,12 @@ export async function buildApp(
     clock,
     apiKeys: new ApiKeyVerifier(database.db, clock, options.apiKeyCache),
     csrf: new CsrfTokens(config.masterKey),
+    bus,
+    usage: new UsageRecorder(database.db, clock, logger),
   };
+  bus.subscribe((message) => deps.apiKeys.apply(message));
+  await bus.ready();
+  deps.usage.start(options.usageFlushMs);
   app.decorate('deps', deps);
   app.decorate('routeTable', [] as RouteEntry[]);
 
@@ -111,11 +142,25 @@ export async function buildApp(
   await app.register(healthRoutes);
   await app.register(openApiRoutes);
   await app.register(sessionRoutes(deps));
+  await app.register(apiKeyRoutes(deps));
+  await app.register(organizationRoutes(deps));
   await app.register(supplierRoutes(deps));
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
 
+  // Usage is counted after the response is sent: off the request path, one Map update.
+  app.addHook('onResponse', (request, reply, done) => {
+    const auth = request.auth;
+    if (auth?.principal.kind === 'api_key')
+      deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
+    done();
+  });
+
   app.addHook('onClose', async () => {
+    await deps.usage
+      .stop()
+      .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));
+    if (options.bus === undefined) await bus.close();
     if (ownsDatabase) await database.destroy();
   });
   return app;

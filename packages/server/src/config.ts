@@ -16,6 +16,8 @@ export interface Config {
   /** `postgres://…` switches storage to PostgreSQL; absent means SQLite in `dataDir`. */
   databaseUrl: string | null;
   redisUrl: string | null;
+  /** Prefix of every Redis key and channel, so several installations (or test runs) can share a Redis. */
+  redisPrefix: string;
   /** 32 bytes; encrypts secrets the server must reuse and keys HMACs (CSRF tokens). */
   masterKey: Buffer;
   /** Where the master key came from; `generated` is worth a warning at start-up. */
@@ -36,6 +38,7 @@ const SETTINGS = [
   'COHERA_DATA_DIR',
   'COHERA_DATABASE_URL',
   'COHERA_REDIS_URL',
+  'COHERA_REDIS_PREFIX',
   'COHERA_MASTER_KEY',
   'COHERA_ISSUER',
   'COHERA_AUDIENCE',
@@ -162,6 +165,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         ? redisRaw
         : null;
 
+  const redisPrefix = readRaw(env, 'COHERA_REDIS_PREFIX', problems) ?? 'cohera:';
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) {
+    problems.push('COHERA_REDIS_PREFIX must be 1 to 64 characters of letters, digits, ":", "_", "." or "-"');
+  }
+
   const logLevelRaw = readRaw(env, 'COHERA_LOG_LEVEL', problems) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     problems.push(`COHERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
@@ -202,6 +210,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     dataDir,
     databaseUrl,
     redisUrl,
+    redisPrefix,
     masterKey,
     masterKeySource,
     issuer,

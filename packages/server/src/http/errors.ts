@@ -79,8 +79,15 @@ interface ValidationIssue {
   params?: Record<string, unknown>;
 }
 
+/**
+ * Fastify's names for the parts of a request, mapped to the prefixes our field paths use everywhere
+ * (`query/cursor`, `path/id`, `header/cohera-mode`), so one field has one name whoever rejects it.
+ */
+const CONTEXT_PREFIX: Record<string, string> = { querystring: 'query', params: 'path', headers: 'header' };
+
 /** Turns Ajv issues into `{field, message}`, naming the field precisely (`body/expires_at`). */
 function fieldErrors(context: string | undefined, issues: readonly ValidationIssue[]): FieldError[] {
+  const prefix = context === undefined ? 'body' : (CONTEXT_PREFIX[context] ?? context);
   return issues.map((issue) => {
     let path = (issue.instancePath ?? '').replace(/^\//, '');
     let message = issue.message ?? 'is invalid';
@@ -94,7 +101,7 @@ function fieldErrors(context: string | undefined, issues: readonly ValidationIss
       path = path ? `${path}/${issue.params.additionalProperty}` : issue.params.additionalProperty;
       message = 'is not a known field';
     }
-    return { field: [context ?? 'body', path].filter(Boolean).join('/'), message };
+    return { field: [prefix, path].filter(Boolean).join('/'), message };
   });
 }
 

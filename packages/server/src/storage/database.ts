@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { foundation } from './migrations/0001-foundation.ts';
+import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -29,7 +30,7 @@ export interface DatabaseOptions {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '0001-foundation': foundation(dialect) };
+  return { '0001-foundation': foundation(dialect), '0002-api-key-lifecycle': apiKeyLifecycle(dialect) };
 }
 
 class StaticMigrations implements MigrationProvider {

@@ -67,6 +67,19 @@ export interface ApiKeysTable {
   last_used_at: string | null;
   last_used_ip: string | null;
   rate_limit_per_minute: number | null;
+  /** The key this one replaced in a roll. */
+  rolled_from_id: string | null;
+}
+
+export interface ApiKeyUsageTable {
+  key_id: string;
+  org_id: string;
+  /** UTC day, `YYYY-MM-DD`. */
+  date: string;
+  requests: number;
+  /** Responses ≥ 400 other than 429. */
+  errors: number;
+  rate_limited: number;
 }
 
 export interface SuppliersTable {
@@ -122,6 +135,7 @@ export interface DB {
   memberships: MembershipsTable;
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
+  api_key_usage: ApiKeyUsageTable;
   suppliers: SuppliersTable;
   products: ProductsTable;
   certificates: CertificatesTable;

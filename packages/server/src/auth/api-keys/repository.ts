@@ -21,6 +21,7 @@ export interface NewApiKey {
   expiresAt: string | null;
   rateLimitPerMinute: number | null;
   createdBy: Principal;
+  rolledFromId?: string | null;
 }
 
 /** Inserts a key whose plaintext the caller has just generated; only its hash and display parts are kept. */
@@ -51,6 +52,7 @@ export async function insertApiKey(
     last_used_at: null,
     last_used_ip: null,
     rate_limit_per_minute: input.rateLimitPerMinute,
+    rolled_from_id: input.rolledFromId ?? null,
   };
   await db.insertInto('api_keys').values(row).execute();
   return row;
@@ -98,4 +100,95 @@ export async function findCredentialByHash(
     revokedAt: row.revoked_at,
     rateLimitPerMinute: row.rate_limit_per_minute,
   };
+}
+
+/**
+ * Which keys a caller may manage: one org, the modes its credential may see (a test-mode credential sees
+ * test keys only, so a sandbox key cannot reach production keys), and for members only their own keys.
+ */
+export interface KeyManagementScope {
+  orgId: string;
+  modes: readonly Mode[];
+  createdBy?: Principal | undefined;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: Kysely's query-builder generics are not worth spelling out here
+function scoped<Q extends { where: (...args: any[]) => Q }>(query: Q, scope: KeyManagementScope): Q {
+  let q = query.where('org_id', '=', scope.orgId).where('mode', 'in', scope.modes);
+  if (scope.createdBy) {
+    q = q.where('created_by_kind', '=', scope.createdBy.kind).where('created_by_id', '=', scope.createdBy.id);
+  }
+  return q;
+}
+
+export async function getApiKey(
+  db: Kysely<DB>,
+  scope: KeyManagementScope,
+  id: string,
+): Promise<ApiKeysTable | null> {
+  return (
+    (await scoped(db.selectFrom('api_keys').selectAll().where('id', '=', id), scope).executeTakeFirst()) ??
+    null
+  );
+}
+
+export async function listApiKeys(
+  db: Kysely<DB>,
+  scope: KeyManagementScope,
+  page: { limit: number; after: string | null; mode?: Mode | undefined },
+): Promise<ApiKeysTable[]> {
+  let query = scoped(db.selectFrom('api_keys').selectAll(), scope);
+  if (page.after) query = query.where('id', '<', page.after);
+  if (page.mode) query = query.where('mode', '=', page.mode);
+  return query
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+}
+
+/** Sets `revoked_at` once; revoking again keeps the first time. Returns the row as it is now. */
+export async function revokeApiKey(
+  db: Kysely<DB>,
+  scope: KeyManagementScope,
+  id: string,
+  now: number,
+): Promise<ApiKeysTable | null> {
+  await scoped(
+    db
+      .updateTable('api_keys')
+      .set({ revoked_at: isoAt(now) })
+      .where('id', '=', id),
+    scope,
+  )
+    .where('revoked_at', 'is', null)
+    .execute();
+  return getApiKey(db, scope, id);
+}
+
+/** Shortens a key's life to `expiresAt` (never lengthens it): the old key's end after a roll. */
+export async function expireApiKeyBy(
+  db: Kysely<DB> | Transaction<DB>,
+  tenant: Tenant,
+  id: string,
+  expiresAt: string,
+): Promise<void> {
+  await db
+    .updateTable('api_keys')
+    .set({ expires_at: expiresAt })
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
+    .execute();
+}
+
+export async function usageOf(db: Kysely<DB>, orgId: string, keyId: string, fromDate: string) {
+  return db
+    .selectFrom('api_key_usage')
+    .select(['date', 'requests', 'errors', 'rate_limited'])
+    .where('org_id', '=', orgId)
+    .where('key_id', '=', keyId)
+    .where('date', '>=', fromDate)
+    .orderBy('date')
+    .execute();
 }

@@ -8,6 +8,7 @@ import { parseApiKey } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
+import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
 import { type ApiKeyCredential, findCredentialByHash, hashApiKey } from './repository.ts';
@@ -74,8 +75,22 @@ export class ApiKeyVerifier {
     this.#cache.delete(keyHash);
   }
 
+  /** Drops every cached key of an org (its tier or limits changed). */
+  invalidateOrg(orgId: string): void {
+    for (const [hash, entry] of this.#cache) {
+      if (entry.credential?.orgId === orgId) this.#cache.delete(hash);
+    }
+  }
+
   clear(): void {
     this.#cache.clear();
+  }
+
+  /** Applies a message from the invalidation bus. */
+  apply(message: Invalidation): void {
+    if (message.kind === 'api_key') this.invalidate(message.keyHash);
+    else if (message.kind === 'org') this.invalidateOrg(message.orgId);
+    else if (message.kind === 'all') this.clear();
   }
 
   get size(): number {

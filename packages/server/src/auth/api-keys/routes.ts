@@ -1,0 +1,371 @@
+/**
+ * `/v1/api-keys` (DESIGN §4, §5.1): create (the key is in this response only), list, get, revoke, roll with a
+ * grace period, and daily usage. Managing keys needs `admin`, or a dashboard session: owners and admins
+ * manage every key of the org, members only the keys they created, and nobody grants scopes they lack.
+ */
+import { generateApiKey, type Mode, normalizeScopes, SCOPES, type Scope, scopesBeyond } from '@cohera/shared';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { apiTime, isoAt } from '../../clock.ts';
+import { ApiError, invalidField, notFound } from '../../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import { findOrg } from '../../orgs/repository.ts';
+import { IdParams, parseTimestamp, requireIdShape, TimestampInput } from '../../resources/common.ts';
+import type { ApiKeysTable } from '../../storage/schema.ts';
+import { utcDate } from '../../usage/recorder.ts';
+import type { AuthContext, RouteAccess } from '../context.ts';
+import {
+  expireApiKeyBy,
+  getApiKey,
+  insertApiKey,
+  type KeyManagementScope,
+  listApiKeys,
+  revokeApiKey,
+  usageOf,
+} from './repository.ts';
+
+const DAY_MS = 86_400_000;
+const MAX_GRACE_SECONDS = 30 * 86_400;
+export const DEFAULT_GRACE_SECONDS = 86_400;
+
+const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+
+export const ApiKey = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('api_key'),
+    name: Type.String(),
+    prefix: Type.String({ description: 'The start of the key, e.g. `ck_live_Ab12`' }),
+    last4: Type.String(),
+    scopes: Type.Array(Type.String()),
+    mode: ModeSchema,
+    status: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
+    created_at: Type.String({ format: 'date-time' }),
+    expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    rate_limit_per_minute: Type.Union([Type.Integer(), Type.Null()]),
+    rolled_from: Type.Union([Type.String(), Type.Null()]),
+    created_by: Type.Object({ kind: Type.String(), id: Type.String() }),
+  },
+  { $id: 'ApiKey' },
+);
+const ApiKeyWithSecret = Type.Intersect([
+  ApiKey,
+  Type.Object({
+    key: Type.String({ description: 'The API key. Shown only in this response: store it now.' }),
+  }),
+]);
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
+    mode: Type.Optional(ModeSchema),
+    expires_at: Type.Optional(TimestampInput),
+    expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+    rate_limit_per_minute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  },
+  { additionalProperties: false },
+);
+const RollBody = Type.Object(
+  {
+    grace_period_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_GRACE_SECONDS,
+        description: 'How long the old key keeps working (default 86400; 0 ends it now)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const UsageQuery = Type.Object(
+  { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 90, default: 30 })) },
+  { additionalProperties: false },
+);
+const Usage = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      date: Type.String(),
+      requests: Type.Integer(),
+      errors: Type.Integer(),
+      rate_limited: Type.Integer(),
+    }),
+  ),
+});
+
+/** Key routes: `admin`, or any dashboard session (members are narrowed to their own keys below). */
+const ACCESS: RouteAccess = { scope: 'admin', sessionRoles: ['member'] };
+
+/** The keys this caller may manage. */
+function managementScope(auth: AuthContext): KeyManagementScope {
+  const modes: Mode[] = auth.mode === 'test' ? ['test'] : ['live', 'test'];
+  const ownOnly = auth.via === 'session' && auth.role === 'member';
+  return { orgId: auth.orgId, modes, createdBy: ownOnly ? auth.principal : undefined };
+}
+
+/** No escalation (DESIGN §3): a credential never grants a scope it does not itself hold. */
+function requireHeld(auth: AuthContext, scopes: readonly Scope[]): void {
+  const beyond = scopesBeyond(scopes, auth.scopes);
+  if (beyond.length > 0) {
+    throw new ApiError(
+      'insufficient_scope',
+      `You cannot grant scopes you do not hold: ${beyond.join(', ')}`,
+      {
+        headers: {
+          'www-authenticate': `Bearer realm="cohera", error="insufficient_scope", scope="${beyond.join(' ')}"`,
+        },
+        extra: { required_scope: beyond.join(' ') },
+      },
+    );
+  }
+}
+
+export function statusOf(row: Pick<ApiKeysTable, 'revoked_at' | 'expires_at'>, now: number) {
+  if (row.revoked_at) return 'revoked' as const;
+  if (row.expires_at && row.expires_at <= isoAt(now)) return 'expired' as const;
+  return 'active' as const;
+}
+
+export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function apiKeys(app) {
+    const { db, clock, bus, usage } = deps;
+    const tags = ['API keys'];
+
+    const present = (row: ApiKeysTable) => ({
+      id: row.id,
+      object: 'api_key' as const,
+      name: row.name,
+      prefix: row.prefix,
+      last4: row.last4,
+      scopes: JSON.parse(row.scopes) as string[],
+      mode: row.mode,
+      status: statusOf(row, clock.now()),
+      created_at: apiTime(row.created_at),
+      expires_at: apiTime(row.expires_at),
+      last_used_at: apiTime(usage.lastUseOf(row.id, row.last_used_at)),
+      revoked_at: apiTime(row.revoked_at),
+      rate_limit_per_minute: row.rate_limit_per_minute,
+      rolled_from: row.rolled_from_id,
+      created_by: { kind: row.created_by_kind, id: row.created_by_id },
+    });
+
+    /** Resolves the requested expiry against the org's policy (maximum key lifetime). */
+    async function expiryFor(
+      auth: AuthContext,
+      body: { expires_at?: string; expires_in_days?: number },
+      now: number,
+    ) {
+      if (body.expires_at !== undefined && body.expires_in_days !== undefined) {
+        throw invalidField('body/expires_at', 'give either expires_at or expires_in_days, not both');
+      }
+      let expiresAt: string | null = null;
+      let field = 'body/expires_at';
+      if (body.expires_at !== undefined) {
+        expiresAt = parseTimestamp(field, body.expires_at, 'end-of-day');
+        if (expiresAt <= isoAt(now)) throw invalidField(field, 'must be in the future');
+      } else if (body.expires_in_days !== undefined) {
+        field = 'body/expires_in_days';
+        expiresAt = isoAt(now + body.expires_in_days * DAY_MS);
+      }
+      const org = await findOrg(db, auth.orgId);
+      const maxDays = org?.max_key_lifetime_days ?? null;
+      if (maxDays !== null) {
+        if (expiresAt === null) {
+          throw invalidField(field, `your organization requires keys to expire within ${maxDays} days`);
+        }
+        if (expiresAt > isoAt(now + maxDays * DAY_MS)) {
+          throw invalidField(
+            field,
+            `must be within the organization's maximum key lifetime of ${maxDays} days`,
+          );
+        }
+      }
+      return expiresAt;
+    }
+
+    app.post(
+      '/v1/api-keys',
+      {
+        config: { access: ACCESS },
+        schema: { tags, summary: 'Create an API key', body: CreateBody, response: { 201: ApiKeyWithSecret } },
+      },
+      async (request, reply) => {
+        const auth = request.auth!;
+        const body = request.body;
+        const mode = body.mode ?? auth.mode;
+        if (auth.mode === 'test' && mode === 'live') {
+          throw new ApiError('forbidden', 'A test-mode credential cannot create live keys');
+        }
+        const scopes = normalizeScopes(body.scopes);
+        requireHeld(auth, scopes);
+        const now = clock.now();
+        const expiresAt = await expiryFor(auth, body, now);
+        const key = generateApiKey(mode);
+        const row = await insertApiKey(
+          db,
+          { orgId: auth.orgId, mode },
+          key,
+          {
+            name: body.name.trim() || body.name,
+            scopes,
+            expiresAt,
+            rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+            createdBy: auth.principal,
+          },
+          now,
+        );
+        request.log.info({ event: 'api_key.created', key_id: row.id }, 'api key created');
+        return reply.code(201).send({ ...present(row), key });
+      },
+    );
+
+    app.get(
+      '/v1/api-keys',
+      {
+        config: { access: ACCESS },
+        schema: {
+          tags,
+          summary: 'List API keys, newest first',
+          querystring: Type.Object(
+            { ...PaginationQuery, mode: Type.Optional(ModeSchema) },
+            { additionalProperties: false },
+          ),
+          response: { 200: ListEnvelope(ApiKey) },
+        },
+      },
+      async (request) => {
+        const { limit = 20, cursor, mode } = request.query;
+        const rows = await listApiKeys(db, managementScope(request.auth!), {
+          limit,
+          after: decodeCursor(cursor, 'key'),
+          mode,
+        });
+        return pageOf(rows, limit, present);
+      },
+    );
+
+    app.get(
+      '/v1/api-keys/:id',
+      {
+        config: { access: ACCESS },
+        schema: { tags, summary: 'Get an API key', params: IdParams, response: { 200: ApiKey } },
+      },
+      async (request) => {
+        requireIdShape('api_key', request.params.id, 'API key');
+        const row = await getApiKey(db, managementScope(request.auth!), request.params.id);
+        if (!row) throw notFound('API key');
+        return present(row);
+      },
+    );
+
+    app.post(
+      '/v1/api-keys/:id/revoke',
+      {
+        config: { access: ACCESS },
+        schema: { tags, summary: 'Revoke an API key at once', params: IdParams, response: { 200: ApiKey } },
+      },
+      async (request) => {
+        requireIdShape('api_key', request.params.id, 'API key');
+        const scope = managementScope(request.auth!);
+        const current = await getApiKey(db, scope, request.params.id);
+        if (!current) throw notFound('API key');
+        requireHeld(request.auth!, JSON.parse(current.scopes) as Scope[]);
+        const row = await revokeApiKey(db, scope, request.params.id, clock.now());
+        if (!row) throw notFound('API key');
+        await bus.publish({ kind: 'api_key', keyHash: row.key_hash });
+        request.log.info({ event: 'api_key.revoked', key_id: row.id }, 'api key revoked');
+        return present(row);
+      },
+    );
+
+    app.post(
+      '/v1/api-keys/:id/roll',
+      {
+        config: { access: ACCESS },
+        schema: {
+          tags,
+          summary:
+            'Roll an API key: a new key with the same settings; the old one ends after the grace period',
+          params: IdParams,
+          body: Type.Optional(RollBody),
+          response: { 201: ApiKeyWithSecret },
+        },
+      },
+      async (request, reply) => {
+        requireIdShape('api_key', request.params.id, 'API key');
+        const auth = request.auth!;
+        const old = await getApiKey(db, managementScope(auth), request.params.id);
+        if (!old) throw notFound('API key');
+        if (old.revoked_at)
+          throw new ApiError('conflict', 'A revoked key cannot be rolled; create a new key');
+        const scopes = JSON.parse(old.scopes) as Scope[];
+        requireHeld(auth, scopes);
+        const now = clock.now();
+        const grace = request.body?.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+        // The new key keeps the old one's lifetime length, so a 90-day key rolls into a 90-day key.
+        const lifetime = old.expires_at ? Date.parse(old.expires_at) - Date.parse(old.created_at) : null;
+        const tenant = { orgId: old.org_id, mode: old.mode };
+        const key = generateApiKey(old.mode);
+        const row = await db.transaction().execute(async (trx) => {
+          const inserted = await insertApiKey(
+            trx,
+            tenant,
+            key,
+            {
+              name: old.name,
+              scopes,
+              expiresAt: lifetime === null ? null : isoAt(now + lifetime),
+              rateLimitPerMinute: old.rate_limit_per_minute,
+              createdBy: auth.principal,
+              rolledFromId: old.id,
+            },
+            now,
+          );
+          await expireApiKeyBy(trx, tenant, old.id, isoAt(now + grace * 1000));
+          return inserted;
+        });
+        await bus.publish({ kind: 'api_key', keyHash: old.key_hash });
+        request.log.info({ event: 'api_key.rolled', key_id: row.id, rolled_from: old.id }, 'api key rolled');
+        return reply.code(201).send({ ...present(row), key });
+      },
+    );
+
+    app.get(
+      '/v1/api-keys/:id/usage',
+      {
+        config: { access: ACCESS },
+        schema: {
+          tags,
+          summary: 'Daily requests, errors and rate-limited requests of a key',
+          params: IdParams,
+          querystring: UsageQuery,
+          response: { 200: Usage },
+        },
+      },
+      async (request) => {
+        requireIdShape('api_key', request.params.id, 'API key');
+        const auth = request.auth!;
+        const row = await getApiKey(db, managementScope(auth), request.params.id);
+        if (!row) throw notFound('API key');
+        const days = request.query.days ?? 30;
+        const now = clock.now();
+        const dates = Array.from({ length: days }, (_, i) => utcDate(now - (days - 1 - i) * DAY_MS));
+        const byDate = new Map(
+          dates.map((date) => [date, { date, requests: 0, errors: 0, rate_limited: 0 }]),
+        );
+        const stored = await usageOf(db, auth.orgId, row.id, dates[0] as string);
+        for (const day of [...stored, ...usage.pending(row.id)]) {
+          const entry = byDate.get(day.date);
+          if (!entry) continue;
+          entry.requests += Number(day.requests);
+          entry.errors += Number(day.errors);
+          entry.rate_limited += Number(day.rate_limited);
+        }
+        return { data: [...byDate.values()] };
+      },
+    );
+  };

@@ -1,0 +1,79 @@
+/**
+ * The invalidation bus: how a change on one node (a key revoked, rolled or deleted; an org's tier changed)
+ * reaches the credential caches of every node within a second (DESIGN §5.1). Three transports behind one
+ * port: in-process (one node), Redis pub/sub (a fleet with Redis), PostgreSQL LISTEN/NOTIFY (a fleet on
+ * PostgreSQL without Redis). A node that loses its subscription clears its caches when it reconnects,
+ * because it may have missed messages meanwhile.
+ */
+export type Invalidation =
+  | { kind: 'api_key'; keyHash: string }
+  | { kind: 'org'; orgId: string }
+  | { kind: 'credential'; credentialId: string }
+  | { kind: 'all' };
+
+export interface InvalidationBus {
+  /** Which transport; for logs and metrics. */
+  readonly transport: 'memory' | 'redis' | 'postgres';
+  /** Delivers to every node, this one included. */
+  publish(message: Invalidation): Promise<void>;
+  /** Handlers run for every message, and with `{kind: 'all'}` after a reconnect. */
+  subscribe(handler: (message: Invalidation) => void): void;
+  /** Resolves once the subscription is live (so a test can publish right after start-up). */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function encodeInvalidation(message: Invalidation): string {
+  return JSON.stringify(message);
+}
+
+/** Parses a message from the wire; anything malformed becomes `all` (safe: it only empties caches). */
+export function decodeInvalidation(raw: string): Invalidation {
+  try {
+    const value = JSON.parse(raw) as Partial<Record<string, unknown>>;
+    if (value.kind === 'api_key' && typeof value.keyHash === 'string')
+      return { kind: 'api_key', keyHash: value.keyHash };
+    if (value.kind === 'org' && typeof value.orgId === 'string') return { kind: 'org', orgId: value.orgId };
+    if (value.kind === 'credential' && typeof value.credentialId === 'string') {
+      return { kind: 'credential', credentialId: value.credentialId };
+    }
+  } catch {
+    // fall through
+  }
+  return { kind: 'all' };
+}
+
+/** Fans a message out to handlers; a throwing handler must not stop the others. */
+export class HandlerSet {
+  readonly #handlers: Array<(message: Invalidation) => void> = [];
+  add(handler: (message: Invalidation) => void): void {
+    this.#handlers.push(handler);
+  }
+  emit(message: Invalidation, onError: (error: unknown) => void): void {
+    for (const handler of this.#handlers) {
+      try {
+        handler(message);
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+}
+
+/** One node, no transport: messages go straight to local handlers. */
+export class MemoryInvalidationBus implements InvalidationBus {
+  readonly transport = 'memory' as const;
+  readonly #handlers = new HandlerSet();
+  readonly #onError: (error: unknown) => void;
+  constructor(onError: (error: unknown) => void = () => {}) {
+    this.#onError = onError;
+  }
+  async publish(message: Invalidation): Promise<void> {
+    this.#handlers.emit(message, this.#onError);
+  }
+  subscribe(handler: (message: Invalidation) => void): void {
+    this.#handlers.add(handler);
+  }
+  async ready(): Promise<void> {}
+  async close(): Promise<void> {}
+}

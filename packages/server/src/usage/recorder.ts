@@ -1,0 +1,171 @@
+/**
+ * Per-key usage without a database write per request (DESIGN §5.1): requests, errors and rate-limited
+ * responses are counted in memory per key and UTC day, with the last use (time, IP), and flushed in one
+ * batch every few seconds and on shutdown. Counters are summed by upsert, so nodes flush independently.
+ * A failed flush puts its counts back for the next attempt: usage is delayed, never dropped.
+ */
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { type Clock, isoAt } from '../clock.ts';
+import type { DB } from '../storage/schema.ts';
+
+interface DayCounter {
+  keyId: string;
+  orgId: string;
+  date: string;
+  requests: number;
+  errors: number;
+  rateLimited: number;
+}
+
+interface LastUse {
+  orgId: string;
+  at: number;
+  ip: string;
+}
+
+export interface UsageDay {
+  date: string;
+  requests: number;
+  errors: number;
+  rate_limited: number;
+}
+
+export function utcDate(ms: number): string {
+  return isoAt(ms).slice(0, 10);
+}
+
+export class UsageRecorder {
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  #counters = new Map<string, DayCounter>();
+  #lastUse = new Map<string, LastUse>();
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+
+  constructor(db: Kysely<DB>, clock: Clock, log: Logger) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#log = log;
+  }
+
+  /** Counts one response to a request made with key `keyId`. Hot path: two Map operations. */
+  record(keyId: string, orgId: string, status: number, ip: string): void {
+    const now = this.#clock.now();
+    const date = utcDate(now);
+    const id = `${keyId}|${date}`;
+    let counter = this.#counters.get(id);
+    if (!counter) {
+      counter = { keyId, orgId, date, requests: 0, errors: 0, rateLimited: 0 };
+      this.#counters.set(id, counter);
+    }
+    counter.requests++;
+    if (status === 429) counter.rateLimited++;
+    else if (status >= 400) counter.errors++;
+    this.#lastUse.set(keyId, { orgId, at: now, ip });
+  }
+
+  /** Counts not yet flushed for a key, so a node's own fresh usage shows at once. */
+  pending(keyId: string): UsageDay[] {
+    const days: UsageDay[] = [];
+    for (const c of this.#counters.values()) {
+      if (c.keyId === keyId)
+        days.push({ date: c.date, requests: c.requests, errors: c.errors, rate_limited: c.rateLimited });
+    }
+    return days;
+  }
+
+  /** This node's last unflushed use of a key, if newer than what is stored. */
+  lastUseOf(keyId: string, stored: string | null): string | null {
+    const use = this.#lastUse.get(keyId);
+    if (!use) return stored;
+    const at = isoAt(use.at);
+    return stored === null || stored < at ? at : stored;
+  }
+
+  start(intervalMs = 5_000): void {
+    this.#timer ??= setInterval(() => {
+      this.flush().catch(() => {}); // flush() logs its own failures
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  /** Writes everything counted so far in one transaction. Concurrent calls share one flush. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#write().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#counters.size === 0 && this.#lastUse.size === 0) return;
+    const counters = this.#counters;
+    const lastUse = this.#lastUse;
+    this.#counters = new Map();
+    this.#lastUse = new Map();
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        const rows = [...counters.values()].map((c) => ({
+          key_id: c.keyId,
+          org_id: c.orgId,
+          date: c.date,
+          requests: c.requests,
+          errors: c.errors,
+          rate_limited: c.rateLimited,
+        }));
+        for (let i = 0; i < rows.length; i += 200) {
+          await trx
+            .insertInto('api_key_usage')
+            .values(rows.slice(i, i + 200))
+            .onConflict((oc) =>
+              oc.columns(['key_id', 'date']).doUpdateSet((eb) => ({
+                requests: eb('api_key_usage.requests', '+', eb.ref('excluded.requests')),
+                errors: eb('api_key_usage.errors', '+', eb.ref('excluded.errors')),
+                rate_limited: eb('api_key_usage.rate_limited', '+', eb.ref('excluded.rate_limited')),
+              })),
+            )
+            .execute();
+        }
+        for (const [keyId, use] of lastUse) {
+          const at = isoAt(use.at);
+          await trx
+            .updateTable('api_keys')
+            .set({ last_used_at: at, last_used_ip: use.ip })
+            .where('org_id', '=', use.orgId)
+            .where('id', '=', keyId)
+            .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
+            .execute();
+        }
+      });
+    } catch (error) {
+      this.#restore(counters, lastUse);
+      this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
+      throw error;
+    }
+  }
+
+  #restore(counters: Map<string, DayCounter>, lastUse: Map<string, LastUse>): void {
+    for (const [id, c] of counters) {
+      const current = this.#counters.get(id);
+      if (current) {
+        current.requests += c.requests;
+        current.errors += c.errors;
+        current.rateLimited += c.rateLimited;
+      } else {
+        this.#counters.set(id, c);
+      }
+    }
+    for (const [keyId, use] of lastUse) {
+      const current = this.#lastUse.get(keyId);
+      if (!current || current.at < use.at) this.#lastUse.set(keyId, use);
+    }
+  }
+}
