@@ -4,6 +4,9 @@ import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { LoginThrottle } from './ratelimit/abuse.ts';
+import type { RateLimiter } from './ratelimit/limiter.ts';
+import type { OrgLimitCache } from './ratelimit/org-limits.ts';
 import type { InvalidationBus } from './state/invalidation-bus.ts';
 import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
@@ -17,5 +20,8 @@ export interface AppDeps {
   apiKeys: ApiKeyVerifier;
   csrf: CsrfTokens;
   bus: InvalidationBus;
+  limiter: RateLimiter;
+  orgLimits: OrgLimitCache;
+  loginThrottle: LoginThrottle;
   usage: UsageRecorder;
 }

@@ -19,12 +19,18 @@ import { sessionRoutes } from './auth/sessions/routes.ts';
 import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { registerErrorHandling } from './http/errors.ts';
+import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { createLogger } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
 import { organizationRoutes } from './orgs/routes.ts';
+import { type AbuseLimits, AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
+import { registerRateLimit } from './ratelimit/hook.ts';
+import type { RateLimiter } from './ratelimit/limiter.ts';
+import { MemoryRateLimiter } from './ratelimit/memory-limiter.ts';
+import { OrgLimitCache } from './ratelimit/org-limits.ts';
+import { RedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import { certificateRoutes } from './resources/certificates/routes.ts';
 import { productRoutes } from './resources/products/routes.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
@@ -47,6 +53,15 @@ export interface BuildOptions {
   bus?: InvalidationBus;
   /** How often usage counters are written (default 5 s). */
   usageFlushMs?: number;
+  /** A limiter shared between apps in one process (tests playing several nodes); default from config. */
+  limiter?: RateLimiter;
+  abuseLimits?: AbuseLimits;
+}
+
+function createRateLimiter(config: Readonly<Config>, logger: Logger): RateLimiter {
+  if (config.redisUrl)
+    return new RedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix, log: logger });
+  return new MemoryRateLimiter();
 }
 
 function createInvalidationBus(
@@ -93,14 +108,22 @@ export async function buildApp(
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: false,
+    trustProxy:
+      typeof config.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(config.trustProxy)
+        : config.trustProxy,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // All bodies are JSON (DESIGN §4); Fastify's default text/plain parser would let a text body reach
   // validation as a string (a 400) instead of being refused as the wrong media type (a 415).
   app.removeContentTypeParser('text/plain');
 
   const bus = options.bus ?? createInvalidationBus(config, database, logger);
+  const limiter = options.limiter ?? createRateLimiter(config, logger);
   const deps: AppDeps = {
     config,
     database,
@@ -110,8 +133,15 @@ export async function buildApp(
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
+    limiter,
+    orgLimits: new OrgLimitCache(database.db, clock),
+    loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
   };
-  bus.subscribe((message) => deps.apiKeys.apply(message));
+  bus.subscribe((message) => {
+    deps.apiKeys.apply(message);
+    if (message.kind === 'org') deps.orgLimits.invalidate(message.orgId);
+    if (message.kind === 'all') deps.orgLimits.clear();
+  });
   await bus.ready();
   deps.usage.start(options.usageFlushMs);
   app.decorate('deps', deps);
@@ -135,8 +165,14 @@ export async function buildApp(
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(swagger, openApiOptions(config));
 
-  registerAuthentication(app, { db: deps.db, clock, apiKeys: deps.apiKeys, csrf: deps.csrf });
-  // The rate-limit step joins here, between authentication and the scope guard.
+  registerAuthentication(app, {
+    db: deps.db,
+    clock,
+    apiKeys: deps.apiKeys,
+    csrf: deps.csrf,
+    failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
+  });
+  registerRateLimit(app, { limiter, orgLimits: deps.orgLimits, clock });
   registerScopeGuard(app);
 
   await app.register(healthRoutes);
@@ -161,6 +197,7 @@ export async function buildApp(
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));
     if (options.bus === undefined) await bus.close();
+    if (options.limiter === undefined) await limiter.close();
     if (ownsDatabase) await database.destroy();
   });
   return app;

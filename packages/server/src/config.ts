@@ -29,6 +29,11 @@ export interface Config {
   logLevel: LogLevel;
   metricsToken: string | null;
   metricsPort: number | null;
+  /**
+   * Whom to believe about the client IP (X-Forwarded-For): `false` (default: the socket peer), `true`
+   * (any proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs.
+   */
+  trustProxy: boolean | number | string;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -46,6 +51,7 @@ const SETTINGS = [
   'COHERA_LOG_LEVEL',
   'COHERA_METRICS_TOKEN',
   'COHERA_METRICS_PORT',
+  'COHERA_TRUST_PROXY',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -192,6 +198,18 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push('COHERA_METRICS_TOKEN must be at least 16 characters');
   }
 
+  const trustRaw = readRaw(env, 'COHERA_TRUST_PROXY', problems);
+  let trustProxy: boolean | number | string = false;
+  if (trustRaw === 'true' || trustRaw === 'false') trustProxy = trustRaw === 'true';
+  else if (trustRaw !== undefined && /^\d{1,2}$/.test(trustRaw)) trustProxy = Number(trustRaw);
+  else if (trustRaw !== undefined && /^[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*$/.test(trustRaw))
+    trustProxy = trustRaw;
+  else if (trustRaw !== undefined) {
+    problems.push(
+      'COHERA_TRUST_PROXY must be true, false, a hop count, or a comma-separated list of addresses/CIDRs',
+    );
+  }
+
   let masterKey: Buffer | null = null;
   let masterKeySource: Config['masterKeySource'] = 'environment';
   const masterRaw = readRaw(env, 'COHERA_MASTER_KEY', problems);
@@ -219,6 +237,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: logLevelRaw as LogLevel,
     metricsToken,
     metricsPort,
+    trustProxy,
   });
 }
 

@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
+import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
 import type { DB } from '../storage/schema.ts';
 import type { ApiKeyVerifier } from './api-keys/verifier.ts';
 import type { AuthContext } from './context.ts';
@@ -34,6 +35,13 @@ export interface AuthenticationDeps {
   csrf: CsrfTokens;
   /** Further bearer verifiers, tried in order after API keys. */
   bearerVerifiers?: readonly BearerVerifier[];
+  /** Per-IP throttling of failed authentication. */
+  failures?: AuthFailureGuard;
+}
+
+/** Failures that count towards an IP's block: a credential was presented and did not work. */
+function isCredentialFailure(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 401 && error.code !== 'missing_credential';
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
@@ -102,9 +110,19 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
 
   // Callback style on purpose: a cached API key resolves synchronously, and the hot path should not pay
   // for a promise per request.
+  const failures = deps.failures;
+  const fail = (request: FastifyRequest, error: unknown, done: (error?: Error) => void) => {
+    if (failures && isCredentialFailure(error)) failures.recordFailure(request.ip).catch(() => {});
+    done(error as Error);
+  };
+
   app.addHook('onRequest', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
     if (!access || ('public' in access && !access.optionalAuth)) return done();
+    if (failures && (request.headers.authorization !== undefined || request.headers.cookie !== undefined)) {
+      const blocked = failures.blocked(request.ip);
+      if (blocked) return done(blocked);
+    }
     let pending: AuthContext | Promise<AuthContext> | null;
     try {
       if ('session' in access) {
@@ -114,7 +132,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
         pending = authenticate(request);
       }
     } catch (error) {
-      return done(error as Error);
+      return fail(request, error, done);
     }
     if (pending === null) {
       if ('public' in access) return done();
@@ -123,10 +141,13 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       );
     }
     if (pending instanceof Promise) {
-      pending.then((auth) => {
-        request.auth = auth;
-        done();
-      }, done);
+      pending.then(
+        (auth) => {
+          request.auth = auth;
+          done();
+        },
+        (error: unknown) => fail(request, error, done),
+      );
       return;
     }
     request.auth = pending;

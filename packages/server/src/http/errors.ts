@@ -159,3 +159,20 @@ export function registerErrorHandling(app: FastifyInstance): void {
     );
   });
 }
+
+/**
+ * Errors Fastify raises while routing (a malformed percent-encoding in the path, a path parameter over
+ * `maxParamLength`) skip every hook and the error handler, and would otherwise answer Fastify's own JSON
+ * with no request id. Passed to Fastify as `frameworkErrors`. The detail is ours: Fastify's echoes the path.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  reply.header('x-request-id', request.id);
+  reply.header('x-content-type-options', 'nosniff');
+  const detail =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'path: a path segment is too long'
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'path: the URL is not validly encoded'
+        : 'The request could not be routed';
+  return sendProblem(reply, problemOf('validation_failed', request.id, detail));
+}

@@ -10,9 +10,16 @@ import { type BuildOptions, buildApp } from '../../src/app.ts';
 import { insertApiKey } from '../../src/auth/api-keys/repository.ts';
 import type { Config } from '../../src/config.ts';
 import { bootstrap } from '../../src/orgs/bootstrap.ts';
+import type { AbuseLimits } from '../../src/ratelimit/abuse.ts';
 import type { Tier } from '../../src/storage/schema.ts';
 import { testConfig } from './config.ts';
 import type { EngineHandle } from './engines.ts';
+
+export const RELAXED_ABUSE_LIMITS: AbuseLimits = {
+  authFailuresPerMinute: 1_000_000,
+  loginFailuresPerIpPerMinute: 1_000_000,
+  loginFailuresPerAccountPer15Minutes: 1_000_000,
+};
 
 /** Every log line any test app wrote in this process: the secret-scan test reads it. */
 export const capturedLogs: string[] = [];
@@ -46,7 +53,13 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const { env, ...buildOptions } = options;
   const config = testConfig({ ...handle.env, ...env });
-  const app = await buildApp(config, { logDestination: logCapture(), ...buildOptions });
+  const app = await buildApp(config, {
+    logDestination: logCapture(),
+    // Every inject() comes from 127.0.0.1, so the production abuse limits (20 failed authentications per
+    // minute per IP) would turn most negative tests into 429s. Tests of the throttling pass their own limits.
+    abuseLimits: RELAXED_ABUSE_LIMITS,
+    ...buildOptions,
+  });
   await app.ready();
   return {
     app,

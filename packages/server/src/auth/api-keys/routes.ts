@@ -286,6 +286,12 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       '/v1/api-keys/:id/roll',
       {
         config: { access: ACCESS },
+        // The body is optional (`POST …/roll` with none uses the default grace); a top-level Optional
+        // schema does not make Ajv accept a missing body, so an absent body is validated as `{}`.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
         schema: {
           tags,
           summary:

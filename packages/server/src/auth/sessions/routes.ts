@@ -89,11 +89,14 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         }
         const { email, password } = request.body;
         const returnTo = safeReturnTo(request.body.return_to);
+        const account = email.trim().toLowerCase();
+        await deps.loginThrottle.check(request.ip, account);
         const user = await findUserByEmail(db, email);
         // Unknown email and wrong password: same work (argon2 against a dummy hash), same answer.
         const ok = await verifyPassword(user?.password_hash ?? null, password);
         const membership = ok && user ? await primaryMembership(db, user.id) : null;
         if (!user || !ok || !membership) {
+          await deps.loginThrottle.recordFailure(request.ip, account);
           request.log.info({ event: 'login_failed' }, 'sign-in failed');
           if (wantsHtml(request)) {
             return sendHtml(reply, 401, loginPage({ returnTo, email, error: 'Invalid email or password.' }));
