@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import type { LoginThrottle } from './ratelimit/abuse.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import type { OrgLimitCache } from './ratelimit/org-limits.ts';
+import type { ResourceReadCache } from './resources/read-cache.ts';
 import type { InvalidationBus } from './state/invalidation-bus.ts';
 import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
@@ -23,5 +24,6 @@ export interface AppDeps {
   limiter: RateLimiter;
   orgLimits: OrgLimitCache;
   loginThrottle: LoginThrottle;
+  readCache: ResourceReadCache;
   usage: UsageRecorder;
 }

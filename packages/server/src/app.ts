@@ -33,6 +33,7 @@ import { OrgLimitCache } from './ratelimit/org-limits.ts';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.ts';
 import { certificateRoutes } from './resources/certificates/routes.ts';
 import { productRoutes } from './resources/products/routes.ts';
+import { ResourceReadCache } from './resources/read-cache.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
 import { type InvalidationBus, MemoryInvalidationBus } from './state/invalidation-bus.ts';
 import { PostgresInvalidationBus } from './state/postgres-invalidation-bus.ts';
@@ -136,9 +137,11 @@ export async function buildApp(
     limiter,
     orgLimits: new OrgLimitCache(database.db, clock),
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
+    readCache: new ResourceReadCache(),
   };
   bus.subscribe((message) => {
     deps.apiKeys.apply(message);
+    deps.readCache.apply(message);
     if (message.kind === 'org') deps.orgLimits.invalidate(message.orgId);
     if (message.kind === 'all') deps.orgLimits.clear();
   });

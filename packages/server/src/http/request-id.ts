@@ -3,12 +3,15 @@
  * line up across services); anything else is replaced, so logs never carry attacker-shaped text.
  */
 
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { newId } from '@cohera/shared';
 
 const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdOf(request: IncomingMessage): string {
   const incoming = request.headers['x-request-id'];
-  return typeof incoming === 'string' && SANE.test(incoming) ? incoming : newId('request');
+  // randomUUID draws from a cached entropy pool: far cheaper per request than a time-sortable id.
+  return typeof incoming === 'string' && SANE.test(incoming)
+    ? incoming
+    : `req_${randomUUID().replaceAll('-', '')}`;
 }

@@ -1,7 +1,10 @@
 /** Pieces every supply-chain resource shares: id params, tenant filters, timestamp inputs, object shape. */
 import { type IdKind, idPattern, isId } from '@cohera/shared';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
+import type { Tenant } from '../auth/context.ts';
 import { invalidField, notFound } from '../http/errors.ts';
+import type { ResourceReadCache } from './read-cache.ts';
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
 
@@ -59,3 +62,28 @@ export const ObjectTimestamps = {
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 };
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Serves `GET /v1/<resource>/:id` through the read cache: a hit sends the stored JSON as is; a miss loads,
+ * serializes once, caches, and sends the same bytes, so hit and miss answers are identical.
+ */
+export async function sendCachedRead(
+  cache: ResourceReadCache,
+  tenant: Tenant,
+  id: string,
+  now: number,
+  reply: FastifyReply,
+  load: () => Promise<{ object: object; validUntil?: number } | null>,
+  what: string,
+): Promise<FastifyReply> {
+  const cached = cache.get(tenant, id, now);
+  if (cached !== undefined) return reply.type(JSON_TYPE).send(cached);
+  const generation = cache.generation;
+  const loaded = await load();
+  if (!loaded) throw notFound(what);
+  const body = JSON.stringify(loaded.object);
+  cache.set(tenant, id, body, now, loaded.validUntil, generation);
+  return reply.type(JSON_TYPE).send(body);
+}

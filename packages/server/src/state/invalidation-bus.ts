@@ -9,6 +9,7 @@ export type Invalidation =
   | { kind: 'api_key'; keyHash: string }
   | { kind: 'org'; orgId: string }
   | { kind: 'credential'; credentialId: string }
+  | { kind: 'resource'; id: string }
   | { kind: 'all' };
 
 export interface InvalidationBus {
@@ -34,6 +35,7 @@ export function decodeInvalidation(raw: string): Invalidation {
     if (value.kind === 'api_key' && typeof value.keyHash === 'string')
       return { kind: 'api_key', keyHash: value.keyHash };
     if (value.kind === 'org' && typeof value.orgId === 'string') return { kind: 'org', orgId: value.orgId };
+    if (value.kind === 'resource' && typeof value.id === 'string') return { kind: 'resource', id: value.id };
     if (value.kind === 'credential' && typeof value.credentialId === 'string') {
       return { kind: 'credential', credentialId: value.credentialId };
     }

@@ -17,6 +17,7 @@ import {
   ObjectTimestamps,
   parseTimestamp,
   requireIdShape,
+  sendCachedRead,
   TimestampInput,
 } from '../common.ts';
 import { supplierExists } from '../products/repository.ts';
@@ -184,11 +185,23 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:certificates' } },
         schema: { tags, summary: 'Get a certificate', params: IdParams, response: { 200: Certificate } },
       },
-      async (request) => {
-        requireIdShape('certificate', request.params.id, 'certificate');
-        const row = await getCertificate(db, tenantOf(request.auth!), request.params.id);
-        if (!row) throw notFound('certificate');
-        return present(row);
+      async (request, reply) => {
+        const { id } = request.params;
+        requireIdShape('certificate', id, 'certificate');
+        const tenant = tenantOf(request.auth!);
+        return sendCachedRead(
+          deps.readCache,
+          tenant,
+          id,
+          clock.now(),
+          reply,
+          async () => {
+            const row = await getCertificate(db, tenant, id);
+            // A valid certificate's status turns to `expired` at expires_at: never serve it cached past then.
+            return row && { object: present(row), validUntil: Date.parse(row.expires_at) };
+          },
+          'certificate',
+        );
       },
     );
 
@@ -219,6 +232,7 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         await checkReferences(db, tenant, patch);
         const row = await updateCertificate(db, tenant, request.params.id, patch, clock.now());
         if (!row) throw notFound('certificate');
+        await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
     );
@@ -233,6 +247,7 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         requireIdShape('certificate', request.params.id, 'certificate');
         if (!(await deleteCertificate(db, tenantOf(request.auth!), request.params.id)))
           throw notFound('certificate');
+        await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },
     );

@@ -9,7 +9,7 @@ import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { isUniqueViolation } from '../../storage/database.ts';
 import type { DB, ProductsTable } from '../../storage/schema.ts';
-import { IdParams, IdString, ObjectTimestamps, requireIdShape } from '../common.ts';
+import { IdParams, IdString, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
 import {
   createProduct,
   deleteProduct,
@@ -122,11 +122,22 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:products' } },
         schema: { tags, summary: 'Get a product', params: IdParams, response: { 200: Product } },
       },
-      async (request) => {
-        requireIdShape('product', request.params.id, 'product');
-        const row = await getProduct(db, tenantOf(request.auth!), request.params.id);
-        if (!row) throw notFound('product');
-        return present(row);
+      async (request, reply) => {
+        const { id } = request.params;
+        requireIdShape('product', id, 'product');
+        const tenant = tenantOf(request.auth!);
+        return sendCachedRead(
+          deps.readCache,
+          tenant,
+          id,
+          clock.now(),
+          reply,
+          async () => {
+            const row = await getProduct(db, tenant, id);
+            return row && { object: present(row) };
+          },
+          'product',
+        );
       },
     );
 
@@ -152,6 +163,7 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           duplicateSku,
         );
         if (!row) throw notFound('product');
+        await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
     );
@@ -168,6 +180,7 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (result === 'not_found') throw notFound('product');
         if (result === 'in_use')
           throw new ApiError('resource_in_use', 'Certificates still cover this product');
+        await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },
     );

@@ -7,7 +7,7 @@ import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import type { SuppliersTable } from '../../storage/schema.ts';
-import { IdParams, ObjectTimestamps, requireIdShape } from '../common.ts';
+import { IdParams, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
 import { createSupplier, deleteSupplier, getSupplier, listSuppliers, updateSupplier } from './repository.ts';
 
 const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
@@ -121,11 +121,22 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:suppliers' } },
         schema: { tags, summary: 'Get a supplier', params: IdParams, response: { 200: Supplier } },
       },
-      async (request) => {
-        requireIdShape('supplier', request.params.id, 'supplier');
-        const row = await getSupplier(db, tenantOf(request.auth!), request.params.id);
-        if (!row) throw notFound('supplier');
-        return present(row);
+      async (request, reply) => {
+        const { id } = request.params;
+        requireIdShape('supplier', id, 'supplier');
+        const tenant = tenantOf(request.auth!);
+        return sendCachedRead(
+          deps.readCache,
+          tenant,
+          id,
+          clock.now(),
+          reply,
+          async () => {
+            const row = await getSupplier(db, tenant, id);
+            return row && { object: present(row) };
+          },
+          'supplier',
+        );
       },
     );
 
@@ -147,6 +158,7 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (patch.country !== undefined) patch.country = normalizeCountry(patch.country);
         const row = await updateSupplier(db, tenantOf(request.auth!), request.params.id, patch, clock.now());
         if (!row) throw notFound('supplier');
+        await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
     );
@@ -167,6 +179,7 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             'Delete or move the products and certificates of this supplier first',
           );
         }
+        await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },
     );
