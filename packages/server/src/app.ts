@@ -24,6 +24,12 @@ import { createLogger } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
+import {
+  createMetrics,
+  type Metrics,
+  registerMetricsRoute,
+  registerRequestMetrics,
+} from './metrics/registry.ts';
 import { organizationRoutes } from './orgs/routes.ts';
 import { type AbuseLimits, AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
 import { registerRateLimit } from './ratelimit/hook.ts';
@@ -88,6 +94,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     deps: AppDeps;
     routeTable: RouteEntry[];
+    metrics: Metrics;
   }
 }
 
@@ -176,6 +183,10 @@ export async function buildApp(
     failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
   });
   registerRateLimit(app, { limiter, orgLimits: deps.orgLimits, clock });
+  const metrics = createMetrics(deps);
+  app.decorate('metrics', metrics);
+  registerRequestMetrics(app, metrics);
+  registerMetricsRoute(app, metrics, config.metricsToken);
   registerScopeGuard(app);
 
   await app.register(healthRoutes);

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { startMetricsServer } from './metrics/registry.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -24,6 +25,10 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
     );
   }
   const url = await app.listen({ port: config.port, host: config.host });
+  const metricsServer =
+    config.metricsPort === null
+      ? null
+      : await startMetricsServer(app.metrics, config.host, config.metricsPort);
   app.log.info(
     { url, storage: app.deps.database.dialect, location: app.deps.database.location },
     'cohera is ready',
@@ -31,7 +36,10 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
-    stopping ??= app.close();
+    stopping ??= Promise.all([
+      app.close(),
+      new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
+    ]).then(() => undefined);
     return stopping;
   };
   if (options.handleSignals !== false) {

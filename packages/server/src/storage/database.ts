@@ -55,6 +55,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let database: Database;
   if (options.databaseUrl) {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
+    // An idle client whose server connection dies emits 'error' on the pool; unheard, it would crash the
+    // process. The pool replaces the client on the next checkout, so there is nothing else to do.
+    pool.on('error', () => {});
     // An idle connection the server drops (restart, failover, pg_terminate_backend) is emitted here; pg
     // already discards it and the next query connects afresh. Without a listener it would crash the process.
     pool.on('error', () => {});

@@ -1,4 +1,5 @@
 /** `/v1/suppliers` (DESIGN §4): `read:suppliers` to read, `write:suppliers` to change. */
+import { isCountryCode } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
@@ -43,12 +44,10 @@ const CreateBody = Type.Object(
 );
 const UpdateBody = Type.Partial(Type.Object(Fields), { additionalProperties: false, minProperties: 1 });
 
-const regions = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
-
-/** Upper-cases and checks a country code against the ISO 3166 regions ICU knows. */
+/** Upper-cases and checks a country code against ISO 3166-1 alpha-2. */
 function normalizeCountry(code: string): string {
   const upper = code.toUpperCase();
-  if (!/^[A-Z]{2}$/.test(upper) || regions.of(upper) === undefined) {
+  if (!isCountryCode(upper)) {
     throw invalidField('body/country', 'must be an ISO 3166-1 alpha-2 country code');
   }
   return upper;

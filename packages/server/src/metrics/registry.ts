@@ -1,0 +1,144 @@
+/**
+ * Prometheus metrics (DESIGN §4): request counts and latency by route and status, authentication failures by
+ * code, rate-limited requests, cache hit ratios, the Redis fallback state. Gauges that mirror internal state
+ * are read at scrape time (collect), so the request path only pays for one histogram observation.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { AppDeps } from '../app-deps.ts';
+import { ApiError } from '../http/errors.ts';
+import { RedisRateLimiter } from '../ratelimit/redis-limiter.ts';
+
+export interface Metrics {
+  registry: Registry;
+  rateLimited: Counter<'kind'>;
+  authFailures: Counter<'code'>;
+}
+
+export function createMetrics(deps: AppDeps): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'cohera_process_' });
+
+  const rateLimited = new Counter({
+    name: 'cohera_rate_limited_requests_total',
+    help: 'Requests rejected with 429: kind=org (tier limits) or abuse (failed-auth / sign-in throttling)',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'cohera_auth_failures_total',
+    help: 'Failed authentications by error code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const cacheRatio = (name: string, help: string, read: () => { hits: number; misses: number }) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const { hits, misses } = read();
+        this.set(hits + misses === 0 ? 0 : hits / (hits + misses));
+      },
+    });
+  cacheRatio(
+    'cohera_credential_cache_hit_ratio',
+    'API-key cache hits / lookups since start',
+    () => deps.apiKeys,
+  );
+  cacheRatio(
+    'cohera_read_cache_hit_ratio',
+    'Resource read-cache hits / lookups since start',
+    () => deps.readCache,
+  );
+  new Gauge({
+    name: 'cohera_redis_fallback',
+    help: '1 while rate limits are enforced locally because Redis is unreachable',
+    registers: [registry],
+    collect() {
+      this.set(deps.limiter instanceof RedisRateLimiter && deps.limiter.degraded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cohera_redis_fleet_nodes',
+    help: 'Live nodes seen in the rate-limiter heartbeat (the divisor of the local fallback share)',
+    registers: [registry],
+    collect() {
+      this.set(deps.limiter instanceof RedisRateLimiter ? deps.limiter.nodes : 1);
+    },
+  });
+  return { registry, rateLimited, authFailures };
+}
+
+/** Request metrics hooks. Routes are labelled by their pattern (`/v1/certificates/:id`), never the raw URL. */
+export function registerRequestMetrics(app: FastifyInstance, metrics: Metrics): void {
+  const duration = new Histogram({
+    name: 'cohera_http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [metrics.registry],
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    duration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  app.addHook('onError', (request, _reply, error, done) => {
+    if (error instanceof ApiError) {
+      if (error.status === 401) metrics.authFailures.inc({ code: error.code });
+      else if (error.code === 'rate_limited')
+        metrics.rateLimited.inc({ kind: request.auth ? 'org' : 'abuse' });
+    }
+    done();
+  });
+}
+
+/** Constant-time check of the metrics bearer token. */
+export function metricsTokenMatches(expected: string, header: string | undefined): boolean {
+  const presented = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** `GET /metrics` on the main port, only for a bearer of COHERA_METRICS_TOKEN (otherwise it does not exist). */
+export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, token: string | null): void {
+  app.get(
+    '/metrics',
+    { config: { access: { public: true } }, schema: { hide: true } },
+    async (request, reply) => {
+      if (token === null || !metricsTokenMatches(token, request.headers.authorization)) {
+        throw new ApiError('route_not_found', `No route for GET /metrics`);
+      }
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    },
+  );
+}
+
+/** A separate listener for COHERA_METRICS_PORT, so scrapers need no token and the API port stays clean. */
+export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}
