@@ -58,9 +58,6 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // An idle client whose server connection dies emits 'error' on the pool; unheard, it would crash the
     // process. The pool replaces the client on the next checkout, so there is nothing else to do.
     pool.on('error', () => {});
-    // An idle connection the server drops (restart, failover, pg_terminate_backend) is emitted here; pg
-    // already discards it and the next query connects afresh. Without a listener it would crash the process.
-    pool.on('error', () => {});
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     database = {
       db,

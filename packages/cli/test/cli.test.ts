@@ -1,0 +1,320 @@
+/**
+ * The operator commands (DESIGN §9), run as real processes: `cohera admin bootstrap` prints its secrets
+ * once (exactly one JSON object with --json), refuses an existing email, and `cohera admin set-tier`
+ * changes limits; bad usage exits 2, bad configuration 78. Works on SQLite and PostgreSQL.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../server/src/app.ts';
+import { findOrg, TIER_LIMITS } from '../../server/src/orgs/repository.ts';
+import { openDatabase } from '../../server/src/storage/database.ts';
+import { logCapture } from '../../server/test/support/app.ts';
+import { tempDir, testConfig } from '../../server/test/support/config.ts';
+import {
+  createPostgresDatabase,
+  POSTGRES_ADMIN_URL,
+  postgresReachable,
+} from '../../server/test/support/engines.ts';
+
+const BIN = fileURLToPath(new URL('../bin/cohera.js', import.meta.url));
+const API_KEY = /^ck_live_[0-9A-Za-z]{38}$/;
+const BOOTSTRAP_KEYS = ['api_key', 'email', 'org_id', 'password', 'user_id'];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The parent's environment without any COHERA_* setting (nor the test runner's own marker). */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('COHERA_') && !name.startsWith('NODE_TEST')) env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+function cohera(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface BootstrapOutput {
+  org_id: string;
+  user_id: string;
+  email: string;
+  password: string;
+  api_key: string;
+}
+
+/** Checks the --json contract and returns the object. */
+function parseBootstrap(run: Run): BootstrapOutput {
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(run.stdout.endsWith('\n'), 'one terminated line');
+  const lines = run.stdout.slice(0, -1).split('\n');
+  assert.equal(lines.length, 1, `exactly one line on stdout, got ${JSON.stringify(run.stdout)}`);
+  const parsed: unknown = JSON.parse(lines[0] ?? '');
+  assert.ok(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed), 'a JSON object');
+  assert.deepEqual(Object.keys(parsed).sort(), BOOTSTRAP_KEYS);
+  for (const value of Object.values(parsed)) assert.equal(typeof value, 'string');
+  const result = parsed as BootstrapOutput;
+  assert.match(result.api_key, API_KEY);
+  assert.match(result.org_id, /^org_/);
+  assert.match(result.user_id, /^usr_/);
+  return result;
+}
+
+function assertUsage(run: Run, message: string | RegExp): void {
+  assert.equal(run.code, 2, `exit code 2, got ${run.code}: ${run.stderr}`);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, /Usage:/);
+  assert.match(run.stderr, /cohera admin bootstrap/);
+  if (typeof message === 'string') assert.ok(run.stderr.includes(message), run.stderr);
+  else assert.match(run.stderr, message);
+}
+
+describe('cohera admin (SQLite)', () => {
+  const dir = tempDir();
+  const env = { COHERA_DATA_DIR: dir.path };
+  let app: FastifyInstance;
+  let first: BootstrapOutput;
+
+  /** The same data dir, served in-process: what a running server would see. */
+  before(async () => {
+    first = parseBootstrap(
+      await cohera(['admin', 'bootstrap', '--org', 'Acme', '--email', 'A@Example.com', '--json'], env),
+    );
+    app = await buildApp(testConfig({}, dir.path), { logDestination: logCapture() });
+    await app.ready();
+  });
+  after(async () => {
+    await app?.close();
+    dir.remove();
+  });
+
+  async function counts() {
+    const orgs = await app.deps.db.selectFrom('orgs').select('id').execute();
+    const users = await app.deps.db.selectFrom('users').select('id').execute();
+    return { orgs: orgs.length, users: users.length };
+  }
+
+  test('bootstrap --json prints one object whose key and password work', async () => {
+    assert.equal(first.email, 'a@example.com', 'the email is stored lower-cased');
+    const health = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { authorization: `Bearer ${first.api_key}` },
+    });
+    assert.equal(health.statusCode, 200, health.body);
+    const auth = health.json().auth;
+    assert.equal(auth.kind, 'api_key');
+    assert.equal(auth.org_id, first.org_id);
+    assert.deepEqual(auth.scopes, ['admin']);
+    assert.equal(auth.mode, 'live');
+
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: first.email, password: first.password },
+    });
+    assert.equal(login.statusCode, 200, login.body);
+    const body = login.json();
+    assert.deepEqual(body.user, { id: first.user_id, email: first.email });
+    assert.deepEqual(body.org, { id: first.org_id, name: 'Acme', tier: 'free' });
+    assert.equal(body.role, 'owner');
+  });
+
+  test('bootstrap without --json prints the secrets once, for a person', async () => {
+    const run = await cohera(
+      ['admin', 'bootstrap', '--org', 'Beta GmbH', '--email', 'b@example.com', '--tier', 'pro'],
+      env,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const keys = run.stdout.match(/ck_live_[0-9A-Za-z]{38}/g) ?? [];
+    assert.equal(keys.length, 1, run.stdout);
+    assert.throws(() => JSON.parse(run.stdout), 'not JSON');
+    assert.match(run.stdout, /b@example\.com/);
+    const orgId = /\b(org_[0-9A-Za-z]+)\b/.exec(run.stdout)?.[1];
+    assert.ok(orgId, 'names the org');
+    const org = await findOrg(app.deps.db, orgId);
+    assert.equal(org?.name, 'Beta GmbH');
+    assert.equal(org?.tier, 'pro');
+    const health = await app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { authorization: `Bearer ${keys[0]}` },
+    });
+    assert.equal(health.json().auth?.org_id, orgId);
+  });
+
+  test('bootstrap refuses an email that exists, whatever its case, and creates nothing', async () => {
+    const initial = await counts();
+    const runs = await Promise.all([
+      cohera(['admin', 'bootstrap', '--org', 'Again', '--email', 'a@example.com', '--json'], env),
+      cohera(['admin', 'bootstrap', '--org', 'Again', '--email', 'A@EXAMPLE.COM'], env),
+    ]);
+    for (const run of runs) {
+      assert.equal(run.code, 1, run.stderr);
+      assert.equal(run.stdout, '');
+      assert.match(run.stderr, /a@example\.com already exists/);
+      assert.doesNotMatch(run.stderr, /ck_live_/);
+    }
+    assert.deepEqual(await counts(), initial);
+  });
+
+  test('bad usage exits 2 with the usage text and creates nothing', async () => {
+    const initial = await counts();
+    const email = 'usage@example.com';
+    const [noOrg, badTier, unknownFlag, unknownCommand] = await Promise.all([
+      cohera(['admin', 'bootstrap', '--email', email], env),
+      cohera(['admin', 'bootstrap', '--org', 'X', '--email', email, '--tier', 'gold'], env),
+      cohera(['admin', 'bootstrap', '--org', 'X', '--email', email, '--colour', 'red'], env),
+      cohera(['admin', 'delete-everything'], env),
+    ]);
+    assertUsage(noOrg, '--org is required');
+    assertUsage(badTier, '--tier must be one of free, pro, enterprise');
+    assertUsage(unknownFlag, '--colour');
+    assertUsage(unknownCommand, 'unknown command: admin delete-everything');
+    assert.deepEqual(await counts(), initial);
+  });
+
+  test('an invalid email is refused without a stack trace', async () => {
+    const run = await cohera(['admin', 'bootstrap', '--org', 'X', '--email', 'not-an-email'], env);
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, '');
+    assert.match(run.stderr, /--email must be an email address/);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  });
+
+  test('set-tier sets enterprise limits, refuses custom limits on other tiers, and clears them', async () => {
+    const enterprise = await cohera(
+      [
+        'admin',
+        'set-tier',
+        '--org',
+        first.org_id,
+        '--tier',
+        'enterprise',
+        '--per-minute',
+        '1000',
+        '--per-day',
+        '200000',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(enterprise.code, 0, enterprise.stderr);
+    assert.deepEqual(JSON.parse(enterprise.stdout), {
+      id: first.org_id,
+      name: 'Acme',
+      tier: 'enterprise',
+      rate_limits: { per_minute: 1000, per_day: 200000 },
+    });
+    const stored = await findOrg(app.deps.db, first.org_id);
+    assert.equal(stored?.tier, 'enterprise');
+    assert.equal(stored?.rate_limit_per_minute, 1000);
+    assert.equal(stored?.rate_limit_per_day, 200000);
+
+    const custom = await cohera(
+      ['admin', 'set-tier', '--org', first.org_id, '--tier', 'pro', '--per-minute', '5'],
+      env,
+    );
+    assertUsage(custom, /only the enterprise tier/);
+    assert.equal((await findOrg(app.deps.db, first.org_id))?.rate_limit_per_minute, 1000, 'unchanged');
+
+    const pro = await cohera(['admin', 'set-tier', '--org', first.org_id, '--tier', 'pro'], env);
+    assert.equal(pro.code, 0, pro.stderr);
+    const { perMinute, perDay } = TIER_LIMITS.pro;
+    assert.ok(
+      pro.stdout.includes(`${first.org_id} (Acme) is now pro: ${perMinute}/min, ${perDay}/day`),
+      pro.stdout,
+    );
+    const cleared = await findOrg(app.deps.db, first.org_id);
+    assert.equal(cleared?.tier, 'pro');
+    assert.equal(cleared?.rate_limit_per_minute, null);
+    assert.equal(cleared?.rate_limit_per_day, null);
+  });
+
+  test('set-tier on an unknown org fails with a clear message', async () => {
+    const missing = 'org_0000000000000000000000';
+    const run = await cohera(['admin', 'set-tier', '--org', missing, '--tier', 'pro'], env);
+    assert.notEqual(run.code, 0);
+    assert.equal(run.stdout, '');
+    assert.ok(run.stderr.includes(`no organization with id ${missing}`), run.stderr);
+  });
+});
+
+describe('cohera admin (PostgreSQL)', async () => {
+  if (!(await postgresReachable())) {
+    if (process.env.CI)
+      throw new Error(`PostgreSQL is unreachable at ${POSTGRES_ADMIN_URL}; CI must run these tests`);
+    test('PostgreSQL unreachable: skipped (set COHERA_TEST_POSTGRES_URL)', { skip: true }, () => {});
+    return;
+  }
+  const dir = tempDir();
+  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  before(async () => {
+    database = await createPostgresDatabase();
+  });
+  after(async () => {
+    await database?.drop();
+    dir.remove();
+  });
+
+  test('bootstrap writes to PostgreSQL, and needs the master key there', async () => {
+    const env = { COHERA_DATA_DIR: dir.path, COHERA_DATABASE_URL: database.url };
+    const noKey = await cohera(['admin', 'bootstrap', '--org', 'Pg', '--email', 'pg@example.com'], env);
+    assert.equal(noKey.code, 78, noKey.stderr);
+    assert.match(noKey.stderr, /COHERA_MASTER_KEY is required with PostgreSQL/);
+
+    const result = parseBootstrap(
+      await cohera(['admin', 'bootstrap', '--org', 'Pg', '--email', 'pg@example.com', '--json'], {
+        ...env,
+        COHERA_MASTER_KEY: randomBytes(32).toString('base64'),
+      }),
+    );
+    assert.ok(!existsSync(join(dir.path, 'cohera.sqlite')), 'nothing went to SQLite');
+    const opened = await openDatabase({ databaseUrl: database.url, dataDir: dir.path });
+    try {
+      const org = await findOrg(opened.db, result.org_id);
+      assert.equal(org?.name, 'Pg');
+      const user = await opened.db
+        .selectFrom('users')
+        .select(['id', 'password_hash'])
+        .where('email', '=', 'pg@example.com')
+        .executeTakeFirst();
+      assert.equal(user?.id, result.user_id);
+      assert.notEqual(user?.password_hash, result.password, 'the password is not stored in the clear');
+      const keys = await opened.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('org_id', '=', result.org_id)
+        .execute();
+      assert.equal(keys.length, 1);
+      assert.ok(!JSON.stringify(keys).includes(result.api_key), 'the key is not stored in the clear');
+    } finally {
+      await opened.destroy();
+    }
+  });
+});
