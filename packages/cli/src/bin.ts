@@ -108,7 +108,7 @@ async function runSetTier(args: string[]): Promise<void> {
   const database = await openDatabase(config());
   try {
     const org = await setTier(database.db, values.org, { tier, perMinute, perDay }, Date.now());
-    if (!org) throw new UsageError(`no organization with id ${values.org}`);
+    if (!org) throw new Error(`no organization with id ${values.org}`);
     const summary = { id: org.id, name: org.name, tier: org.tier, rate_limits: rateLimitsOf(org) };
     process.stdout.write(
       values.json

@@ -4,7 +4,6 @@
  *   request id → authenticate → (rate limit) → scope guard → validation → route
  */
 import cookie from '@fastify/cookie';
-import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -19,7 +18,7 @@ import { sessionRoutes } from './auth/sessions/routes.ts';
 import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
+import { ApiError, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { createLogger } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { requestIdOf } from './http/request-id.ts';
@@ -116,6 +115,7 @@ export async function buildApp(
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT,
+    return503OnClosing: false,
     trustProxy:
       typeof config.trustProxy === 'number'
         ? (
@@ -164,15 +164,27 @@ export async function buildApp(
     }
   });
 
+  // During a graceful shutdown, requests still arriving on kept-alive connections get a proper problem
+  // response (and `connection: close`) instead of Fastify's bare 503.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
+    if (closing) {
+      reply.header('connection', 'close');
+      return done(
+        new ApiError('service_unavailable', 'The server is shutting down; retry on another connection'),
+      );
+    }
     done();
   });
   registerErrorHandling(app);
   registerValidation(app);
   await app.register(cookie);
-  await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(swagger, openApiOptions(config));
 
   registerAuthentication(app, {

@@ -247,15 +247,21 @@ function embeddedMasterKey(dataDir: string, problems: string[]) {
     const key = decodeMasterKey(readFileSync(file, 'utf8'), file, problems);
     return { key, source: 'data-dir' as const };
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
-  // `wx`: never overwrite a key another process wrote a moment ago (two starts at once).
   try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // `wx`: never overwrite a key another process wrote a moment ago (two starts at once).
     writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
     return { key, source: 'generated' as const };
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    // A data dir that is a file, or sits under one, or is not writable is a configuration problem too.
+    if (code !== 'EEXIST' || !existsSync(file)) {
+      const reason = code === 'EEXIST' || code === 'ENOTDIR' ? 'part of the path is not a directory' : code;
+      problems.push(`COHERA_DATA_DIR: cannot create ${file} (${reason})`);
+      return { key: null, source: 'generated' as const };
+    }
     return { key: decodeMasterKey(readFileSync(file, 'utf8'), file, problems), source: 'data-dir' as const };
   }
 }

@@ -4,7 +4,6 @@
  */
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: 'The request is invalid' },
-  invalid_cursor: { status: 400, title: 'The pagination cursor is invalid' },
   missing_credential: { status: 401, title: 'A credential is required' },
   invalid_credential: { status: 401, title: 'The credential is invalid' },
   expired_credential: { status: 401, title: 'The credential has expired' },
@@ -15,7 +14,6 @@ export const ERROR_CODES = {
   csrf_failed: { status: 403, title: 'The CSRF token is missing or invalid' },
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'No such route' },
-  method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   resource_in_use: { status: 409, title: 'The resource is still referenced' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

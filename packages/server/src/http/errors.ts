@@ -113,8 +113,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) {
       if (error.code.endsWith('_credential') && !error.headers) {
-        // RFC 6750 §3: tell the client which scheme to use and that its token did not work.
-        reply.header('www-authenticate', `Bearer realm="cohera", error="invalid_token"`);
+        // RFC 6750 §3: name the scheme; say the token did not work — but send no error code when the
+        // request carried no credential at all (§3.1).
+        reply.header(
+          'www-authenticate',
+          error.code === 'missing_credential'
+            ? 'Bearer realm="cohera"'
+            : 'Bearer realm="cohera", error="invalid_token"',
+        );
       }
       const problem = problemOf(error.code, request.id, error.message);
       if (error.errors) problem.errors = error.errors;

@@ -29,10 +29,19 @@ export const REDACT_PATHS = [
   'token',
 ];
 
+/**
+ * Requests are logged without their query string: credentials never belong there, but a client that puts one
+ * there anyway (`?api_key=…`) must not have it written to our logs.
+ */
+function serializeRequest(request: { method?: string; url?: string; ip?: string }) {
+  return { method: request.method, url: request.url?.split('?')[0], remote_address: request.ip };
+}
+
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
+      serializers: { req: serializeRequest },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { service: 'cohera' },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -2,7 +2,8 @@
  * Each org's effective limits, cached per node. Entries are refreshed in the background once they are a few
  * seconds old (the request keeps the cached value meanwhile), so a tier change by the operator — who may
  * write straight to the database with `cohera admin set-tier` — reaches every running node within 5 s
- * without a query on the hot path. An `org` invalidation message refreshes at once.
+ * without a query on the hot path; an entry older than 5 s (an org that was idle) is reloaded before use.
+ * An `org` invalidation message refreshes at once.
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
@@ -20,6 +21,8 @@ interface Entry {
 }
 
 export const ORG_LIMITS_REFRESH_MS = 4_000;
+/** Older than this, an entry is reloaded before use: the 5 s of DESIGN §5.2. */
+export const ORG_LIMITS_MAX_AGE_MS = 5_000;
 
 export class OrgLimitCache {
   readonly #db: Kysely<DB>;
@@ -27,18 +30,31 @@ export class OrgLimitCache {
   readonly #entries = new Map<string, Entry>();
   readonly #loading = new Map<string, Promise<OrgLimits>>();
   readonly #refreshMs: number;
+  readonly #maxAgeMs: number;
 
-  constructor(db: Kysely<DB>, clock: Clock, refreshMs = ORG_LIMITS_REFRESH_MS) {
+  constructor(
+    db: Kysely<DB>,
+    clock: Clock,
+    refreshMs = ORG_LIMITS_REFRESH_MS,
+    maxAgeMs = Math.max(refreshMs, ORG_LIMITS_MAX_AGE_MS),
+  ) {
     this.#db = db;
     this.#clock = clock;
     this.#refreshMs = refreshMs;
+    this.#maxAgeMs = maxAgeMs;
   }
 
-  /** Synchronous when cached (even if stale: a refresh starts behind it); a promise only on first sight. */
+  /**
+   * Synchronous when cached and fresh, or a little stale (a refresh starts behind it); a promise on first
+   * sight, and when the entry is too old to trust (an org idle for a while: its next request must not be
+   * judged by limits the operator has since changed). If that reload fails, the old limits still apply.
+   */
   get(orgId: string): OrgLimits | Promise<OrgLimits> {
     const entry = this.#entries.get(orgId);
     if (entry) {
-      if (this.#clock.now() - entry.fetchedAt >= this.#refreshMs) this.#load(orgId).catch(() => {});
+      const age = this.#clock.now() - entry.fetchedAt;
+      if (age >= this.#maxAgeMs) return this.#load(orgId).catch(() => entry.limits);
+      if (age >= this.#refreshMs) this.#load(orgId).catch(() => {});
       return entry.limits;
     }
     return this.#load(orgId);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL_MS } from '../../src/auth/sessions/store.ts';
-import { isoAt, ManualClock } from '../../src/clock.ts';
+import { apiTime, isoAt, ManualClock } from '../../src/clock.ts';
 import { hashPassword } from '../../src/users/passwords.ts';
 import { addMembership, insertUser } from '../../src/users/repository.ts';
 import { capturedLogs, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
@@ -254,7 +254,7 @@ forEachEngine('sign-in sessions', (_engine, handle) => {
     assert.equal(body.org.tier, 'pro');
     assert.equal(typeof body.org.name, 'string');
     assert.equal(body.role, 'owner');
-    assert.equal(body.expires_at, isoAt(clock.now() + SESSION_TTL_MS));
+    assert.equal(body.expires_at, apiTime(isoAt(clock.now() + SESSION_TTL_MS)));
     assert.equal(body.csrf_token, cookieOf(response, CSRF_COOKIE).value);
     assert.notEqual(body.csrf_token, cookieOf(response, SESSION_COOKIE).value);
   });

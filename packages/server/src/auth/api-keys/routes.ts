@@ -196,6 +196,8 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         const auth = request.auth!;
         const body = request.body;
+        const name = body.name.trim();
+        if (!name) throw invalidField('body/name', 'must not be blank');
         const mode = body.mode ?? auth.mode;
         if (auth.mode === 'test' && mode === 'live') {
           throw new ApiError('forbidden', 'A test-mode credential cannot create live keys');
@@ -210,7 +212,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           { orgId: auth.orgId, mode },
           key,
           {
-            name: body.name.trim() || body.name,
+            name,
             scopes,
             expiresAt,
             rateLimitPerMinute: body.rate_limit_per_minute ?? null,
@@ -312,8 +314,12 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         requireHeld(auth, scopes);
         const now = clock.now();
         const grace = request.body?.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
-        // The new key keeps the old one's lifetime length, so a 90-day key rolls into a 90-day key.
-        const lifetime = old.expires_at ? Date.parse(old.expires_at) - Date.parse(old.created_at) : null;
+        // The new key keeps the old one's lifetime length, so a 90-day key rolls into a 90-day key; but never
+        // beyond the org's maximum key lifetime, which may have been set since the old key was made.
+        let lifetime = old.expires_at ? Date.parse(old.expires_at) - Date.parse(old.created_at) : null;
+        const maxDays = (await findOrg(db, auth.orgId))?.max_key_lifetime_days ?? null;
+        if (maxDays !== null && (lifetime === null || lifetime > maxDays * DAY_MS))
+          lifetime = maxDays * DAY_MS;
         const tenant = { orgId: old.org_id, mode: old.mode };
         const key = generateApiKey(old.mode);
         const row = await db.transaction().execute(async (trx) => {

@@ -2,10 +2,12 @@
  * Sign-in for people (dashboard and OAuth): `GET /auth/login` (the form), `POST /auth/login` (form or
  * JSON), `POST /auth/logout`, `GET /auth/session` (who is signed in, and the CSRF token for the SPA).
  */
+import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { apiTime } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { verifyPassword } from '../../users/passwords.ts';
@@ -48,6 +50,8 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const publicOrigin = new URL(config.publicUrl).origin;
     const cookieBase = { path: '/', sameSite: 'lax' as const, secure };
     const tags = ['Sessions'];
+    // HTML forms post urlencoded bodies; only these routes accept them (the API itself is JSON-only).
+    await app.register(formbody, { bodyLimit: 64 * 1024 });
 
     function sendHtml(reply: FastifyReply, status: number, html: string) {
       return reply
@@ -129,7 +133,7 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           user: { id: user.id, email: user.email },
           org: { id: membership.org_id, name: org?.name ?? '', tier: org?.tier ?? 'free' },
           role: membership.role,
-          expires_at: record.expiresAt,
+          expires_at: apiTime(record.expiresAt),
           csrf_token: csrf.tokenFor(record.tokenHash),
         });
       },
@@ -164,7 +168,7 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           user: { id: session.userId, email: session.email },
           org: { id: session.orgId, name: org?.name ?? '', tier: session.tier },
           role: session.role,
-          expires_at: session.expiresAt,
+          expires_at: apiTime(session.expiresAt),
           csrf_token: csrf.tokenFor(session.tokenHash),
         };
       },

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { ID_PREFIXES, type IdKind, idPattern, isId, newId } from '../src/ids.ts';
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+const KINDS = Object.keys(ID_PREFIXES) as IdKind[];
+const kindArb = fc.constantFrom(...KINDS);
+// From 2000 to 2200: ids must sort by time across any realistic clock.
+const timeArb = fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2200, 0, 1) });
+
+function decodeBody(body: string): bigint {
+  let value = 0n;
+  for (const char of body) value = value * 62n + BigInt(ALPHABET.indexOf(char));
+  return value;
+}
+
+test('the prefixes DESIGN §4 names', () => {
+  assert.equal(ID_PREFIXES.supplier, 'sup');
+  assert.equal(ID_PREFIXES.product, 'prd');
+  assert.equal(ID_PREFIXES.certificate, 'cert');
+  assert.equal(ID_PREFIXES.api_key, 'key');
+  assert.equal(ID_PREFIXES.service_account, 'sa');
+  assert.equal(ID_PREFIXES.service_account_key, 'sak');
+  assert.equal(ID_PREFIXES.oauth_client, 'cli');
+  assert.equal(ID_PREFIXES.audit_event, 'evt');
+  assert.equal(ID_PREFIXES.webhook_endpoint, 'whe');
+  assert.equal(new Set(Object.values(ID_PREFIXES)).size, KINDS.length, 'prefixes are distinct');
+});
+
+test('newId has the kind prefix and a 22-character base62 body', () => {
+  for (const kind of KINDS) {
+    const id = newId(kind);
+    const [prefix, body, ...rest] = id.split('_');
+    assert.equal(prefix, ID_PREFIXES[kind]);
+    assert.equal(rest.length, 0);
+    assert.match(body ?? '', /^[0-9A-Za-z]{22}$/);
+    assert.match(id, new RegExp(idPattern(kind)));
+  }
+});
+
+test('the body carries the creation time in its top 48 bits', () => {
+  fc.assert(
+    fc.property(kindArb, timeArb, (kind, now) => {
+      const body = newId(kind, now).split('_')[1] ?? '';
+      return decodeBody(body) >> 80n === BigInt(now);
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('ids made later sort after ids made earlier, as plain strings', () => {
+  fc.assert(
+    fc.property(kindArb, timeArb, fc.integer({ min: 1, max: 10 ** 10 }), (kind, earlier, gap) => {
+      return newId(kind, earlier) < newId(kind, earlier + gap);
+    }),
+    { numRuns: 2000 },
+  );
+  // A whole sequence, one millisecond apart, comes out already sorted.
+  const start = Date.UTC(2026, 10, 22);
+  const ids = Array.from({ length: 1000 }, (_, i) => newId('certificate', start + i));
+  assert.deepEqual([...ids].sort(), ids);
+});
+
+test('isId accepts ids of its own kind only', () => {
+  for (const kind of KINDS) {
+    const id = newId(kind);
+    for (const other of KINDS) assert.equal(isId(other, id), other === kind, `${other} vs ${id}`);
+  }
+  // `sa_` and `sak_` share a beginning; neither passes for the other.
+  assert.equal(isId('service_account', newId('service_account_key')), false);
+  assert.equal(isId('service_account_key', newId('service_account')), false);
+});
+
+test('isId rejects malformed ids', () => {
+  const body = newId('supplier').slice(4);
+  for (const bad of [
+    `sup_${body.slice(1)}`,
+    `sup_${body}0`,
+    `SUP_${body}`,
+    `sup-${body}`,
+    `sup_${body.slice(1)}-`,
+    `sup__${body}`,
+    ` sup_${body}`,
+    `sup_${body}\n`,
+    `prd_${body}`,
+    body,
+    '',
+  ]) {
+    assert.equal(isId('supplier', bad), false, JSON.stringify(bad));
+  }
+});
+
+test('idPattern and isId agree', () => {
+  fc.assert(
+    fc.property(kindArb, kindArb, fc.string({ maxLength: 30 }), (kind, madeAs, noise) => {
+      for (const candidate of [newId(madeAs), noise, `${ID_PREFIXES[kind]}_${noise}`]) {
+        assert.equal(new RegExp(idPattern(kind)).test(candidate), isId(kind, candidate), candidate);
+      }
+    }),
+    { numRuns: 500 },
+  );
+});
+
+test('ids are unique, even within one millisecond', () => {
+  const now = Date.now();
+  const ids = new Set<string>();
+  for (let i = 0; i < 50_000; i++) ids.add(newId('request', now));
+  assert.equal(ids.size, 50_000);
+  const spread = new Set<string>();
+  for (let i = 0; i < 50_000; i++) spread.add(newId('api_key'));
+  assert.equal(spread.size, 50_000);
+});
