@@ -14,6 +14,8 @@ import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/veri
 import { registerAuthentication } from './auth/authenticate.ts';
 import type { RouteAccess } from './auth/context.ts';
 import { registerScopeGuard } from './auth/scope-guard.ts';
+import { serviceAccountRoutes } from './auth/service-accounts/routes.ts';
+import { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts';
 import { sessionRoutes } from './auth/sessions/routes.ts';
 import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -146,8 +148,13 @@ export async function buildApp(
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
   };
+  const serviceAccounts = new ServiceAccountVerifier(database.db, clock, {
+    issuer: config.issuer,
+    audience: config.audience,
+  });
   bus.subscribe((message) => {
     deps.apiKeys.apply(message);
+    serviceAccounts.apply(message);
     deps.readCache.apply(message);
     if (message.kind === 'org') deps.orgLimits.invalidate(message.orgId);
     if (message.kind === 'all') deps.orgLimits.clear();
@@ -193,6 +200,7 @@ export async function buildApp(
     apiKeys: deps.apiKeys,
     csrf: deps.csrf,
     failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
+    bearerVerifiers: [serviceAccounts],
   });
   registerRateLimit(app, { limiter, orgLimits: deps.orgLimits, clock });
   const metrics = createMetrics(deps);
@@ -206,6 +214,7 @@ export async function buildApp(
   await app.register(sessionRoutes(deps));
   await app.register(apiKeyRoutes(deps));
   await app.register(organizationRoutes(deps));
+  await app.register(serviceAccountRoutes(deps));
   await app.register(supplierRoutes(deps));
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
@@ -213,8 +222,11 @@ export async function buildApp(
   // Usage is counted after the response is sent: off the request path, one Map update.
   app.addHook('onResponse', (request, reply, done) => {
     const auth = request.auth;
-    if (auth?.principal.kind === 'api_key')
+    if (auth?.principal.kind === 'api_key') {
       deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
+    } else if (auth?.credentialId) {
+      deps.usage.recordServiceAccountKey(auth.credentialId, auth.orgId);
+    }
     done();
   });
 

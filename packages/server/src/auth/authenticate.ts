@@ -86,7 +86,6 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
       mode: (modeHeader as Mode | undefined) ?? 'live',
       principal: { kind: 'user', id: session.userId },
       scopes: scopesForRole(session.role),
-      tier: session.tier,
       expiresAt: session.expiresAt,
       via: 'session',
       role: session.role,

@@ -3,7 +3,7 @@
  * declare the scope they need in their route config and read `request.auth`.
  */
 import type { Mode, Scope } from '@cohera/shared';
-import type { Role, Tier } from '../storage/schema.ts';
+import type { Role } from '../storage/schema.ts';
 
 export type PrincipalKind = 'api_key' | 'user' | 'service_account' | 'oauth_client';
 
@@ -17,13 +17,14 @@ export interface AuthContext {
   mode: Mode;
   principal: Principal;
   scopes: readonly Scope[];
-  tier: Tier;
   /** When the credential stops working (ISO, stored form), if it ever does. */
   expiresAt: string | null;
   /** How the credential arrived: a bearer header, or a dashboard session cookie (needs CSRF). */
   via: 'bearer' | 'session';
   /** For dashboard sessions: the user's role in the org. */
   role?: Role;
+  /** The specific key used, when the principal has several (a service account's `kid`). */
+  credentialId?: string;
   /** The key's own per-minute limit, if lower than the org's (rate limiting). */
   rateLimitPerMinute?: number | null;
 }

@@ -5,10 +5,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect } from 'kysely';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { foundation } from './migrations/0001-foundation.ts';
 import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
+import { serviceAccounts } from './migrations/0003-service-accounts.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -30,7 +32,11 @@ export interface DatabaseOptions {
 }
 
 function migrations(dialect: Dialect): Record<string, Migration> {
-  return { '0001-foundation': foundation(dialect), '0002-api-key-lifecycle': apiKeyLifecycle(dialect) };
+  return {
+    '0001-foundation': foundation(dialect),
+    '0002-api-key-lifecycle': apiKeyLifecycle(dialect),
+    '0003-service-accounts': serviceAccounts(dialect),
+  };
 }
 
 class StaticMigrations implements MigrationProvider {
@@ -87,11 +93,53 @@ export async function migrate(database: Database): Promise<void> {
     migrationTableName: 'cohera_migrations',
     migrationLockTableName: 'cohera_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } =
+    database.dialect === 'sqlite'
+      ? await withSqliteWriteLock(database.db, () => migrator.migrateToLatest())
+      : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+const SQLITE_BUSY = 5;
+
+/**
+ * Kysely takes no migration lock on SQLite (it assumes a single connection), so two processes opening one
+ * data dir at once (a server and `cohera admin bootstrap`, say) would both apply a migration and one would
+ * fail. A `BEGIN IMMEDIATE` around the run takes SQLite's write lock: the second opener waits, then finds
+ * every migration applied; a failed run rolls back whole. The wait polls with `busy_timeout` 0, because
+ * node:sqlite would block this thread while waiting, and this thread may be the one holding the lock.
+ */
+async function withSqliteWriteLock<T extends { error?: unknown }>(
+  db: Kysely<DB>,
+  run: () => Promise<T>,
+): Promise<T> {
+  await sql`PRAGMA busy_timeout = 0`.execute(db);
+  try {
+    for (let waited = 0; ; waited += 25) {
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(db);
+        break;
+      } catch (error) {
+        const code = (error as { errcode?: number }).errcode ?? 0;
+        if ((code & 0xff) !== SQLITE_BUSY || waited >= 60_000) throw error;
+        await sleep(25);
+      }
+    }
+  } finally {
+    await sql`PRAGMA busy_timeout = 5000`.execute(db);
+  }
+  let result: T;
+  try {
+    result = await run();
+  } catch (error) {
+    await sql`ROLLBACK`.execute(db).catch(() => undefined); // SQLite may have rolled back already
+    throw error;
+  }
+  await (result.error ? sql`ROLLBACK` : sql`COMMIT`).execute(db);
+  return result;
 }
 
 /** Whether an error is a unique-constraint violation, on either engine. */

@@ -82,6 +82,36 @@ export interface ApiKeyUsageTable {
   rate_limited: number;
 }
 
+export interface ServiceAccountsTable {
+  id: string;
+  org_id: string;
+  mode: Mode;
+  name: string;
+  /** The scope ceiling (JSON array): no token of this account may claim more. */
+  scopes: string;
+  created_by_kind: string;
+  created_by_id: string;
+  created_at: string;
+  deleted_at: string | null;
+}
+
+export type ServiceAccountKeyAlgorithm = 'ES256' | 'RS256' | 'EdDSA';
+
+export interface ServiceAccountKeysTable {
+  /** `sak_…`: the JWT `kid`. */
+  id: string;
+  org_id: string;
+  service_account_id: string;
+  algorithm: ServiceAccountKeyAlgorithm;
+  /** SPKI PEM. */
+  public_key: string;
+  origin: 'generated' | 'uploaded';
+  created_at: string;
+  expires_at: string | null;
+  deleted_at: string | null;
+  last_used_at: string | null;
+}
+
 export interface SuppliersTable {
   id: string;
   org_id: string;
@@ -136,6 +166,8 @@ export interface DB {
   sessions: SessionsTable;
   api_keys: ApiKeysTable;
   api_key_usage: ApiKeyUsageTable;
+  service_accounts: ServiceAccountsTable;
+  service_account_keys: ServiceAccountKeysTable;
   suppliers: SuppliersTable;
   products: ProductsTable;
   certificates: CertificatesTable;

@@ -57,9 +57,10 @@ class NodeSqliteDatabase implements SqliteDatabase {
  */
 export function createSqliteDialect(file: string): SqliteDialect {
   const db = new DatabaseSync(file);
+  // First: switching to WAL needs a lock another process opening the file at the same moment may hold.
+  db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA foreign_keys = ON');
   return new SqliteDialect({ database: new NodeSqliteDatabase(db) });
 }

@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { touchServiceAccountKeys } from '../auth/service-accounts/repository.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { DB } from '../storage/schema.ts';
 
@@ -41,6 +42,8 @@ export class UsageRecorder {
   readonly #log: Logger;
   #counters = new Map<string, DayCounter>();
   #lastUse = new Map<string, LastUse>();
+  /** Service-account keys: only their last use is kept (their traffic counts against the org budget). */
+  #keyUse = new Map<string, { orgId: string; at: number }>();
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
 
@@ -66,6 +69,11 @@ export class UsageRecorder {
     this.#lastUse.set(keyId, { orgId, at: now, ip });
   }
 
+  /** Notes the use of a service-account key (`kid`). */
+  recordServiceAccountKey(keyId: string, orgId: string): void {
+    this.#keyUse.set(keyId, { orgId, at: this.#clock.now() });
+  }
+
   /** Counts not yet flushed for a key, so a node's own fresh usage shows at once. */
   pending(keyId: string): UsageDay[] {
     const days: UsageDay[] = [];
@@ -78,7 +86,7 @@ export class UsageRecorder {
 
   /** This node's last unflushed use of a key, if newer than what is stored. */
   lastUseOf(keyId: string, stored: string | null): string | null {
-    const use = this.#lastUse.get(keyId);
+    const use = this.#lastUse.get(keyId) ?? this.#keyUse.get(keyId);
     if (!use) return stored;
     const at = isoAt(use.at);
     return stored === null || stored < at ? at : stored;
@@ -106,11 +114,13 @@ export class UsageRecorder {
   }
 
   async #write(): Promise<void> {
-    if (this.#counters.size === 0 && this.#lastUse.size === 0) return;
+    if (this.#counters.size === 0 && this.#lastUse.size === 0 && this.#keyUse.size === 0) return;
     const counters = this.#counters;
     const lastUse = this.#lastUse;
+    const keyUse = this.#keyUse;
     this.#counters = new Map();
     this.#lastUse = new Map();
+    this.#keyUse = new Map();
     try {
       await this.#db.transaction().execute(async (trx) => {
         const rows = [...counters.values()].map((c) => ({
@@ -144,9 +154,17 @@ export class UsageRecorder {
             .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
             .execute();
         }
+        await touchServiceAccountKeys(
+          trx,
+          new Map([...keyUse].map(([keyId, use]) => [keyId, { orgId: use.orgId, at: isoAt(use.at) }])),
+        );
       });
     } catch (error) {
       this.#restore(counters, lastUse);
+      for (const [keyId, use] of keyUse) {
+        const current = this.#keyUse.get(keyId);
+        if (!current || current.at < use.at) this.#keyUse.set(keyId, use);
+      }
       this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
       throw error;
     }

@@ -7,7 +7,7 @@ import { hash } from 'node:crypto';
 import { type Mode, newId, normalizeScopes, parseApiKey, type Scope } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
-import type { ApiKeysTable, DB, Tier } from '../../storage/schema.ts';
+import type { ApiKeysTable, DB } from '../../storage/schema.ts';
 import type { Principal, Tenant } from '../context.ts';
 
 /** SHA-256 (hex) of a key: what is stored and looked up. High-entropy keys need no salt or KDF. */
@@ -58,13 +58,12 @@ export async function insertApiKey(
   return row;
 }
 
-/** What authentication needs about a key, joined with its org's tier. */
+/** What authentication needs about a key. */
 export interface ApiKeyCredential {
   id: string;
   orgId: string;
   mode: Mode;
   scopes: Scope[];
-  tier: Tier;
   expiresAt: string | null;
   revokedAt: string | null;
   rateLimitPerMinute: number | null;
@@ -76,7 +75,6 @@ export async function findCredentialByHash(
 ): Promise<ApiKeyCredential | null> {
   const row = await db
     .selectFrom('api_keys')
-    .innerJoin('orgs', 'orgs.id', 'api_keys.org_id')
     .select([
       'api_keys.id',
       'api_keys.org_id',
@@ -85,7 +83,6 @@ export async function findCredentialByHash(
       'api_keys.expires_at',
       'api_keys.revoked_at',
       'api_keys.rate_limit_per_minute',
-      'orgs.tier',
     ])
     .where('api_keys.key_hash', '=', keyHash)
     .executeTakeFirst();
@@ -95,7 +92,6 @@ export async function findCredentialByHash(
     orgId: row.org_id,
     mode: row.mode,
     scopes: JSON.parse(row.scopes) as Scope[],
-    tier: row.tier,
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     rateLimitPerMinute: row.rate_limit_per_minute,

@@ -139,7 +139,6 @@ export class ApiKeyVerifier {
       mode: credential.mode,
       principal: { kind: 'api_key', id: credential.id },
       scopes: credential.scopes,
-      tier: credential.tier,
       expiresAt: credential.expiresAt,
       via: 'bearer',
       rateLimitPerMinute: credential.rateLimitPerMinute,

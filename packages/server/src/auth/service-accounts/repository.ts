@@ -1,0 +1,223 @@
+/** Service accounts and their keys. Management functions take the org and the modes the caller may see. */
+import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
+import type { Kysely, Transaction } from 'kysely';
+import { isoAt } from '../../clock.ts';
+import type {
+  DB,
+  ServiceAccountKeyAlgorithm,
+  ServiceAccountKeysTable,
+  ServiceAccountsTable,
+} from '../../storage/schema.ts';
+import type { Principal } from '../context.ts';
+
+export const MAX_ACTIVE_KEYS = 10;
+
+export interface AccountScope {
+  orgId: string;
+  modes: readonly Mode[];
+}
+
+export async function insertServiceAccount(
+  db: Kysely<DB>,
+  input: { orgId: string; mode: Mode; name: string; scopes: readonly Scope[]; createdBy: Principal },
+  now: number,
+): Promise<ServiceAccountsTable> {
+  const row: ServiceAccountsTable = {
+    id: newId('service_account', now),
+    org_id: input.orgId,
+    mode: input.mode,
+    name: input.name,
+    scopes: JSON.stringify(normalizeScopes(input.scopes)),
+    created_by_kind: input.createdBy.kind,
+    created_by_id: input.createdBy.id,
+    created_at: isoAt(now),
+    deleted_at: null,
+  };
+  await db.insertInto('service_accounts').values(row).execute();
+  return row;
+}
+
+export async function getServiceAccount(db: Kysely<DB>, scope: AccountScope, id: string) {
+  return (
+    (await db
+      .selectFrom('service_accounts')
+      .selectAll()
+      .where('org_id', '=', scope.orgId)
+      .where('mode', 'in', scope.modes)
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst()) ?? null
+  );
+}
+
+export async function listServiceAccounts(
+  db: Kysely<DB>,
+  scope: AccountScope,
+  page: { limit: number; after: string | null },
+): Promise<ServiceAccountsTable[]> {
+  let query = db
+    .selectFrom('service_accounts')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .where('mode', 'in', scope.modes)
+    .where('deleted_at', 'is', null);
+  if (page.after) query = query.where('id', '<', page.after);
+  return query
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+}
+
+/** Deletes an account and disables all its keys in one transaction. Returns the ids of the keys disabled. */
+export async function deleteServiceAccount(db: Kysely<DB>, scope: AccountScope, id: string, now: number) {
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('service_accounts')
+      .set({ deleted_at: isoAt(now) })
+      .where('org_id', '=', scope.orgId)
+      .where('mode', 'in', scope.modes)
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst();
+    if (result.numUpdatedRows === 0n) return null;
+    const keys = await trx
+      .updateTable('service_account_keys')
+      .set({ deleted_at: isoAt(now) })
+      .where('org_id', '=', scope.orgId)
+      .where('service_account_id', '=', id)
+      .where('deleted_at', 'is', null)
+      .returning('id')
+      .execute();
+    return keys.map((k) => k.id);
+  });
+}
+
+export async function countActiveKeys(db: Kysely<DB>, orgId: string, accountId: string, now: number) {
+  const row = await db
+    .selectFrom('service_account_keys')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('org_id', '=', orgId)
+    .where('service_account_id', '=', accountId)
+    .where('deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', isoAt(now))]))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+export async function insertServiceAccountKey(
+  db: Kysely<DB>,
+  input: {
+    orgId: string;
+    accountId: string;
+    algorithm: ServiceAccountKeyAlgorithm;
+    publicKeyPem: string;
+    origin: 'generated' | 'uploaded';
+    expiresAt: string | null;
+  },
+  now: number,
+): Promise<ServiceAccountKeysTable> {
+  const row: ServiceAccountKeysTable = {
+    id: newId('service_account_key', now),
+    org_id: input.orgId,
+    service_account_id: input.accountId,
+    algorithm: input.algorithm,
+    public_key: input.publicKeyPem,
+    origin: input.origin,
+    created_at: isoAt(now),
+    expires_at: input.expiresAt,
+    deleted_at: null,
+    last_used_at: null,
+  };
+  await db.insertInto('service_account_keys').values(row).execute();
+  return row;
+}
+
+export async function listServiceAccountKeys(db: Kysely<DB>, orgId: string, accountId: string) {
+  return db
+    .selectFrom('service_account_keys')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('service_account_id', '=', accountId)
+    .where('deleted_at', 'is', null)
+    .orderBy('id', 'desc')
+    .execute();
+}
+
+export async function deleteServiceAccountKey(
+  db: Kysely<DB>,
+  orgId: string,
+  accountId: string,
+  keyId: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('service_account_keys')
+    .set({ deleted_at: isoAt(now) })
+    .where('org_id', '=', orgId)
+    .where('service_account_id', '=', accountId)
+    .where('id', '=', keyId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** What the verifier needs about a key (`kid`), joined with its account and org. Tenant-free: the kid is the lookup. */
+export interface VerificationKey {
+  keyId: string;
+  accountId: string;
+  orgId: string;
+  mode: Mode;
+  algorithm: ServiceAccountKeyAlgorithm;
+  publicKeyPem: string;
+  ceiling: Scope[];
+  expiresAt: string | null;
+  usable: boolean;
+}
+
+export async function findVerificationKey(db: Kysely<DB>, keyId: string): Promise<VerificationKey | null> {
+  const row = await db
+    .selectFrom('service_account_keys as k')
+    .innerJoin('service_accounts as a', 'a.id', 'k.service_account_id')
+    .select([
+      'k.id',
+      'k.service_account_id',
+      'k.org_id',
+      'k.algorithm',
+      'k.public_key',
+      'k.expires_at',
+      'k.deleted_at as key_deleted_at',
+      'a.mode',
+      'a.scopes',
+      'a.deleted_at as account_deleted_at',
+    ])
+    .where('k.id', '=', keyId)
+    .executeTakeFirst();
+  if (!row) return null;
+  return {
+    keyId: row.id,
+    accountId: row.service_account_id,
+    orgId: row.org_id,
+    mode: row.mode,
+    algorithm: row.algorithm,
+    publicKeyPem: row.public_key,
+    ceiling: JSON.parse(row.scopes) as Scope[],
+    expiresAt: row.expires_at,
+    usable: row.key_deleted_at === null && row.account_deleted_at === null,
+  };
+}
+
+/** Records the last use of keys, batched by the usage recorder. */
+export async function touchServiceAccountKeys(
+  db: Kysely<DB> | Transaction<DB>,
+  uses: ReadonlyMap<string, { orgId: string; at: string }>,
+) {
+  for (const [keyId, use] of uses) {
+    await db
+      .updateTable('service_account_keys')
+      .set({ last_used_at: use.at })
+      .where('org_id', '=', use.orgId)
+      .where('id', '=', keyId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
+      .execute();
+  }
+}

@@ -1,0 +1,368 @@
+/**
+ * `/v1/service-accounts` (DESIGN §4): accounts with a scope ceiling, and their keys. A generated key's
+ * private half is returned once, inside `service-account.json`, and never stored; an uploaded key is public
+ * only. Deleting a key or an account takes effect on every node within a second (invalidation bus).
+ */
+import { type Mode, normalizeScopes, SCOPES, type Scope, scopesBeyond } from '@cohera/shared';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { apiTime, isoAt } from '../../clock.ts';
+import { ApiError, invalidField, notFound } from '../../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import { IdParams, parseTimestamp, requireIdShape, TimestampInput } from '../../resources/common.ts';
+import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
+import type { AuthContext } from '../context.ts';
+import { generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
+import {
+  type AccountScope,
+  countActiveKeys,
+  deleteServiceAccount,
+  deleteServiceAccountKey,
+  getServiceAccount,
+  insertServiceAccount,
+  insertServiceAccountKey,
+  listServiceAccountKeys,
+  listServiceAccounts,
+  MAX_ACTIVE_KEYS,
+} from './repository.ts';
+
+const DAY_MS = 86_400_000;
+const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+const AlgorithmSchema = Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')]);
+
+const ServiceAccount = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('service_account'),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  mode: ModeSchema,
+  created_at: Type.String({ format: 'date-time' }),
+  created_by: Type.Object({ kind: Type.String(), id: Type.String() }),
+});
+
+const ServiceAccountKey = Type.Object({
+  id: Type.String({ description: 'The JWT `kid`' }),
+  object: Type.Literal('service_account_key'),
+  service_account_id: Type.String(),
+  algorithm: AlgorithmSchema,
+  origin: Type.Union([Type.Literal('generated'), Type.Literal('uploaded')]),
+  public_key: Type.String({ description: 'SPKI PEM' }),
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+const ServiceAccountFile = Type.Object({
+  type: Type.Literal('service_account'),
+  service_account_id: Type.String(),
+  org_id: Type.String(),
+  private_key_id: Type.String(),
+  private_key: Type.String({ description: 'PKCS#8 PEM. Shown only in this response: store it now.' }),
+  algorithm: Type.Literal('ES256'),
+  issuer: Type.String(),
+  audience: Type.String(),
+  api_base_url: Type.String(),
+});
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
+    mode: Type.Optional(ModeSchema),
+  },
+  { additionalProperties: false },
+);
+
+const KeyBody = Type.Object(
+  {
+    public_key: Type.Optional(Type.String({ minLength: 1, maxLength: 16_384 })),
+    algorithm: Type.Optional(AlgorithmSchema),
+    expires_at: Type.Optional(TimestampInput),
+    expires_in_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+
+const KeyParams = Type.Object(
+  { id: Type.String({ maxLength: 64 }), key_id: Type.String({ maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+function accountScope(auth: AuthContext): AccountScope {
+  return { orgId: auth.orgId, modes: auth.mode === 'test' ? ['test'] : ['live', 'test'] };
+}
+
+function requireHeld(auth: AuthContext, scopes: readonly Scope[]): void {
+  const beyond = scopesBeyond(scopes, auth.scopes);
+  if (beyond.length > 0) {
+    throw new ApiError(
+      'insufficient_scope',
+      `You cannot grant scopes you do not hold: ${beyond.join(', ')}`,
+      {
+        headers: {
+          'www-authenticate': `Bearer realm="cohera", error="insufficient_scope", scope="${beyond.join(' ')}"`,
+        },
+        extra: { required_scope: beyond.join(' ') },
+      },
+    );
+  }
+}
+
+function presentAccount(row: ServiceAccountsTable) {
+  return {
+    id: row.id,
+    object: 'service_account' as const,
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as string[],
+    mode: row.mode,
+    created_at: apiTime(row.created_at),
+    created_by: { kind: row.created_by_kind, id: row.created_by_id },
+  };
+}
+
+export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function serviceAccounts(app) {
+    const { db, clock, bus, config, usage } = deps;
+    const tags = ['Service accounts'];
+    const access = { scope: 'admin' as const };
+
+    const presentKey = (row: ServiceAccountKeysTable) => ({
+      id: row.id,
+      object: 'service_account_key' as const,
+      service_account_id: row.service_account_id,
+      algorithm: row.algorithm,
+      origin: row.origin,
+      public_key: row.public_key,
+      created_at: apiTime(row.created_at),
+      expires_at: apiTime(row.expires_at),
+      last_used_at: apiTime(usage.lastUseOf(row.id, row.last_used_at)),
+    });
+
+    async function requireAccount(auth: AuthContext, id: string) {
+      requireIdShape('service_account', id, 'service account');
+      const account = await getServiceAccount(db, accountScope(auth), id);
+      if (!account) throw notFound('service account');
+      return account;
+    }
+
+    app.post(
+      '/v1/service-accounts',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Create a service account',
+          body: CreateBody,
+          response: { 201: ServiceAccount },
+        },
+      },
+      async (request, reply) => {
+        const auth = request.auth!;
+        const name = request.body.name.trim();
+        if (!name) throw invalidField('body/name', 'must not be blank');
+        const mode: Mode = request.body.mode ?? auth.mode;
+        if (auth.mode === 'test' && mode === 'live') {
+          throw new ApiError('forbidden', 'A test-mode credential cannot create live service accounts');
+        }
+        const scopes = normalizeScopes(request.body.scopes);
+        requireHeld(auth, scopes);
+        const row = await insertServiceAccount(
+          db,
+          { orgId: auth.orgId, mode, name, scopes, createdBy: auth.principal },
+          clock.now(),
+        );
+        return reply.code(201).send(presentAccount(row));
+      },
+    );
+
+    app.get(
+      '/v1/service-accounts',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'List service accounts, newest first',
+          querystring: Type.Object(PaginationQuery, { additionalProperties: false }),
+          response: { 200: ListEnvelope(ServiceAccount) },
+        },
+      },
+      async (request) => {
+        const { limit = 20, cursor } = request.query;
+        const rows = await listServiceAccounts(db, accountScope(request.auth!), {
+          limit,
+          after: decodeCursor(cursor, 'sa'),
+        });
+        return pageOf(rows, limit, presentAccount);
+      },
+    );
+
+    app.get(
+      '/v1/service-accounts/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Get a service account',
+          params: IdParams,
+          response: { 200: ServiceAccount },
+        },
+      },
+      async (request) => presentAccount(await requireAccount(request.auth!, request.params.id)),
+    );
+
+    app.delete(
+      '/v1/service-accounts/:id',
+      {
+        config: { access },
+        schema: { tags, summary: 'Delete a service account and disable all its keys', params: IdParams },
+      },
+      async (request, reply) => {
+        requireIdShape('service_account', request.params.id, 'service account');
+        const disabled = await deleteServiceAccount(
+          db,
+          accountScope(request.auth!),
+          request.params.id,
+          clock.now(),
+        );
+        if (disabled === null) throw notFound('service account');
+        await bus.publish({ kind: 'credential', credentialId: request.params.id });
+        request.log.info(
+          { event: 'service_account.deleted', service_account_id: request.params.id },
+          'deleted',
+        );
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/v1/service-accounts/:id/keys',
+      {
+        config: { access },
+        // An empty POST (no body, no content type) asks for a generated key pair.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
+        schema: {
+          tags,
+          summary: 'Generate a key pair (returns service-account.json once) or register your public key',
+          params: IdParams,
+          body: KeyBody,
+          response: { 201: Type.Union([ServiceAccountFile, ServiceAccountKey]) },
+        },
+      },
+      async (request, reply) => {
+        const auth = request.auth!;
+        const account = await requireAccount(auth, request.params.id);
+        const body = request.body;
+        const now = clock.now();
+        if (body.expires_at !== undefined && body.expires_in_days !== undefined) {
+          throw invalidField('body/expires_at', 'give either expires_at or expires_in_days, not both');
+        }
+        let expiresAt: string | null = null;
+        if (body.expires_at !== undefined) {
+          expiresAt = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
+          if (expiresAt <= isoAt(now)) throw invalidField('body/expires_at', 'must be in the future');
+        } else if (body.expires_in_days !== undefined) {
+          expiresAt = isoAt(now + body.expires_in_days * DAY_MS);
+        }
+        if (body.algorithm !== undefined && body.public_key === undefined) {
+          throw invalidField('body/algorithm', 'applies only with public_key (generated keys are ES256)');
+        }
+        if ((await countActiveKeys(db, account.org_id, account.id, now)) >= MAX_ACTIVE_KEYS) {
+          throw new ApiError(
+            'conflict',
+            `A service account has at most ${MAX_ACTIVE_KEYS} active keys; delete one first`,
+          );
+        }
+        if (body.public_key !== undefined) {
+          const { algorithm, publicKeyPem } = validatePublicKey(body.public_key, body.algorithm);
+          const row = await insertServiceAccountKey(
+            db,
+            {
+              orgId: account.org_id,
+              accountId: account.id,
+              algorithm,
+              publicKeyPem,
+              origin: 'uploaded',
+              expiresAt,
+            },
+            now,
+          );
+          request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'public key registered');
+          return reply.code(201).send(presentKey(row));
+        }
+        const pair = generateServiceAccountKeyPair();
+        const row = await insertServiceAccountKey(
+          db,
+          {
+            orgId: account.org_id,
+            accountId: account.id,
+            algorithm: pair.algorithm,
+            publicKeyPem: pair.publicKeyPem,
+            origin: 'generated',
+            expiresAt,
+          },
+          now,
+        );
+        request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'key pair generated');
+        return reply.code(201).send({
+          type: 'service_account' as const,
+          service_account_id: account.id,
+          org_id: account.org_id,
+          private_key_id: row.id,
+          private_key: pair.privateKeyPem,
+          algorithm: 'ES256' as const,
+          issuer: config.issuer,
+          audience: config.audience,
+          api_base_url: config.publicUrl,
+        });
+      },
+    );
+
+    app.get(
+      '/v1/service-accounts/:id/keys',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'List a service account’s keys (public material only)',
+          params: IdParams,
+          response: { 200: Type.Object({ data: Type.Array(ServiceAccountKey), next_cursor: Type.Null() }) },
+        },
+      },
+      async (request) => {
+        const account = await requireAccount(request.auth!, request.params.id);
+        const rows = await listServiceAccountKeys(db, account.org_id, account.id);
+        return { data: rows.map(presentKey), next_cursor: null };
+      },
+    );
+
+    app.delete(
+      '/v1/service-accounts/:id/keys/:key_id',
+      {
+        config: { access },
+        schema: { tags, summary: 'Delete a key: tokens it signed stop working at once', params: KeyParams },
+      },
+      async (request, reply) => {
+        const account = await requireAccount(request.auth!, request.params.id);
+        requireIdShape('service_account_key', request.params.key_id, 'service account key');
+        const deleted = await deleteServiceAccountKey(
+          db,
+          account.org_id,
+          account.id,
+          request.params.key_id,
+          clock.now(),
+        );
+        if (!deleted) throw notFound('service account key');
+        await bus.publish({ kind: 'credential', credentialId: request.params.key_id });
+        request.log.info(
+          { event: 'service_account.key_removed', key_id: request.params.key_id },
+          'key deleted',
+        );
+        return reply.code(204).send();
+      },
+    );
+  };

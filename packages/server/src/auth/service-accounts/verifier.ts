@@ -1,0 +1,215 @@
+/**
+ * Service-account JWT verification (DESIGN §3). Every rule, each for a reason:
+ * - the algorithm is the registered key's, never the token header's (no `none`, no HMAC, no RS/ES confusion);
+ * - signature, `iss`, `aud` by `jose`; `exp` required and in the future, `iat` required and at most 60 s
+ *   ahead (clock skew), lifetime `exp - iat` ≤ 3600 s: a leaked token is short-lived by construction;
+ * - `sub` and `org_id` must be the key's own account and org: a key cannot speak for another account;
+ * - `scopes` must lie within the account's ceiling; the request gets exactly the token's scopes;
+ * - the key and its account must still exist and the key must not have expired.
+ *
+ * Asymmetric verification costs ~5× an API-key check, so verified tokens are cached by SHA-256 until they
+ * expire (bounded, and evicted when their key or account is deleted): a client that reuses its token —
+ * as the SDK does — pays for the signature once.
+ */
+
+import { createPublicKey, hash, type KeyObject } from 'node:crypto';
+import { isScope, type Scope, scopesBeyond } from '@cohera/shared';
+import { errors as joseErrors, jwtVerify } from 'jose';
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../clock.ts';
+import { isoAt } from '../../clock.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { Invalidation } from '../../state/invalidation-bus.ts';
+import type { DB } from '../../storage/schema.ts';
+import type { BearerVerifier } from '../authenticate.ts';
+import type { AuthContext } from '../context.ts';
+import { findVerificationKey, type VerificationKey } from './repository.ts';
+
+export const CLOCK_SKEW_SECONDS = 60;
+export const MAX_LIFETIME_SECONDS = 3600;
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+$/;
+const KID_SHAPE = /^sak_[0-9A-Za-z]{22}$/;
+
+interface TokenEntry {
+  context: AuthContext;
+  /** Until when the token itself is acceptable (exp + skew), epoch ms. */
+  validUntil: number;
+  keyId: string;
+  accountId: string;
+}
+
+interface KeyEntry {
+  key: VerificationKey | null;
+  publicKey: KeyObject | null;
+  staleAt: number;
+}
+
+export interface ServiceAccountVerifierOptions {
+  issuer: string;
+  audience: string;
+  maxTokens?: number;
+  keyTtlMs?: number;
+}
+
+function invalid(detail: string): ApiError {
+  return new ApiError('invalid_credential', detail);
+}
+
+export class ServiceAccountVerifier implements BearerVerifier {
+  readonly name = 'service-account-jwt';
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #options: Required<ServiceAccountVerifierOptions>;
+  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #keys = new Map<string, KeyEntry>();
+  hits = 0;
+  misses = 0;
+
+  constructor(db: Kysely<DB>, clock: Clock, options: ServiceAccountVerifierOptions) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#options = { maxTokens: 10_000, keyTtlMs: 30_000, ...options };
+  }
+
+  matches(credential: string): boolean {
+    return JWT_SHAPE.test(credential);
+  }
+
+  verify(token: string): AuthContext | Promise<AuthContext> {
+    const tokenHash = hash('sha256', token, 'base64url');
+    const cached = this.#tokens.get(tokenHash);
+    if (cached) {
+      if (cached.validUntil > this.#clock.now()) {
+        this.hits++;
+        return cached.context;
+      }
+      this.#tokens.delete(tokenHash);
+      throw new ApiError('expired_credential', 'The token has expired');
+    }
+    this.misses++;
+    return this.#verifySlow(token, tokenHash);
+  }
+
+  async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
+    const kid = this.#kidOf(token);
+    const { key, publicKey } = await this.#loadKey(kid);
+    if (!key || !publicKey) throw invalid('The token is signed by an unknown key');
+    if (!key.usable)
+      throw new ApiError('revoked_credential', 'The token’s signing key or service account was deleted');
+    const now = this.#clock.now();
+    if (key.expiresAt !== null && key.expiresAt <= isoAt(now)) {
+      throw new ApiError('expired_credential', 'The token’s signing key has expired');
+    }
+
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, publicKey, {
+        algorithms: [key.algorithm],
+        issuer: this.#options.issuer,
+        audience: this.#options.audience,
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        requiredClaims: ['exp', 'iat', 'sub', 'iss', 'aud'],
+        currentDate: new Date(now),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired)
+        throw new ApiError('expired_credential', 'The token has expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed)
+        throw invalid(`The token's "${error.claim}" claim is not acceptable`);
+      if (error instanceof joseErrors.JOSEAlgNotAllowed)
+        throw invalid(`The token must be signed with ${key.algorithm}`);
+      throw invalid('The token signature is not valid');
+    }
+
+    const iat = payload.iat as number;
+    const exp = payload.exp as number;
+    if (iat > now / 1000 + CLOCK_SKEW_SECONDS) throw invalid('The token\'s "iat" is in the future');
+    if (exp - iat > MAX_LIFETIME_SECONDS)
+      throw invalid(`The token lives longer than ${MAX_LIFETIME_SECONDS} s`);
+    if (payload.sub !== key.accountId) throw invalid('The token\'s "sub" is not the key\'s service account');
+    if (payload.org_id !== key.orgId)
+      throw invalid('The token\'s "org_id" is not the service account\'s organization');
+    const scopes = payload.scopes;
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every(isScope)) {
+      throw invalid('The token\'s "scopes" must be a non-empty array of Cohera scopes');
+    }
+    if (scopesBeyond(scopes as Scope[], key.ceiling).length > 0) {
+      throw invalid("The token claims scopes beyond its service account's");
+    }
+
+    const context: AuthContext = {
+      orgId: key.orgId,
+      mode: key.mode,
+      principal: { kind: 'service_account', id: key.accountId },
+      credentialId: key.keyId,
+      scopes: scopes as Scope[],
+      expiresAt: isoAt(exp * 1000),
+      via: 'bearer',
+    };
+    this.#remember(tokenHash, {
+      context,
+      // Never past the token's own end, nor past its key's.
+      validUntil: Math.min(
+        (exp + CLOCK_SKEW_SECONDS) * 1000,
+        key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
+      ),
+      keyId: key.keyId,
+      accountId: key.accountId,
+    });
+    return context;
+  }
+
+  #kidOf(token: string): string {
+    let header: { kid?: unknown; alg?: unknown };
+    try {
+      header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+    } catch {
+      throw invalid('The token header is not valid');
+    }
+    if (typeof header.kid !== 'string' || !KID_SHAPE.test(header.kid)) {
+      throw invalid('The token header must name its signing key ("kid")');
+    }
+    return header.kid;
+  }
+
+  async #loadKey(kid: string): Promise<KeyEntry> {
+    const now = this.#clock.now();
+    const cached = this.#keys.get(kid);
+    if (cached && cached.staleAt > now) return cached;
+    const key = await findVerificationKey(this.#db, kid);
+    const entry: KeyEntry = {
+      key,
+      publicKey: key ? createPublicKey(key.publicKeyPem) : null,
+      staleAt: now + (key ? this.#options.keyTtlMs : 5_000),
+    };
+    if (this.#keys.size >= 10_000) this.#keys.clear();
+    this.#keys.set(kid, entry);
+    return entry;
+  }
+
+  #remember(tokenHash: string, entry: TokenEntry): void {
+    if (this.#tokens.size >= this.#options.maxTokens) {
+      const oldest = this.#tokens.keys().next().value;
+      if (oldest !== undefined) this.#tokens.delete(oldest);
+    }
+    this.#tokens.set(tokenHash, entry);
+  }
+
+  /** Drops cached keys and tokens of a deleted key or account (`credentialId` is either id). */
+  apply(message: Invalidation): void {
+    if (message.kind === 'all') {
+      this.#tokens.clear();
+      this.#keys.clear();
+      return;
+    }
+    if (message.kind !== 'credential') return;
+    const id = message.credentialId;
+    for (const [kid, entry] of this.#keys) {
+      if (kid === id || entry.key?.accountId === id) this.#keys.delete(kid);
+    }
+    for (const [hash, entry] of this.#tokens) {
+      if (entry.keyId === id || entry.accountId === id) this.#tokens.delete(hash);
+    }
+  }
+}
