@@ -1,6 +1,7 @@
 /** What every route plugin receives: built once in buildApp, never read from globals. */
 import type { Kysely } from 'kysely';
 import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
+import type { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts';
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -19,6 +20,8 @@ export interface AppDeps {
   db: Kysely<DB>;
   clock: Clock;
   apiKeys: ApiKeyVerifier;
+  /** Service-account JWTs (its verified-token cache counts `hits`/`misses`). */
+  serviceAccounts: ServiceAccountVerifier;
   csrf: CsrfTokens;
   bus: InvalidationBus;
   limiter: RateLimiter;

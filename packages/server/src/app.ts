@@ -140,6 +140,10 @@ export async function buildApp(
     db: database.db,
     clock,
     apiKeys: new ApiKeyVerifier(database.db, clock, options.apiKeyCache),
+    serviceAccounts: new ServiceAccountVerifier(database.db, clock, {
+      issuer: config.issuer,
+      audience: config.audience,
+    }),
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
@@ -148,10 +152,7 @@ export async function buildApp(
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
   };
-  const serviceAccounts = new ServiceAccountVerifier(database.db, clock, {
-    issuer: config.issuer,
-    audience: config.audience,
-  });
+  const serviceAccounts = deps.serviceAccounts;
   bus.subscribe((message) => {
     deps.apiKeys.apply(message);
     serviceAccounts.apply(message);

@@ -25,6 +25,13 @@ export function openApiOptions(config: Readonly<Config>): FastifyDynamicSwaggerO
             description:
               'An API key (`ck_live_…`/`ck_test_…`), an OAuth access token or a service-account JWT',
           },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'cohera_session',
+            description:
+              'A dashboard session from `POST /auth/login`; state changes also need `x-csrf-token`',
+          },
         },
       },
     },
@@ -36,7 +43,7 @@ export function openApiOptions(config: Readonly<Config>): FastifyDynamicSwaggerO
       return {
         schema: {
           ...schema,
-          security: [{ bearer: scope ? [scope] : [] }],
+          security: scope ? [{ bearer: [scope] }] : [{ session: [] }],
           description: [schema.description, note].filter(Boolean).join('\n\n'),
         },
         url,

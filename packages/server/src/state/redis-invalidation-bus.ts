@@ -80,7 +80,17 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   async close(): Promise<void> {
-    this.#subscriber.disconnect();
-    this.#publisher.disconnect();
+    // quit() lets a re-subscription ioredis sent after a reconnect settle; disconnect() mid-flight would
+    // reject it unhandled. A connection that is down has nothing to settle.
+    await Promise.all(
+      [this.#subscriber, this.#publisher].map((redis) =>
+        redis.status === 'ready'
+          ? redis.quit().then(
+              () => undefined,
+              () => redis.disconnect(),
+            )
+          : redis.disconnect(),
+      ),
+    );
   }
 }

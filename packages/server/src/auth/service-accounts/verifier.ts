@@ -161,16 +161,19 @@ export class ServiceAccountVerifier implements BearerVerifier {
   }
 
   #kidOf(token: string): string {
-    let header: { kid?: unknown; alg?: unknown };
+    let header: unknown;
     try {
       header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
     } catch {
       throw invalid('The token header is not valid');
     }
-    if (typeof header.kid !== 'string' || !KID_SHAPE.test(header.kid)) {
+    // `null` parses fine and has no properties: reading `.kid` from it would be a 500.
+    if (typeof header !== 'object' || header === null) throw invalid('The token header is not valid');
+    const { kid } = header as { kid?: unknown };
+    if (typeof kid !== 'string' || !KID_SHAPE.test(kid)) {
       throw invalid('The token header must name its signing key ("kid")');
     }
-    return header.kid;
+    return kid;
   }
 
   async #loadKey(kid: string): Promise<KeyEntry> {
