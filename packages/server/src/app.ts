@@ -3,7 +3,6 @@
  * listener alike. The order of hooks is the request pipeline of DESIGN §2:
  *   request id → authenticate → (rate limit) → scope guard → validation → route
  */
-import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
@@ -11,18 +10,18 @@ import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
-import { registerAuthentication } from './auth/authenticate.ts';
+import { createAuthenticationStep } from './auth/authenticate.ts';
 import type { RouteAccess } from './auth/context.ts';
-import { registerScopeGuard } from './auth/scope-guard.ts';
 import { serviceAccountRoutes } from './auth/service-accounts/routes.ts';
 import { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts';
 import { sessionRoutes } from './auth/sessions/routes.ts';
 import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
-import { ApiError, frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
+import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { createLogger } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
+import { registerPipeline } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
 import {
@@ -33,7 +32,7 @@ import {
 } from './metrics/registry.ts';
 import { organizationRoutes } from './orgs/routes.ts';
 import { type AbuseLimits, AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
-import { registerRateLimit } from './ratelimit/hook.ts';
+import { createRateLimitStep } from './ratelimit/hook.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { MemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { OrgLimitCache } from './ratelimit/org-limits.ts';
@@ -172,43 +171,31 @@ export async function buildApp(
     }
   });
 
-  // During a graceful shutdown, requests still arriving on kept-alive connections get a proper problem
-  // response (and `connection: close`) instead of Fastify's bare 503.
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
   });
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
-    if (closing) {
-      reply.header('connection', 'close');
-      return done(
-        new ApiError('service_unavailable', 'The server is shutting down; retry on another connection'),
-      );
-    }
-    done();
-  });
   registerErrorHandling(app);
   registerValidation(app);
-  await app.register(cookie);
   await app.register(swagger, openApiOptions(config));
 
-  registerAuthentication(app, {
-    db: deps.db,
-    clock,
-    apiKeys: deps.apiKeys,
-    csrf: deps.csrf,
-    failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
-    bearerVerifiers: [serviceAccounts],
+  registerPipeline(app, {
+    authenticate: createAuthenticationStep({
+      db: deps.db,
+      clock,
+      apiKeys: deps.apiKeys,
+      csrf: deps.csrf,
+      failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
+      bearerVerifiers: [serviceAccounts],
+    }),
+    rateLimit: createRateLimitStep({ limiter, orgLimits: deps.orgLimits, clock }),
+    closing: () => closing,
   });
-  registerRateLimit(app, { limiter, orgLimits: deps.orgLimits, clock });
   const metrics = createMetrics(deps);
   app.decorate('metrics', metrics);
-  registerRequestMetrics(app, metrics);
+  const observe = registerRequestMetrics(app, metrics);
   registerMetricsRoute(app, metrics, config.metricsToken);
-  registerScopeGuard(app);
 
   await app.register(healthRoutes);
   await app.register(openApiRoutes);
@@ -220,7 +207,8 @@ export async function buildApp(
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
 
-  // Usage is counted after the response is sent: off the request path, one Map update.
+  // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
+  // for both, since every hook is a dispatch per request.
   app.addHook('onResponse', (request, reply, done) => {
     const auth = request.auth;
     if (auth?.principal.kind === 'api_key') {
@@ -228,6 +216,7 @@ export async function buildApp(
     } else if (auth?.credentialId) {
       deps.usage.recordServiceAccountKey(auth.credentialId, auth.orgId);
     }
+    observe(request, reply);
     done();
   });
 

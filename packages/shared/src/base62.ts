@@ -3,6 +3,17 @@ export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 
 /** Writes a non-negative integer in base62, most significant digit first, left-padded with `0`. */
 export function encodeBase62(value: bigint | number, width: number): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    // Plain arithmetic for numbers (the API-key checksum, on every request); BigInt only for 128-bit ids.
+    let n = value;
+    let out = '';
+    while (n > 0) {
+      out = BASE62_ALPHABET[n % 62] + out;
+      n = Math.floor(n / 62);
+    }
+    if (out.length > width) throw new RangeError(`value does not fit in ${width} base62 digits`);
+    return out.padStart(width, '0');
+  }
   let n = BigInt(value);
   if (n < 0n) throw new RangeError('base62 encodes non-negative integers only');
   let out = '';

@@ -14,8 +14,16 @@ const TABLE = (() => {
 
 /** CRC-32 of the UTF-8 bytes of `input` (or of the bytes given), as an unsigned 32-bit integer. */
 export function crc32(input: string | Uint8Array): number {
-  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
   let crc = 0xffffffff;
-  for (const byte of bytes) crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  if (typeof input === 'string' && /^[\x00-\x7f]*$/.test(input)) {
+    // ASCII (every API key): the code units are the UTF-8 bytes, no encoding pass needed (hot path).
+    for (let i = 0; i < input.length; i++)
+      crc = (TABLE[(crc ^ input.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
+  } else {
+    const bytes = typeof input === 'string' ? encoder.encode(input) : input;
+    for (const byte of bytes) crc = (TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  }
   return (crc ^ 0xffffffff) >>> 0;
 }
+
+const encoder = new TextEncoder();

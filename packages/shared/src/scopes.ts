@@ -59,14 +59,25 @@ function atomsOf(scope: Scope): string[] {
   return resources.flatMap((r) => (action === 'write' ? [`write:${r}`, `read:${r}`] : [`read:${r}`]));
 }
 
+/**
+ * Expansions of scope lists already seen, by list identity: a cached credential hands the same array to every
+ * request, so the scope check of the hot path is a WeakMap lookup and a Set probe.
+ */
+const expanded = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 /** Expands a scope list into the set of atomic permissions it grants. Unknown strings grant nothing. */
-export function expandScopes(scopes: readonly string[]): Set<string> {
+export function expandScopes(scopes: readonly string[]): ReadonlySet<string> {
+  const known = expanded.get(scopes);
+  if (known) return known;
   const atoms = new Set<string>();
   for (const scope of scopes) {
     if (isScope(scope)) for (const atom of atomsOf(scope)) atoms.add(atom);
   }
+  expanded.set(scopes, atoms);
   return atoms;
 }
+
+const requiredAtoms = new Map<Scope, readonly string[]>();
 
 /**
  * Whether a credential holding `granted` may do what `required` allows.
@@ -77,7 +88,12 @@ export function expandScopes(scopes: readonly string[]): Set<string> {
  */
 export function hasScope(granted: readonly string[], required: Scope): boolean {
   const atoms = expandScopes(granted);
-  for (const atom of atomsOf(required)) if (!atoms.has(atom)) return false;
+  let needed = requiredAtoms.get(required);
+  if (!needed) {
+    needed = atomsOf(required);
+    requiredAtoms.set(required, needed);
+  }
+  for (const atom of needed) if (!atoms.has(atom)) return false;
   return true;
 }
 

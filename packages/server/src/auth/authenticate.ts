@@ -5,7 +5,8 @@
  * header or the session cookie, never from a query string.
  */
 import { looksLikeApiKey, type Mode } from '@cohera/shared';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { fastifyCookie } from '@fastify/cookie';
+import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
@@ -61,9 +62,16 @@ function bearerCredential(request: FastifyRequest): string | null {
   return match[1] as string;
 }
 
-export function registerAuthentication(app: FastifyInstance, deps: AuthenticationDeps): void {
-  app.decorateRequest('auth', null);
+export type Done = (error?: Error) => void;
+
+/**
+ * Builds the authentication step: `step(request, done)` resolves the request's credential into
+ * `request.auth` (or leaves it null on public routes). Synchronous for a cached credential: the hot path
+ * pays for no promise.
+ */
+export function createAuthenticationStep(deps: AuthenticationDeps) {
   const verifiers = deps.bearerVerifiers ?? [];
+  const failures = deps.failures;
 
   async function fromSession(request: FastifyRequest, token: string): Promise<AuthContext> {
     const session = await findSession(deps.db, token, deps.clock.now());
@@ -93,29 +101,30 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
   }
 
   /** Resolves the request's credential, or returns null when it carries none. */
-  function authenticate(request: FastifyRequest): AuthContext | Promise<AuthContext> | null {
-    const bearer = bearerCredential(request);
-    if (bearer !== null) {
-      if (looksLikeApiKey(bearer)) return deps.apiKeys.verify(bearer);
-      for (const verifier of verifiers) {
-        if (verifier.matches(bearer)) return verifier.verify(bearer, request);
+  function authenticate(
+    request: FastifyRequest,
+    sessionOnly: boolean,
+  ): AuthContext | Promise<AuthContext> | null {
+    if (!sessionOnly) {
+      const bearer = bearerCredential(request);
+      if (bearer !== null) {
+        if (looksLikeApiKey(bearer)) return deps.apiKeys.verify(bearer);
+        for (const verifier of verifiers) {
+          if (verifier.matches(bearer)) return verifier.verify(bearer, request);
+        }
+        throw new ApiError('invalid_credential', 'The credential is not recognised');
       }
-      throw new ApiError('invalid_credential', 'The credential is not recognised');
     }
-    const sessionToken = request.cookies?.[SESSION_COOKIE];
-    if (sessionToken) return fromSession(request, sessionToken);
-    return null;
+    const sessionToken = sessionCookie(request);
+    return sessionToken ? fromSession(request, sessionToken) : null;
   }
 
-  // Callback style on purpose: a cached API key resolves synchronously, and the hot path should not pay
-  // for a promise per request.
-  const failures = deps.failures;
-  const fail = (request: FastifyRequest, error: unknown, done: (error?: Error) => void) => {
+  const fail = (request: FastifyRequest, error: unknown, done: Done) => {
     if (failures && isCredentialFailure(error)) failures.recordFailure(request.ip).catch(() => {});
     done(error as Error);
   };
 
-  app.addHook('onRequest', (request, _reply, done) => {
+  return function authenticationStep(request: FastifyRequest, done: Done): void {
     const access = request.routeOptions.config.access;
     if (!access || ('public' in access && !access.optionalAuth)) return done();
     if (failures && (request.headers.authorization !== undefined || request.headers.cookie !== undefined)) {
@@ -124,12 +133,7 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     }
     let pending: AuthContext | Promise<AuthContext> | null;
     try {
-      if ('session' in access) {
-        const token = request.cookies?.[SESSION_COOKIE];
-        pending = token ? fromSession(request, token) : null;
-      } else {
-        pending = authenticate(request);
-      }
+      pending = authenticate(request, 'session' in access);
     } catch (error) {
       return fail(request, error, done);
     }
@@ -151,5 +155,16 @@ export function registerAuthentication(app: FastifyInstance, deps: Authenticatio
     }
     request.auth = pending;
     done();
-  });
+  };
+}
+
+/**
+ * The session cookie, parsed only when a Cookie header is present. Parsing here instead of through
+ * @fastify/cookie's global hooks keeps two hook calls off every API request; the cookie plugin itself is
+ * registered only where cookies are set (sign-in).
+ */
+function sessionCookie(request: FastifyRequest): string | undefined {
+  const header = request.headers.cookie;
+  if (header === undefined || !header.includes(SESSION_COOKIE)) return undefined;
+  return fastifyCookie.parse(header)[SESSION_COOKIE];
 }

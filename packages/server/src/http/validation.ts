@@ -6,7 +6,7 @@
  */
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preValidationHookHandler } from 'fastify';
 import { invalidField } from './errors.ts';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its type is the module namespace.
@@ -48,9 +48,16 @@ export function registerValidation(app: FastifyInstance): void {
     const ajv = httpPart === 'body' ? strict : coercing;
     return ajv.compile(schema);
   });
-  app.addHook('preValidation', (request: FastifyRequest, _reply, done) => {
-    const bad =
-      findNul(request.body, 'body') ?? findNul(request.query, 'query') ?? findNul(request.params, 'path');
+  // Only routes that take a body or a query string can carry a NUL; path ids are checked for shape before
+  // any lookup. Attaching the check per route keeps a hook dispatch off every other request.
+  const rejectNul: preValidationHookHandler = (request: FastifyRequest, _reply, done) => {
+    const bad = findNul(request.body, 'body') ?? findNul(request.query, 'query');
     done(bad ? invalidField(bad, 'must not contain NUL characters') : undefined);
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.schema?.body && !route.schema?.querystring) return;
+    const own = route.preValidation;
+    route.preValidation =
+      own === undefined ? [rejectNul] : [rejectNul, ...(Array.isArray(own) ? own : [own])];
   });
 }

@@ -7,7 +7,7 @@
  * Test mode has its own budget, equal to live's (as Stripe does): load-testing a sandbox integration must
  * never starve production traffic of the same org.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/context.ts';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
@@ -41,7 +41,11 @@ export function windowsFor(auth: AuthContext, limits: OrgLimits): WindowSpec[] {
   return windows;
 }
 
-export function registerRateLimit(app: FastifyInstance, deps: RateLimitDeps): void {
+/**
+ * Builds the rate-limit step: counts an authenticated request against its windows, sets the headers, and
+ * fails it with a 429 over the limit. Synchronous with the in-memory limiter and a cached org.
+ */
+export function createRateLimitStep(deps: RateLimitDeps) {
   const { limiter, orgLimits, clock } = deps;
 
   function apply(
@@ -59,11 +63,13 @@ export function registerRateLimit(app: FastifyInstance, deps: RateLimitDeps): vo
     });
   }
 
-  // Callback style: with the in-memory limiter and a cached org, no promise is created per request.
-  app.addHook('onRequest', (request, reply, done) => {
+  return function rateLimitStep(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    done: (error?: Error) => void,
+  ): void {
     const auth = request.auth;
     if (!auth) return done();
-    const limits = orgLimits.get(auth.orgId);
     const decide = (resolved: OrgLimits) => {
       const now = clock.now();
       let decision: Decision | Promise<Decision>;
@@ -78,7 +84,8 @@ export function registerRateLimit(app: FastifyInstance, deps: RateLimitDeps): vo
         done(apply(request, reply, decision, now));
       }
     };
+    const limits = orgLimits.get(auth.orgId);
     if (limits instanceof Promise) limits.then(decide, done);
     else decide(limits);
-  });
+  };
 }

@@ -56,7 +56,7 @@ export class UsageRecorder {
   /** Counts one response to a request made with key `keyId`. Hot path: two Map operations. */
   record(keyId: string, orgId: string, status: number, ip: string): void {
     const now = this.#clock.now();
-    const date = utcDate(now);
+    const date = this.#dateOf(now);
     const id = `${keyId}|${date}`;
     let counter = this.#counters.get(id);
     if (!counter) {
@@ -67,6 +67,17 @@ export class UsageRecorder {
     if (status === 429) counter.rateLimited++;
     else if (status >= 400) counter.errors++;
     this.#lastUse.set(keyId, { orgId, at: now, ip });
+  }
+
+  #day = { start: 0, end: 0, date: '' };
+
+  /** The UTC date of `now`, formatted once per day rather than once per request. */
+  #dateOf(now: number): string {
+    if (now < this.#day.start || now >= this.#day.end) {
+      const start = now - (now % 86_400_000);
+      this.#day = { start, end: start + 86_400_000, date: utcDate(now) };
+    }
+    return this.#day.date;
   }
 
   /** Notes the use of a service-account key (`kid`). */

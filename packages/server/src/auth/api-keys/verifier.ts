@@ -28,6 +28,8 @@ interface CacheEntry {
   revoked: boolean;
   /** When the entry itself goes stale. */
   staleAt: number;
+  /** Built once per entry: the same immutable context serves every request with this key. */
+  context?: AuthContext;
 }
 
 export class ApiKeyVerifier {
@@ -55,10 +57,10 @@ export class ApiKeyVerifier {
    * per request on the hot path); returns a promise only when the database must be asked.
    */
   verify(key: string): AuthContext | Promise<AuthContext> {
-    if (!parseApiKey(key)) throw new ApiError('invalid_credential', 'The API key is malformed');
     const hash = hashApiKey(key);
     const now = this.#clock.now();
     const cached = this.#cache.get(hash);
+    // Only keys that passed the checksum are ever cached, so a hit needs no second checksum.
     if (cached && cached.staleAt > now) {
       this.hits++;
       // Refresh recency: Map keeps insertion order, so re-inserting makes this the newest entry.
@@ -66,6 +68,8 @@ export class ApiKeyVerifier {
       this.#cache.set(hash, cached);
       return this.#toContext(cached, now);
     }
+    // A typo or a made-up string never reaches the database (nor the negative cache).
+    if (!parseApiKey(key)) throw new ApiError('invalid_credential', 'The API key is malformed');
     this.misses++;
     return this.#load(hash).then((entry) => this.#toContext(entry, this.#clock.now()));
   }
@@ -134,14 +138,15 @@ export class ApiKeyVerifier {
     if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) {
       throw new ApiError('expired_credential', 'The API key has expired');
     }
-    return {
+    entry.context ??= Object.freeze({
       orgId: credential.orgId,
       mode: credential.mode,
-      principal: { kind: 'api_key', id: credential.id },
+      principal: Object.freeze({ kind: 'api_key' as const, id: credential.id }),
       scopes: credential.scopes,
       expiresAt: credential.expiresAt,
-      via: 'bearer',
+      via: 'bearer' as const,
       rateLimitPerMinute: credential.rateLimitPerMinute,
-    };
+    });
+    return entry.context;
   }
 }

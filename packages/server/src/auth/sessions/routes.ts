@@ -2,6 +2,7 @@
  * Sign-in for people (dashboard and OAuth): `GET /auth/login` (the form), `POST /auth/login` (form or
  * JSON), `POST /auth/logout`, `GET /auth/session` (who is signed in, and the CSRF token for the SPA).
  */
+import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -52,6 +53,8 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const tags = ['Sessions'];
     // HTML forms post urlencoded bodies; only these routes accept them (the API itself is JSON-only).
     await app.register(formbody, { bodyLimit: 64 * 1024 });
+    // Cookies are set and read here only; the API pipeline parses the session cookie itself (authenticate.ts).
+    await app.register(cookie);
 
     function sendHtml(reply: FastifyReply, status: number, html: string) {
       return reply
