@@ -19,7 +19,7 @@ import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
-import { createLogger } from './http/logger.ts';
+import { createLogger, lazyChildLoggerFactory } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { registerPipeline } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
@@ -115,6 +115,7 @@ export async function buildApp(
     genReqId: requestIdOf,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: false,
     trustProxy:

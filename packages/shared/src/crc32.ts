@@ -15,7 +15,7 @@ const TABLE = (() => {
 /** CRC-32 of the UTF-8 bytes of `input` (or of the bytes given), as an unsigned 32-bit integer. */
 export function crc32(input: string | Uint8Array): number {
   let crc = 0xffffffff;
-  if (typeof input === 'string' && /^[\x00-\x7f]*$/.test(input)) {
+  if (typeof input === 'string' && !/[^\p{ASCII}]/u.test(input)) {
     // ASCII (every API key): the code units are the UTF-8 bytes, no encoding pass needed (hot path).
     for (let i = 0; i < input.length; i++)
       crc = (TABLE[(crc ^ input.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);

@@ -124,7 +124,7 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     done(error as Error);
   };
 
-  return function authenticationStep(request: FastifyRequest, done: Done): void {
+  return function authenticationStep(request: FastifyRequest, done: Done) {
     const access = request.routeOptions.config.access;
     if (!access || ('public' in access && !access.optionalAuth)) return done();
     if (failures && (request.headers.authorization !== undefined || request.headers.cookie !== undefined)) {

@@ -63,11 +63,7 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     });
   }
 
-  return function rateLimitStep(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    done: (error?: Error) => void,
-  ): void {
+  return function rateLimitStep(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
     const auth = request.auth;
     if (!auth) return done();
     const decide = (resolved: OrgLimits) => {
