@@ -14,8 +14,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { importPKCS8, SignJWT } from 'jose';
 import type { CacheBenchResult } from './credential-cache.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import {
@@ -73,6 +75,8 @@ interface Fixture {
   certificateId: string;
   /** The exact bytes the real server returns for the certificate (what the baseline serves). */
   certificateJson: string;
+  /** A service-account JWT (ES256, 1 h) the client reuses: the verified-token cache path. */
+  serviceAccountToken: string;
 }
 
 interface Target {
@@ -105,7 +109,34 @@ const SERVERS: Record<string, ServerSpec> = {
     description: 'cohera server: SQLite in a temp data dir, in-memory state',
     start: (fixture) => startCohera(fixture.dataDir, {}),
   },
+  redis: {
+    description: 'cohera server: same data, rate limits (and invalidation) on the local Redis',
+    start: async (fixture) => {
+      if (!(await reachable(6379))) throw new Error('Redis is not answering on 127.0.0.1:6379');
+      return startCohera(fixture.dataDir, {
+        COHERA_REDIS_URL: 'redis://127.0.0.1:6379',
+        COHERA_REDIS_PREFIX: `bench:${process.pid}:${Date.now()}:`,
+      });
+    },
+  },
 };
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function reachable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
 
 const bearer = (fixture: Fixture) => ({ authorization: `Bearer ${fixture.apiKey}` });
 const certificatePath = (fixture: Fixture) => `/v1/certificates/${fixture.certificateId}`;
@@ -125,6 +156,24 @@ const ROWS: HttpRow[] = [
     headers: bearer,
     baseline: 'baseline',
     budget: { minRatio: 0.85 },
+  },
+  {
+    id: 'api-key-redis',
+    name: 'API key → GET /v1/certificates/:id (Redis limiter)',
+    server: 'redis',
+    path: certificatePath,
+    headers: bearer,
+    baseline: 'baseline',
+    budget: { minRatio: 0.7 },
+  },
+  {
+    id: 'service-account',
+    name: 'service-account JWT, reused → GET /v1/certificates/:id (vs API key)',
+    server: 'embedded',
+    path: certificatePath,
+    headers: (fixture) => ({ authorization: `Bearer ${fixture.serviceAccountToken}` }),
+    baseline: 'api-key',
+    budget: { minRatio: 0.8 },
   },
 ];
 
@@ -238,8 +287,30 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
   });
   const certificateId = String(certificate.json.id);
   const read = await call(embedded.url, key, 'GET', `/v1/certificates/${certificateId}`);
+  const account = await call(embedded.url, key, 'POST', '/v1/service-accounts', {
+    name: 'bench reader',
+    scopes: ['read:certificates'],
+  });
+  const file = (await call(embedded.url, key, 'POST', `/v1/service-accounts/${account.json.id}/keys`, {}))
+    .json;
+  const now = Math.floor(Date.now() / 1000);
+  const serviceAccountToken = await new SignJWT({ scopes: ['read:certificates'], org_id: file.org_id })
+    .setProtectedHeader({ alg: 'ES256', kid: String(file.private_key_id) })
+    .setIssuer(String(file.issuer))
+    .setAudience(String(file.audience))
+    .setSubject(String(file.service_account_id))
+    .setIssuedAt(now)
+    .setExpirationTime(now + 3600)
+    .sign(await importPKCS8(String(file.private_key), 'ES256'));
   return {
-    fixture: { dataDir, orgId: boot.org_id, apiKey: key, certificateId, certificateJson: read.text },
+    fixture: {
+      dataDir,
+      orgId: boot.org_id,
+      apiKey: key,
+      certificateId,
+      certificateJson: read.text,
+      serviceAccountToken,
+    },
     embedded,
   };
 }
