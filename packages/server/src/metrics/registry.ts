@@ -6,10 +6,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../http/errors.ts';
 import { RedisRateLimiter } from '../ratelimit/redis-limiter.ts';
+import { LatencyHistogram } from './latency-histogram.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -74,21 +75,19 @@ export function createMetrics(deps: AppDeps): Metrics {
 
 /**
  * Request metrics. Returns the per-response observer (called from the app's one onResponse hook). Routes are
- * labelled by their pattern (`/v1/certificates/:id`), never the raw URL, and the labelled child of the
- * histogram is looked up once per (method, route, status) instead of hashing labels on every response.
+ * labelled by their pattern (`/v1/certificates/:id`), never the raw URL.
  */
 export function registerRequestMetrics(
   app: FastifyInstance,
   metrics: Metrics,
 ): (request: FastifyRequest, reply: FastifyReply) => void {
-  const duration = new Histogram({
+  const duration = new LatencyHistogram({
     name: 'cohera_http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',
-    labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [metrics.registry],
   });
-  const children = new Map<string, { observe(value: number): void }>();
+  // The registry only reads name/help/type/get() of a metric; LatencyHistogram provides exactly those.
+  metrics.registry.registerMetric(duration as unknown as Parameters<Registry['registerMetric']>[0]);
   app.addHook('onError', (request, _reply, error, done) => {
     if (error instanceof ApiError) {
       if (error.status === 401) metrics.authFailures.inc({ code: error.code });
@@ -100,13 +99,11 @@ export function registerRequestMetrics(
   return (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
-    const key = `${request.method} ${status} ${route}`;
-    let child = children.get(key);
-    if (!child) {
-      child = duration.labels({ method: request.method, route, status: String(status) });
-      children.set(key, child);
-    }
-    child.observe(reply.elapsedTime / 1000);
+    duration.observe(
+      `${request.method} ${status} ${route}`,
+      () => ({ method: request.method, route, status: String(status) }),
+      reply.elapsedTime / 1000,
+    );
   };
 }
 
