@@ -73,6 +73,9 @@ export class RedisRateLimiter implements RateLimiter {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? 250,
+      // Requests arriving in the same tick share one write to Redis: still one round trip per request,
+      // far fewer syscalls per request under load.
+      enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
     }) as ConsumeRedis;
     this.#redis.defineCommand('cohera_consume', { lua: CONSUME_SCRIPT });
