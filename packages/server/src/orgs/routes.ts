@@ -6,7 +6,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app-deps.ts';
 import { isoAt } from '../clock.ts';
-import { notFound } from '../http/errors.ts';
+import { ApiError, notFound } from '../http/errors.ts';
 import type { OrgsTable } from '../storage/schema.ts';
 import { findOrg, rateLimitsOf } from './repository.ts';
 
@@ -77,7 +77,11 @@ export const organizationRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         schema: { tags, summary: 'Change the key policy', body: PatchBody, response: { 200: Organization } },
       },
       async (request) => {
-        const orgId = request.auth!.orgId;
+        const auth = request.auth!;
+        // The policy governs live keys too: a sandbox (test-mode) credential must not be able to change it.
+        if (auth.mode === 'test')
+          throw new ApiError('forbidden', 'A test-mode credential cannot change the organization');
+        const orgId = auth.orgId;
         const { policy } = request.body;
         await db
           .updateTable('orgs')

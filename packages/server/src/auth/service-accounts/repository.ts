@@ -1,6 +1,6 @@
 /** Service accounts and their keys. Management functions take the org and the modes the caller may see. */
 import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
 import type {
   DB,
@@ -92,7 +92,12 @@ export async function deleteServiceAccount(db: Kysely<DB>, scope: AccountScope, 
   });
 }
 
-export async function countActiveKeys(db: Kysely<DB>, orgId: string, accountId: string, now: number) {
+async function countActiveKeys(
+  db: Kysely<DB> | Transaction<DB>,
+  orgId: string,
+  accountId: string,
+  now: number,
+) {
   const row = await db
     .selectFrom('service_account_keys')
     .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -104,8 +109,8 @@ export async function countActiveKeys(db: Kysely<DB>, orgId: string, accountId: 
   return Number(row.count);
 }
 
-export async function insertServiceAccountKey(
-  db: Kysely<DB>,
+async function insertServiceAccountKey(
+  db: Kysely<DB> | Transaction<DB>,
   input: {
     orgId: string;
     accountId: string;
@@ -220,4 +225,28 @@ export async function touchServiceAccountKeys(
       .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
       .execute();
   }
+}
+
+/**
+ * Adds a key unless the account already has MAX_ACTIVE_KEYS active ones; null when it has. The count and the
+ * insert share a transaction that, on PostgreSQL, first locks the account row, so two concurrent requests
+ * cannot both take the last slot (SQLite serializes writers by itself).
+ */
+export async function insertServiceAccountKeyWithinLimit(
+  db: Kysely<DB>,
+  input: Parameters<typeof insertServiceAccountKey>[1],
+  now: number,
+): Promise<ServiceAccountKeysTable | null> {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  return db.transaction().execute(async (trx) => {
+    let lock = trx
+      .selectFrom('service_accounts')
+      .select('id')
+      .where('org_id', '=', input.orgId)
+      .where('id', '=', input.accountId);
+    if (postgres) lock = lock.forUpdate();
+    await lock.execute();
+    if ((await countActiveKeys(trx, input.orgId, input.accountId, now)) >= MAX_ACTIVE_KEYS) return null;
+    return insertServiceAccountKey(trx, input, now);
+  });
 }

@@ -13,15 +13,14 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { IdParams, parseTimestamp, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
-import { generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
+import { type GeneratedKeyPair, generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
 import {
   type AccountScope,
-  countActiveKeys,
   deleteServiceAccount,
   deleteServiceAccountKey,
   getServiceAccount,
   insertServiceAccount,
-  insertServiceAccountKey,
+  insertServiceAccountKeyWithinLimit,
   listServiceAccountKeys,
   listServiceAccounts,
   MAX_ACTIVE_KEYS,
@@ -271,43 +270,31 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         if (body.algorithm !== undefined && body.public_key === undefined) {
           throw invalidField('body/algorithm', 'applies only with public_key (generated keys are ES256)');
         }
-        if ((await countActiveKeys(db, account.org_id, account.id, now)) >= MAX_ACTIVE_KEYS) {
+        // Validate (or generate) the key material first, then count and insert under one lock.
+        const uploaded =
+          body.public_key === undefined ? null : validatePublicKey(body.public_key, body.algorithm);
+        const pair = uploaded ? null : generateServiceAccountKeyPair();
+        const material = uploaded ?? (pair as GeneratedKeyPair);
+        const row = await insertServiceAccountKeyWithinLimit(
+          db,
+          {
+            orgId: account.org_id,
+            accountId: account.id,
+            algorithm: material.algorithm,
+            publicKeyPem: material.publicKeyPem,
+            origin: uploaded ? 'uploaded' : 'generated',
+            expiresAt,
+          },
+          now,
+        );
+        if (!row) {
           throw new ApiError(
             'conflict',
             `A service account has at most ${MAX_ACTIVE_KEYS} active keys; delete one first`,
           );
         }
-        if (body.public_key !== undefined) {
-          const { algorithm, publicKeyPem } = validatePublicKey(body.public_key, body.algorithm);
-          const row = await insertServiceAccountKey(
-            db,
-            {
-              orgId: account.org_id,
-              accountId: account.id,
-              algorithm,
-              publicKeyPem,
-              origin: 'uploaded',
-              expiresAt,
-            },
-            now,
-          );
-          request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'public key registered');
-          return reply.code(201).send(presentKey(row));
-        }
-        const pair = generateServiceAccountKeyPair();
-        const row = await insertServiceAccountKey(
-          db,
-          {
-            orgId: account.org_id,
-            accountId: account.id,
-            algorithm: pair.algorithm,
-            publicKeyPem: pair.publicKeyPem,
-            origin: 'generated',
-            expiresAt,
-          },
-          now,
-        );
-        request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'key pair generated');
+        request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'service-account key added');
+        if (!pair) return reply.code(201).send(presentKey(row));
         return reply.code(201).send({
           type: 'service_account' as const,
           service_account_id: account.id,
