@@ -3,7 +3,7 @@
  * grace period, and daily usage. Managing keys needs `admin`, or a dashboard session: owners and admins
  * manage every key of the org, members only the keys they created, and nobody grants scopes they lack.
  */
-import { generateApiKey, type Mode, normalizeScopes, SCOPES, type Scope, scopesBeyond } from '@cohera/shared';
+import { generateApiKey, normalizeScopes, SCOPES, type Scope } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
@@ -11,10 +11,11 @@ import { apiTime, isoAt } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { findOrg } from '../../orgs/repository.ts';
-import { IdParams, parseTimestamp, requireIdShape, TimestampInput } from '../../resources/common.ts';
+import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ApiKeysTable } from '../../storage/schema.ts';
 import { utcDate } from '../../usage/recorder.ts';
 import type { AuthContext, RouteAccess } from '../context.ts';
+import { manageableModes, parseExpiry, requireGrantable } from '../grants.ts';
 import {
   expireApiKeyBy,
   getApiKey,
@@ -102,26 +103,8 @@ const ACCESS: RouteAccess = { scope: 'admin', sessionRoles: ['member'] };
 
 /** The keys this caller may manage. */
 function managementScope(auth: AuthContext): KeyManagementScope {
-  const modes: Mode[] = auth.mode === 'test' ? ['test'] : ['live', 'test'];
   const ownOnly = auth.via === 'session' && auth.role === 'member';
-  return { orgId: auth.orgId, modes, createdBy: ownOnly ? auth.principal : undefined };
-}
-
-/** No escalation (DESIGN §3): a credential never grants a scope it does not itself hold. */
-function requireHeld(auth: AuthContext, scopes: readonly Scope[]): void {
-  const beyond = scopesBeyond(scopes, auth.scopes);
-  if (beyond.length > 0) {
-    throw new ApiError(
-      'insufficient_scope',
-      `You cannot grant scopes you do not hold: ${beyond.join(', ')}`,
-      {
-        headers: {
-          'www-authenticate': `Bearer realm="cohera", error="insufficient_scope", scope="${beyond.join(' ')}"`,
-        },
-        extra: { required_scope: beyond.join(' ') },
-      },
-    );
-  }
+  return { orgId: auth.orgId, modes: manageableModes(auth), createdBy: ownOnly ? auth.principal : undefined };
 }
 
 export function statusOf(row: Pick<ApiKeysTable, 'revoked_at' | 'expires_at'>, now: number) {
@@ -159,18 +142,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       body: { expires_at?: string; expires_in_days?: number },
       now: number,
     ) {
-      if (body.expires_at !== undefined && body.expires_in_days !== undefined) {
-        throw invalidField('body/expires_at', 'give either expires_at or expires_in_days, not both');
-      }
-      let expiresAt: string | null = null;
-      let field = 'body/expires_at';
-      if (body.expires_at !== undefined) {
-        expiresAt = parseTimestamp(field, body.expires_at, 'end-of-day');
-        if (expiresAt <= isoAt(now)) throw invalidField(field, 'must be in the future');
-      } else if (body.expires_in_days !== undefined) {
-        field = 'body/expires_in_days';
-        expiresAt = isoAt(now + body.expires_in_days * DAY_MS);
-      }
+      const { expiresAt, field } = parseExpiry(body, now);
       const org = await findOrg(db, auth.orgId);
       const maxDays = org?.max_key_lifetime_days ?? null;
       if (maxDays !== null) {
@@ -203,7 +175,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           throw new ApiError('forbidden', 'A test-mode credential cannot create live keys');
         }
         const scopes = normalizeScopes(body.scopes);
-        requireHeld(auth, scopes);
+        requireGrantable(auth, scopes);
         const now = clock.now();
         const expiresAt = await expiryFor(auth, body, now);
         const key = generateApiKey(mode);
@@ -275,7 +247,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const scope = managementScope(request.auth!);
         const current = await getApiKey(db, scope, request.params.id);
         if (!current) throw notFound('API key');
-        requireHeld(request.auth!, JSON.parse(current.scopes) as Scope[]);
+        requireGrantable(request.auth!, JSON.parse(current.scopes) as Scope[]);
         const row = await revokeApiKey(db, scope, request.params.id, clock.now());
         if (!row) throw notFound('API key');
         await bus.publish({ kind: 'api_key', keyHash: row.key_hash });
@@ -311,7 +283,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (old.revoked_at)
           throw new ApiError('conflict', 'A revoked key cannot be rolled; create a new key');
         const scopes = JSON.parse(old.scopes) as Scope[];
-        requireHeld(auth, scopes);
+        requireGrantable(auth, scopes);
         const now = clock.now();
         const grace = request.body?.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
         // The new key keeps the old one's lifetime length, so a 90-day key rolls into a 90-day key; but never

@@ -3,16 +3,17 @@
  * private half is returned once, inside `service-account.json`, and never stored; an uploaded key is public
  * only. Deleting a key or an account takes effect on every node within a second (invalidation bus).
  */
-import { type Mode, normalizeScopes, SCOPES, type Scope, scopesBeyond } from '@cohera/shared';
+import { type Mode, normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { apiTime, isoAt } from '../../clock.ts';
+import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
-import { IdParams, parseTimestamp, requireIdShape, TimestampInput } from '../../resources/common.ts';
+import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
+import { manageableModes, parseExpiry, requireGrantable } from '../grants.ts';
 import { type GeneratedKeyPair, generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
 import {
   type AccountScope,
@@ -26,7 +27,6 @@ import {
   MAX_ACTIVE_KEYS,
 } from './repository.ts';
 
-const DAY_MS = 86_400_000;
 const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
 const AlgorithmSchema = Type.Union([Type.Literal('ES256'), Type.Literal('RS256'), Type.Literal('EdDSA')]);
@@ -90,23 +90,7 @@ const KeyParams = Type.Object(
 );
 
 function accountScope(auth: AuthContext): AccountScope {
-  return { orgId: auth.orgId, modes: auth.mode === 'test' ? ['test'] : ['live', 'test'] };
-}
-
-function requireHeld(auth: AuthContext, scopes: readonly Scope[]): void {
-  const beyond = scopesBeyond(scopes, auth.scopes);
-  if (beyond.length > 0) {
-    throw new ApiError(
-      'insufficient_scope',
-      `You cannot grant scopes you do not hold: ${beyond.join(', ')}`,
-      {
-        headers: {
-          'www-authenticate': `Bearer realm="cohera", error="insufficient_scope", scope="${beyond.join(' ')}"`,
-        },
-        extra: { required_scope: beyond.join(' ') },
-      },
-    );
-  }
+  return { orgId: auth.orgId, modes: manageableModes(auth) };
 }
 
 function presentAccount(row: ServiceAccountsTable) {
@@ -166,7 +150,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
           throw new ApiError('forbidden', 'A test-mode credential cannot create live service accounts');
         }
         const scopes = normalizeScopes(request.body.scopes);
-        requireHeld(auth, scopes);
+        requireGrantable(auth, scopes);
         const row = await insertServiceAccount(
           db,
           { orgId: auth.orgId, mode, name, scopes, createdBy: auth.principal },
@@ -257,16 +241,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         const account = await requireAccount(auth, request.params.id);
         const body = request.body;
         const now = clock.now();
-        if (body.expires_at !== undefined && body.expires_in_days !== undefined) {
-          throw invalidField('body/expires_at', 'give either expires_at or expires_in_days, not both');
-        }
-        let expiresAt: string | null = null;
-        if (body.expires_at !== undefined) {
-          expiresAt = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
-          if (expiresAt <= isoAt(now)) throw invalidField('body/expires_at', 'must be in the future');
-        } else if (body.expires_in_days !== undefined) {
-          expiresAt = isoAt(now + body.expires_in_days * DAY_MS);
-        }
+        const { expiresAt } = parseExpiry(body, now);
         if (body.algorithm !== undefined && body.public_key === undefined) {
           throw invalidField('body/algorithm', 'applies only with public_key (generated keys are ES256)');
         }

@@ -1,0 +1,52 @@
+/**
+ * Rules shared by every route that mints a credential (API keys, service accounts, later OAuth clients):
+ * which modes a caller may manage, that nobody grants a scope they lack, and how an expiry is given.
+ */
+import { type Mode, type Scope, scopesBeyond } from '@cohera/shared';
+import { isoAt } from '../clock.ts';
+import { ApiError, invalidField } from '../http/errors.ts';
+import { parseTimestamp } from '../resources/common.ts';
+import type { AuthContext } from './context.ts';
+
+const DAY_MS = 86_400_000;
+
+/** A test-mode credential manages test credentials only, so a sandbox key can never reach production. */
+export function manageableModes(auth: AuthContext): Mode[] {
+  return auth.mode === 'test' ? ['test'] : ['live', 'test'];
+}
+
+/** No escalation (DESIGN §3): a credential never grants a scope it does not itself hold. */
+export function requireGrantable(auth: AuthContext, scopes: readonly Scope[]): void {
+  const beyond = scopesBeyond(scopes, auth.scopes);
+  if (beyond.length === 0) return;
+  throw new ApiError('insufficient_scope', `You cannot grant scopes you do not hold: ${beyond.join(', ')}`, {
+    headers: {
+      'www-authenticate': `Bearer realm="cohera", error="insufficient_scope", scope="${beyond.join(' ')}"`,
+    },
+    extra: { required_scope: beyond.join(' ') },
+  });
+}
+
+export interface ExpiryInput {
+  expires_at?: string;
+  expires_in_days?: number;
+}
+
+/**
+ * Resolves `expires_at` (date-time, or a date meaning the end of that day) or `expires_in_days` into the
+ * stored form; null means "never". Returns the body field it came from, for error messages about it.
+ */
+export function parseExpiry(body: ExpiryInput, now: number): { expiresAt: string | null; field: string } {
+  if (body.expires_at !== undefined && body.expires_in_days !== undefined) {
+    throw invalidField('body/expires_at', 'give either expires_at or expires_in_days, not both');
+  }
+  if (body.expires_at !== undefined) {
+    const expiresAt = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
+    if (expiresAt <= isoAt(now)) throw invalidField('body/expires_at', 'must be in the future');
+    return { expiresAt, field: 'body/expires_at' };
+  }
+  if (body.expires_in_days !== undefined) {
+    return { expiresAt: isoAt(now + body.expires_in_days * DAY_MS), field: 'body/expires_in_days' };
+  }
+  return { expiresAt: null, field: 'body/expires_at' };
+}
