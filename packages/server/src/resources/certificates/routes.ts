@@ -185,7 +185,7 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:certificates' } },
         schema: { tags, summary: 'Get a certificate', params: IdParams, response: { 200: Certificate } },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const { id } = request.params;
         requireIdShape('certificate', id, 'certificate');
         const tenant = tenantOf(request.auth!);

@@ -122,7 +122,7 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:products' } },
         schema: { tags, summary: 'Get a product', params: IdParams, response: { 200: Product } },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const { id } = request.params;
         requireIdShape('product', id, 'product');
         const tenant = tenantOf(request.auth!);

@@ -120,7 +120,7 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access: { scope: 'read:suppliers' } },
         schema: { tags, summary: 'Get a supplier', params: IdParams, response: { 200: Supplier } },
       },
-      async (request, reply) => {
+      (request, reply) => {
         const { id } = request.params;
         requireIdShape('supplier', id, 'supplier');
         const tenant = tenantOf(request.auth!);
