@@ -71,3 +71,18 @@ export async function setTier(
   if (result.numUpdatedRows === 0n) return null;
   return findOrg(db, orgId);
 }
+
+/** Changes an org's key policy; fields left out keep their value. */
+export async function setPolicy(
+  db: Kysely<DB>,
+  orgId: string,
+  policy: { max_key_lifetime_days?: number | null; key_rotation_days?: number | null },
+  now: number,
+): Promise<OrgsTable | null> {
+  await db
+    .updateTable('orgs')
+    .set({ ...policy, updated_at: isoAt(now) })
+    .where('id', '=', orgId)
+    .execute();
+  return findOrg(db, orgId);
+}

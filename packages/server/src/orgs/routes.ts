@@ -5,10 +5,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app-deps.ts';
-import { isoAt } from '../clock.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import type { OrgsTable } from '../storage/schema.ts';
-import { findOrg, rateLimitsOf } from './repository.ts';
+import { findOrg, rateLimitsOf, setPolicy } from './repository.ts';
 
 const Days = Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()]);
 
@@ -83,12 +82,7 @@ export const organizationRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           throw new ApiError('forbidden', 'A test-mode credential cannot change the organization');
         const orgId = auth.orgId;
         const { policy } = request.body;
-        await db
-          .updateTable('orgs')
-          .set({ ...policy, updated_at: isoAt(clock.now()) })
-          .where('id', '=', orgId)
-          .execute();
-        const org = await findOrg(db, orgId);
+        const org = await setPolicy(db, orgId, policy, clock.now());
         if (!org) throw notFound('organization');
         return present(org);
       },
