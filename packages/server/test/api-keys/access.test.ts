@@ -12,6 +12,7 @@ import { hashPassword } from '../../src/users/passwords.ts';
 import { addMembership, insertUser } from '../../src/users/repository.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { assertProblem, type ProblemBody } from '../support/problem.ts';
 
 interface ApiKey {
   id: string;
@@ -20,18 +21,6 @@ interface ApiKey {
   created_by: { kind: string; id: string };
   revoked_at: string | null;
   key?: string;
-}
-interface Problem {
-  code: string;
-  required_scope?: string;
-}
-
-function assertProblem(res: LightMyRequestResponse, status: number, code: string): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code, res.body);
-  return problem;
 }
 
 /** A signed-in dashboard user: cookie and CSRF token from `POST /auth/login`. */
@@ -244,7 +233,7 @@ forEachEngine('api keys: who may manage which keys', (_engine, handle) => {
         // The same answer as for an id that exists nowhere: nothing reveals that the key exists.
         const missing = await t.call(a.adminKey, method, url.replace(id, `key_${'0'.repeat(22)}`), body);
         assert.equal(missing.statusCode, 404);
-        assert.equal(missing.json<Problem>().code, res.json<Problem>().code);
+        assert.equal(missing.json<ProblemBody>().code, res.json<ProblemBody>().code);
       }
     }
     const listed = (await t.call(a.adminKey, 'GET', '/v1/api-keys?limit=100')).json<{ data: ApiKey[] }>()

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { hash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { crc32 } from 'node:zlib';
-import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/clock.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { apiTimeOf, assertProblem } from '../support/problem.ts';
 
 interface ApiKey {
   id: string;
@@ -29,28 +29,8 @@ interface ApiKey {
   created_by: { kind: string; id: string };
   key?: string;
 }
-interface Problem {
-  status: number;
-  code: string;
-  errors?: { field: string; message: string }[];
-}
 
 const DAY = 86_400_000;
-const apiTimeOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
-
-function assertProblem(res: LightMyRequestResponse, status: number, code: string, field?: string): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code, res.body);
-  if (field !== undefined) {
-    assert.ok(
-      problem.errors?.some((e) => e.field === field),
-      `expected an error naming ${field}: ${res.body}`,
-    );
-  }
-  return problem;
-}
 
 /** DESIGN §3's checksum, computed here from zlib's CRC-32 rather than the product's own code. */
 function expectedChecksum(random: string): string {

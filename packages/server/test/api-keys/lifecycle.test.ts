@@ -10,6 +10,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/clock.ts';
 import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { apiTimeOf, assertProblem } from '../support/problem.ts';
 
 interface ApiKey {
   id: string;
@@ -26,27 +27,9 @@ interface ApiKey {
   rate_limit_per_minute: number | null;
   key?: string;
 }
-interface Problem {
-  code: string;
-  errors?: { field: string }[];
-}
 
 const DAY = 86_400_000;
-const apiTimeOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const INVALID_TOKEN = 'Bearer realm="cohera", error="invalid_token"';
-
-function assertProblem(res: LightMyRequestResponse, status: number, code: string, field?: string): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code, res.body);
-  if (field !== undefined)
-    assert.ok(
-      problem.errors?.some((e) => e.field === field),
-      res.body,
-    );
-  return problem;
-}
 
 /** A 401 for a bad credential: the code, and RFC 6750's challenge. */
 function assertRejected(res: LightMyRequestResponse, code: string): void {

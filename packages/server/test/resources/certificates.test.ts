@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '@cohera/shared';
-import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/clock.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { apiTimeOf, assertProblem, type ProblemBody } from '../support/problem.ts';
 
 interface Certificate {
   id: string;
@@ -29,35 +29,11 @@ interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
-interface Problem {
-  status: number;
-  code: string;
-  request_id: string;
-  detail?: string;
-  errors?: { field: string; message: string }[];
-}
 
-const apiTimeOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const START = Date.parse('2026-11-22T10:00:00Z');
 
-function assertProblem(res: LightMyRequestResponse, status: number, code: string, field?: string): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(problem.request_id, res.headers['x-request-id']);
-  if (field !== undefined) {
-    assert.ok(
-      problem.errors?.some((e) => e.field === field),
-      `expected an error naming ${field}: ${res.body}`,
-    );
-  }
-  return problem;
-}
-
-const sansRequestId = ({ request_id: _, ...rest }: Problem) => rest;
+const sansRequestId = ({ request_id: _, ...rest }: ProblemBody) => rest;
 
 forEachEngine('certificates', (_engine, handle) => {
   let t: TestApp;

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { LightMyRequestResponse } from 'fastify';
 import { ManualClock } from '../../src/clock.ts';
 import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { apiTimeOf, assertProblem } from '../support/problem.ts';
 
 interface Supplier {
   id: string;
@@ -23,32 +23,8 @@ interface Page<T> {
   data: T[];
   next_cursor: string | null;
 }
-interface Problem {
-  status: number;
-  code: string;
-  request_id: string;
-  errors?: { field: string; message: string }[];
-}
 
-/** The API form of a clock reading: ISO 8601 UTC to the second. */
-const apiTimeOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 const API_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-
-function assertProblem(res: LightMyRequestResponse, status: number, code: string, field?: string): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.equal(problem.request_id, res.headers['x-request-id']);
-  if (field !== undefined) {
-    assert.ok(
-      problem.errors?.some((e) => e.field === field),
-      `expected an error naming ${field}: ${res.body}`,
-    );
-  }
-  return problem;
-}
 
 forEachEngine('suppliers', (_engine, handle) => {
   let t: TestApp;

@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { type CryptoKey, importPKCS8, type JWTPayload, SignJWT } from 'jose';
 import type { TestApp } from '../support/app.ts';
+import { assertProblem as assertSharedProblem, type ProblemBody } from '../support/problem.ts';
 
 export interface ServiceAccountJson {
   type: 'service_account';
@@ -42,13 +43,7 @@ export interface KeyObjectJson {
   last_used_at: string | null;
 }
 
-export interface Problem {
-  status: number;
-  code: string;
-  detail?: string;
-  request_id: string;
-  errors?: { field: string; message: string }[];
-}
+export type Problem = ProblemBody;
 
 /** The exact members of `service-account.json` (DESIGN §3). */
 export const FILE_KEYS = [
@@ -63,26 +58,15 @@ export const FILE_KEYS = [
   'type',
 ];
 
+/** A problem response (see support/problem.ts); a 401 must also tell the client its token did not work. */
 export function assertProblem(
   res: LightMyRequestResponse,
   status: number,
   code: string,
   field?: string,
 ): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-  const problem = res.json<Problem>();
-  assert.equal(problem.code, code, res.body);
-  assert.equal(problem.request_id, res.headers['x-request-id']);
-  if (status === 401) {
-    assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
-  }
-  if (field !== undefined) {
-    assert.ok(
-      problem.errors?.some((e) => e.field === field),
-      `expected an error naming ${field}: ${res.body}`,
-    );
-  }
+  const problem = assertSharedProblem(res, status, code, field);
+  if (status === 401) assert.match(String(res.headers['www-authenticate']), /error="invalid_token"/);
   return problem;
 }
 
