@@ -254,8 +254,8 @@ test('the validator published in docs/api-key-format.md agrees with parseApiKey'
     { numRuns: 500 },
   );
   // The examples printed under the snippet.
-  assert.equal(published.isCoheraApiKey('ck_live_KOnRzJNSpWctD1cwQ42ck6zYKSfgvfM40pY3T8'), true);
-  assert.equal(published.isCoheraApiKey('ck_live_KOnRzJNSpWctD1cwQ42ck6zYKSfgvfM40pY3T9'), false);
+  assert.equal(published.isCoheraApiKey('ck_live_TestVector0TestVector0TestVector1GlZ5A'), true);
+  assert.equal(published.isCoheraApiKey('ck_live_TestVector0TestVector0TestVector1GlZ5B'), false);
 });
 
 test('the published findCoheraApiKeys agrees with findApiKeys', async () => {
