@@ -173,6 +173,7 @@ function slowPost(
   path: string,
   key: string,
   body: unknown,
+  requestId: string,
 ): { finish(): Promise<{ status: number; body: string }> } {
   const payload = Buffer.from(JSON.stringify(body));
   const half = Math.floor(payload.length / 2);
@@ -189,6 +190,8 @@ function slowPost(
       authorization: `Bearer ${key}`,
       'content-type': 'application/json',
       'content-length': String(payload.length),
+      // Lets the test wait for the log line of THIS request, not an earlier one still in the pipe.
+      'x-request-id': requestId,
       connection: 'close',
     },
   });
@@ -267,9 +270,16 @@ describe('cohera server process', () => {
 
     // A request whose headers have arrived but whose body has not: in flight when the signal comes.
     const from = server.lines.length;
-    const inFlight = slowPost(server.baseUrl, '/v1/suppliers', key, { name: 'In Flight', country: 'BE' });
+    const requestId = `in-flight-${process.pid}`;
+    const inFlight = slowPost(
+      server.baseUrl,
+      '/v1/suppliers',
+      key,
+      { name: 'In Flight', country: 'BE' },
+      requestId,
+    );
     await server.waitForLog(
-      (line) => line.msg === 'incoming request',
+      (line) => line.msg === 'incoming request' && line.request_id === requestId,
       'the in-flight request arriving',
       from,
     );
