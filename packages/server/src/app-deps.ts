@@ -1,6 +1,8 @@
 /** What every route plugin receives: built once in buildApp, never read from globals. */
 import type { Kysely } from 'kysely';
 import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
+import type { OAuthServer } from './auth/oauth/provider.ts';
+import type { OAuthTokenVerifier } from './auth/oauth/token-verifier.ts';
 import type { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts';
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
@@ -22,6 +24,10 @@ export interface AppDeps {
   apiKeys: ApiKeyVerifier;
   /** Service-account JWTs (its verified-token cache counts `hits`/`misses`). */
   serviceAccounts: ServiceAccountVerifier;
+  /** OAuth access tokens at the API (its verified-token cache counts `hits`/`misses`). */
+  oauthTokens: OAuthTokenVerifier;
+  /** The OAuth authorization server (oidc-provider). */
+  oauth: OAuthServer;
   csrf: CsrfTokens;
   bus: InvalidationBus;
   limiter: RateLimiter;

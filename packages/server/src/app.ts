@@ -12,6 +12,12 @@ import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
 import type { RouteAccess } from './auth/context.ts';
+import { oauthAuthorizationRoutes } from './auth/oauth/authorization-routes.ts';
+import { oauthClientRoutes } from './auth/oauth/client-routes.ts';
+import { registerOAuthEndpoints } from './auth/oauth/endpoints.ts';
+import { interactionRoutes } from './auth/oauth/interaction-routes.ts';
+import { OAuthServer } from './auth/oauth/provider.ts';
+import { OAuthTokenVerifier } from './auth/oauth/token-verifier.ts';
 import { serviceAccountRoutes } from './auth/service-accounts/routes.ts';
 import { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts';
 import { sessionRoutes } from './auth/sessions/routes.ts';
@@ -144,6 +150,11 @@ export async function buildApp(
       issuer: config.issuer,
       audience: config.audience,
     }),
+    oauthTokens: new OAuthTokenVerifier(database.db, clock, {
+      issuer: config.publicUrl,
+      audience: config.audience,
+    }),
+    oauth: await OAuthServer.create({ db: database.db, clock, config, bus, log: logger }),
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
@@ -156,6 +167,7 @@ export async function buildApp(
   bus.subscribe((message) => {
     deps.apiKeys.apply(message);
     serviceAccounts.apply(message);
+    deps.oauthTokens.apply(message);
     deps.readCache.apply(message);
     if (message.kind === 'org') deps.orgLimits.invalidate(message.orgId);
     if (message.kind === 'all') deps.orgLimits.clear();
@@ -188,7 +200,8 @@ export async function buildApp(
       apiKeys: deps.apiKeys,
       csrf: deps.csrf,
       failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
-      bearerVerifiers: [serviceAccounts],
+      // OAuth tokens first: they are recognised by their header's key id; any other JWT is a service account's.
+      bearerVerifiers: [deps.oauthTokens, serviceAccounts],
     }),
     rateLimit: createRateLimitStep({ limiter, orgLimits: deps.orgLimits, clock }),
     closing: () => closing,
@@ -204,6 +217,11 @@ export async function buildApp(
   await app.register(apiKeyRoutes(deps));
   await app.register(organizationRoutes(deps));
   await app.register(serviceAccountRoutes(deps));
+  await app.register(oauthClientRoutes(deps, deps.oauth));
+  await app.register(oauthAuthorizationRoutes(deps, deps.oauth));
+  await app.register(interactionRoutes(deps, deps.oauth));
+  registerOAuthEndpoints(app, deps.oauth);
+  deps.oauth.start();
   await app.register(supplierRoutes(deps));
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
@@ -214,7 +232,7 @@ export async function buildApp(
     const auth = request.auth;
     if (auth?.principal.kind === 'api_key') {
       deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
-    } else if (auth?.credentialId) {
+    } else if (auth?.principal.kind === 'service_account' && auth.credentialId) {
       deps.usage.recordServiceAccountKey(auth.credentialId, auth.orgId);
     }
     observe(request, reply);
@@ -222,6 +240,7 @@ export async function buildApp(
   });
 
   app.addHook('onClose', async () => {
+    deps.oauth.stop();
     await deps.usage
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));

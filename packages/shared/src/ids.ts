@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   service_account: 'sa',
   service_account_key: 'sak',
   oauth_client: 'cli',
+  oauth_authorization: 'grt',
+  oauth_signing_key: 'osk',
   audit_event: 'evt',
   webhook_endpoint: 'whe',
   request: 'req',

@@ -23,6 +23,8 @@ export interface AuthContext {
   via: 'bearer' | 'session';
   /** For dashboard sessions: the user's role in the org. */
   role?: Role;
+  /** For OAuth access tokens: the app acting on the user's behalf. */
+  clientId?: string;
   /** The specific key used, when the principal has several (a service account's `kid`). */
   credentialId?: string;
   /** The key's own per-minute limit, if lower than the org's (rate limiting). */

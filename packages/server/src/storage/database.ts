@@ -11,6 +11,7 @@ import pg from 'pg';
 import { foundation } from './migrations/0001-foundation.ts';
 import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
 import { serviceAccounts } from './migrations/0003-service-accounts.ts';
+import { oauth } from './migrations/0004-oauth.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -36,6 +37,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0001-foundation': foundation(dialect),
     '0002-api-key-lifecycle': apiKeyLifecycle(dialect),
     '0003-service-accounts': serviceAccounts(dialect),
+    '0004-oauth': oauth(dialect),
   };
 }
 

@@ -159,6 +159,74 @@ export interface CertificateProductsTable {
   position: number;
 }
 
+export type OAuthClientType = 'confidential' | 'public';
+
+export interface OAuthClientsTable {
+  /** `cli_…`: the OAuth `client_id`. */
+  id: string;
+  org_id: string;
+  mode: Mode;
+  name: string;
+  client_type: OAuthClientType;
+  /** JSON array of absolute URIs, matched exactly. */
+  redirect_uris: string;
+  /** The scope ceiling (JSON array): no grant to this client may hold more. */
+  scopes: string;
+  /** SHA-256 (hex) of the client secret; null for public clients. */
+  secret_hash: string | null;
+  secret_last4: string | null;
+  /** After a rotation, the replaced secret keeps working until `previous_secret_expires_at`. */
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: string | null;
+  created_by_kind: string;
+  created_by_id: string;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+/** One oidc-provider artefact (code, token, grant, session, interaction…), as its adapter stores it. */
+export interface OAuthArtifactsTable {
+  model: string;
+  id: string;
+  /** The engine's payload, JSON. */
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: string | null;
+  consumed_at: string | null;
+}
+
+/** A user's consent to one client in one org: the engine's Grant plus who, where and what. */
+export interface OAuthAuthorizationsTable {
+  /** `grt_…`. */
+  id: string;
+  org_id: string;
+  user_id: string;
+  client_id: string;
+  mode: Mode;
+  /** The engine's Grant id. */
+  grant_id: string;
+  /** The scopes granted (JSON array). */
+  scopes: string;
+  created_at: string;
+  updated_at: string;
+  revoked_at: string | null;
+}
+
+export interface OAuthSigningKeysTable {
+  kid: string;
+  algorithm: 'ES256';
+  /** The public JWK (JSON), published at /.well-known/jwks.json. */
+  public_jwk: string;
+  /** The private JWK, AES-256-GCM encrypted under the master key. */
+  private_jwk_encrypted: string;
+  created_at: string;
+  /** When a newer key replaced it for signing; it stays published while tokens it signed may live. */
+  retired_at: string | null;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -172,4 +240,8 @@ export interface DB {
   products: ProductsTable;
   certificates: CertificatesTable;
   certificate_products: CertificateProductsTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_artifacts: OAuthArtifactsTable;
+  oauth_authorizations: OAuthAuthorizationsTable;
+  oauth_signing_keys: OAuthSigningKeysTable;
 }

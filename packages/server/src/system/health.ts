@@ -16,6 +16,7 @@ const Health = Type.Object({
       mode: Type.Union([Type.Literal('live'), Type.Literal('test')]),
       scopes: Type.Array(Type.String()),
       expires_at: Type.Union([Type.String(), Type.Null()]),
+      client_id: Type.Optional(Type.String({ description: 'For OAuth access tokens: the app' })),
     }),
   ),
 });
@@ -39,6 +40,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
           mode: auth.mode,
           scopes: [...auth.scopes],
           expires_at: apiTime(auth.expiresAt),
+          ...(auth.clientId ? { client_id: auth.clientId } : {}),
         },
       };
     },

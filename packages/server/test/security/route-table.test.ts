@@ -32,6 +32,27 @@ const PUBLIC_ROUTES = [
   // Public to the pipeline, but the handler answers 404 unless COHERA_METRICS_TOKEN is presented (§4).
   'GET /metrics',
   'HEAD /metrics',
+  // The OAuth protocol endpoints (DESIGN §4): the engine authenticates clients itself, RFC 6749's way.
+  'GET /oauth/authorize',
+  'HEAD /oauth/authorize',
+  'POST /oauth/authorize',
+  'GET /oauth/authorize/:uid',
+  'HEAD /oauth/authorize/:uid',
+  'POST /oauth/token',
+  'OPTIONS /oauth/token',
+  'POST /oauth/revoke',
+  'OPTIONS /oauth/revoke',
+  'POST /oauth/introspect',
+  'GET /.well-known/oauth-authorization-server',
+  'HEAD /.well-known/oauth-authorization-server',
+  'OPTIONS /.well-known/oauth-authorization-server',
+  'GET /.well-known/jwks.json',
+  'HEAD /.well-known/jwks.json',
+  'OPTIONS /.well-known/jwks.json',
+  // Sign-in and consent inside an authorization: bound to the engine's interaction cookie and our session.
+  'GET /oauth/interaction/:uid',
+  'HEAD /oauth/interaction/:uid',
+  'POST /oauth/interaction/:uid/decision',
 ];
 
 const ROLES = new Set(['owner', 'admin', 'member']);

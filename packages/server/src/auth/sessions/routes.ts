@@ -5,14 +5,16 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
+import { sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { verifyPassword } from '../../users/passwords.ts';
 import { findUserByEmail, primaryMembership } from '../../users/repository.ts';
+import { interactionFormActions } from '../oauth/interaction-routes.ts';
 import { loginPage, safeReturnTo } from './login-page.ts';
 import {
   CSRF_COOKIE,
@@ -56,18 +58,6 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     // Cookies are set and read here only; the API pipeline parses the session cookie itself (authenticate.ts).
     await app.register(cookie);
 
-    function sendHtml(reply: FastifyReply, status: number, html: string) {
-      return reply
-        .code(status)
-        .header(
-          'content-security-policy',
-          "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-        )
-        .header('cache-control', 'no-store')
-        .type('text/html; charset=utf-8')
-        .send(html);
-    }
-
     app.get(
       '/auth/login',
       {
@@ -78,8 +68,10 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           querystring: Type.Object({ return_to: Type.Optional(Type.String({ maxLength: 2048 })) }),
         },
       },
-      async (request, reply) =>
-        sendHtml(reply, 200, loginPage({ returnTo: safeReturnTo(request.query.return_to) })),
+      async (request, reply) => {
+        const returnTo = safeReturnTo(request.query.return_to);
+        return sendHtml(reply, 200, loginPage({ returnTo }), await interactionFormActions(db, returnTo));
+      },
     );
 
     app.post(
@@ -106,7 +98,12 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           await deps.loginThrottle.recordFailure(request.ip, account);
           request.log.info({ event: 'login_failed' }, 'sign-in failed');
           if (wantsHtml(request)) {
-            return sendHtml(reply, 401, loginPage({ returnTo, email, error: 'Invalid email or password.' }));
+            return sendHtml(
+              reply,
+              401,
+              loginPage({ returnTo, email, error: 'Invalid email or password.' }),
+              await interactionFormActions(db, returnTo),
+            );
           }
           throw new ApiError('invalid_login', 'Invalid email or password');
         }

@@ -33,6 +33,7 @@ export interface SessionRecord {
   orgId: string;
   role: Role;
   tier: Tier;
+  createdAt: string;
   expiresAt: string;
 }
 
@@ -73,6 +74,7 @@ export async function findSession(db: Kysely<DB>, token: string, now: number): P
       'sessions.token_hash',
       'sessions.user_id',
       'sessions.org_id',
+      'sessions.created_at',
       'sessions.expires_at',
       'memberships.role',
       'users.email',
@@ -90,6 +92,7 @@ export async function findSession(db: Kysely<DB>, token: string, now: number): P
     orgId: row.org_id,
     role: row.role,
     tier: row.tier,
+    createdAt: row.created_at,
     expiresAt: row.expires_at,
   };
 }

@@ -1,0 +1,165 @@
+/**
+ * The storage adapter oidc-provider keeps its artefacts in (codes, tokens, grants, sessions, interactions),
+ * one table on either engine through the same Kysely layer as everything else. Clients are not artefacts:
+ * the Client model reads the `oauth_clients` table the developer console writes.
+ *
+ * Two things the engine cannot see are done here, where every change passes:
+ * - a code or refresh token is consumed with a conditional UPDATE, so two requests racing with one code
+ *   cannot both win; the loser is treated as a replay and revokes the grant (RFC 9700 §4.2.4);
+ * - a destroyed grant or access token is announced on the invalidation bus, so every node's API stops
+ *   accepting its tokens within a second.
+ */
+import type { Kysely } from 'kysely';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import type { Clock } from '../../clock.ts';
+import { isoAt } from '../../clock.ts';
+import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
+import { findClientById } from './clients-repository.ts';
+
+export interface ArtifactEvents {
+  /** A grant was destroyed: its tokens must stop working everywhere. */
+  grantRevoked(grantId: string): Promise<void>;
+  /** Tokens stopped working (one access token by its id, or all of a grant by the grant's id). */
+  tokensRevoked(id: string): Promise<void>;
+}
+
+/**
+ * The engine's metadata for one of our clients. Only the code flow, with refresh tokens. The client's scope
+ * ceiling is not metadata (the engine's `scope` is for OpenID scopes): the resource server's scopes for the
+ * client are its registered ones (provider.ts, getResourceServerInfo).
+ */
+export function clientMetadata(row: OAuthClientsTable): AdapterPayload {
+  const confidential = row.client_type === 'confidential';
+  return {
+    client_id: row.id,
+    client_name: row.name,
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    // The engine requires a secret for these methods; it holds the hash, and compareClientSecret (see
+    // provider.ts) compares hashes, so the plaintext secret exists nowhere after it was shown once.
+    ...(confidential && row.secret_hash ? { client_secret: row.secret_hash } : {}),
+  };
+}
+
+/**
+ * Revokes a grant outside the engine's own flows (a user revoking an app, a client deleted, a replay that
+ * won a race): its codes and tokens and the grant itself are deleted, then announced.
+ */
+export async function revokeGrant(db: Kysely<DB>, grantId: string, events: ArtifactEvents): Promise<void> {
+  await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
+  await db.deleteFrom('oauth_artifacts').where('model', '=', 'Grant').where('id', '=', grantId).execute();
+  await events.grantRevoked(grantId);
+}
+
+export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents) {
+  const epoch = () => Math.floor(clock.now() / 1000);
+
+  return class SqlArtifactAdapter implements Adapter {
+    readonly model: string;
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const row = {
+        model: this.model,
+        id,
+        payload: JSON.stringify(payload),
+        grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
+        uid: typeof payload.uid === 'string' ? payload.uid : null,
+        user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
+        expires_at: typeof expiresIn === 'number' ? isoAt(clock.now() + expiresIn * 1000) : null,
+        consumed_at: null,
+      };
+      await db
+        .insertInto('oauth_artifacts')
+        .values(row)
+        .onConflict((oc) =>
+          oc.columns(['model', 'id']).doUpdateSet({
+            payload: row.payload,
+            grant_id: row.grant_id,
+            uid: row.uid,
+            user_code: row.user_code,
+            expires_at: row.expires_at,
+          }),
+        )
+        .execute();
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.model === 'Client') {
+        const client = await findClientById(db, id);
+        return client ? clientMetadata(client) : undefined;
+      }
+      return this.#findWhere('id', id);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      return this.#findWhere('uid', uid);
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      return this.#findWhere('user_code', userCode);
+    }
+
+    async #findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
+      const row = await db
+        .selectFrom('oauth_artifacts')
+        .select(['payload', 'expires_at', 'consumed_at'])
+        .where('model', '=', this.model)
+        .where(column, '=', value)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      if (row.expires_at !== null && row.expires_at <= isoAt(clock.now())) return undefined;
+      const payload = JSON.parse(row.payload) as AdapterPayload;
+      if (row.consumed_at !== null) payload.consumed = Math.floor(Date.parse(row.consumed_at) / 1000);
+      return payload;
+    }
+
+    async consume(id: string): Promise<void> {
+      const result = await db
+        .updateTable('oauth_artifacts')
+        .set({ consumed_at: isoAt(epoch() * 1000) })
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .where('consumed_at', 'is', null)
+        .executeTakeFirst();
+      if (result.numUpdatedRows > 0n) return;
+      // Another request consumed it between the engine's read and this write: a replay that won a race.
+      const row = await db
+        .selectFrom('oauth_artifacts')
+        .select('grant_id')
+        .where('model', '=', this.model)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (row?.grant_id) await revokeGrant(db, row.grant_id, events);
+      throw new errors.InvalidGrant('grant request is invalid');
+    }
+
+    async destroy(id: string): Promise<void> {
+      await db.deleteFrom('oauth_artifacts').where('model', '=', this.model).where('id', '=', id).execute();
+      if (this.model === 'Grant') await events.grantRevoked(id);
+      else if (this.model === 'AccessToken') await events.tokensRevoked(id);
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await db
+        .deleteFrom('oauth_artifacts')
+        .where('model', '=', this.model)
+        .where('grant_id', '=', grantId)
+        .execute();
+      if (this.model === 'AccessToken') await events.tokensRevoked(grantId);
+    }
+  };
+}
+
+/** Deletes artefacts that expired (the engine ignores them already; this only reclaims the space). */
+export async function purgeExpiredArtifacts(db: Kysely<DB>, now: number): Promise<number> {
+  const result = await db
+    .deleteFrom('oauth_artifacts')
+    .where('expires_at', '<=', isoAt(now))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,250 @@
+/**
+ * The developer console's API, `/v1/oauth/clients` (DESIGN §4): register an app with its redirect URIs and
+ * the scopes it may ever be granted, read it back, rotate a confidential client's secret with a grace
+ * period, delete it (which revokes every authorization users gave it). The secret is in the creation and
+ * rotation responses only; Cohera keeps its SHA-256.
+ */
+import { type Mode, normalizeScopes, SCOPES } from '@cohera/shared';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { apiTime } from '../../clock.ts';
+import { ApiError, invalidField, notFound } from '../../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import { IdParams, requireIdShape } from '../../resources/common.ts';
+import type { OAuthClientsTable } from '../../storage/schema.ts';
+import type { AuthContext } from '../context.ts';
+import { manageableModes, requireGrantable } from '../grants.ts';
+import { activeGrantsOfClient } from './authorizations-repository.ts';
+import {
+  type ClientScope,
+  deleteClient,
+  getClient,
+  insertClient,
+  listClients,
+  rotateClientSecret,
+} from './clients-repository.ts';
+import type { OAuthServer } from './provider.ts';
+import { MAX_REDIRECT_URIS, requireValidRedirectUris } from './redirect-uris.ts';
+
+/** How long a replaced secret keeps working by default: a day, as for a rolled API key. */
+export const DEFAULT_SECRET_GRACE_SECONDS = 86_400;
+export const MAX_SECRET_GRACE_SECONDS = 7 * 86_400;
+
+const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
+const ClientType = Type.Union([Type.Literal('confidential'), Type.Literal('public')]);
+
+const OAuthClient = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('oauth_client'),
+  client_id: Type.String({ description: 'The OAuth `client_id` (the same as `id`)' }),
+  name: Type.String(),
+  client_type: ClientType,
+  redirect_uris: Type.Array(Type.String()),
+  scopes: Type.Array(Type.String()),
+  mode: ModeSchema,
+  secret_last4: Type.Union([Type.String(), Type.Null()]),
+  previous_secret_expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  created_by: Type.Object({ kind: Type.String(), id: Type.String() }),
+});
+
+const OAuthClientWithSecret = Type.Object({
+  ...OAuthClient.properties,
+  client_secret: Type.Union([
+    Type.String({ description: 'Shown only in this response: store it now.' }),
+    Type.Null(),
+  ]),
+});
+
+const CreateBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    redirect_uris: Type.Array(Type.String({ minLength: 1, maxLength: 2000 }), {
+      minItems: 1,
+      maxItems: MAX_REDIRECT_URIS,
+    }),
+    client_type: ClientType,
+    scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
+    mode: Type.Optional(ModeSchema),
+  },
+  { additionalProperties: false },
+);
+
+const RotateBody = Type.Object(
+  {
+    grace_period_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_SECRET_GRACE_SECONDS,
+        description: 'How long the old secret keeps working (default 86400; 0 ends it at once)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+function clientScope(auth: AuthContext): ClientScope {
+  return { orgId: auth.orgId, modes: manageableModes(auth) };
+}
+
+function presentClient(row: OAuthClientsTable) {
+  return {
+    id: row.id,
+    object: 'oauth_client' as const,
+    client_id: row.id,
+    name: row.name,
+    client_type: row.client_type,
+    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    scopes: JSON.parse(row.scopes) as string[],
+    mode: row.mode,
+    secret_last4: row.secret_last4,
+    previous_secret_expires_at: apiTime(row.previous_secret_expires_at),
+    created_at: apiTime(row.created_at),
+    created_by: { kind: row.created_by_kind, id: row.created_by_id },
+  };
+}
+
+export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPluginAsyncTypebox =>
+  async function oauthClients(app) {
+    const { db, clock } = deps;
+    const tags = ['OAuth clients'];
+    const access = { scope: 'admin' as const };
+
+    async function requireClient(auth: AuthContext, id: string) {
+      requireIdShape('oauth_client', id, 'OAuth client');
+      const client = await getClient(db, clientScope(auth), id);
+      if (!client) throw notFound('OAuth client');
+      return client;
+    }
+
+    app.post(
+      '/v1/oauth/clients',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Register an OAuth app (returns the client secret once)',
+          body: CreateBody,
+          response: { 201: OAuthClientWithSecret },
+        },
+      },
+      async (request, reply) => {
+        const auth = request.auth!;
+        const name = request.body.name.trim();
+        if (!name) throw invalidField('body/name', 'must not be blank');
+        const mode: Mode = request.body.mode ?? auth.mode;
+        if (auth.mode === 'test' && mode === 'live') {
+          throw new ApiError('forbidden', 'A test-mode credential cannot register live OAuth apps');
+        }
+        const redirectUris = requireValidRedirectUris(request.body.redirect_uris);
+        const scopes = normalizeScopes(request.body.scopes);
+        requireGrantable(auth, scopes);
+        const { row, secret } = await insertClient(
+          db,
+          {
+            orgId: auth.orgId,
+            mode,
+            name,
+            clientType: request.body.client_type,
+            redirectUris,
+            scopes,
+            createdBy: auth.principal,
+          },
+          clock.now(),
+        );
+        request.log.info({ event: 'oauth.client_created', client_id: row.id }, 'OAuth client registered');
+        return reply.code(201).send({ ...presentClient(row), client_secret: secret });
+      },
+    );
+
+    app.get(
+      '/v1/oauth/clients',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'List OAuth apps, newest first',
+          querystring: Type.Object(PaginationQuery, { additionalProperties: false }),
+          response: { 200: ListEnvelope(OAuthClient) },
+        },
+      },
+      async (request) => {
+        const { limit = 20, cursor } = request.query;
+        const rows = await listClients(db, clientScope(request.auth!), {
+          limit,
+          after: decodeCursor(cursor, 'cli'),
+        });
+        return pageOf(rows, limit, presentClient);
+      },
+    );
+
+    app.get(
+      '/v1/oauth/clients/:id',
+      {
+        config: { access },
+        schema: { tags, summary: 'Get an OAuth app', params: IdParams, response: { 200: OAuthClient } },
+      },
+      async (request) => presentClient(await requireClient(request.auth!, request.params.id)),
+    );
+
+    app.delete(
+      '/v1/oauth/clients/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Delete an OAuth app and revoke every authorization and token it holds',
+          params: IdParams,
+        },
+      },
+      async (request, reply) => {
+        requireIdShape('oauth_client', request.params.id, 'OAuth client');
+        const deleted = await deleteClient(db, clientScope(request.auth!), request.params.id, clock.now());
+        if (!deleted) throw notFound('OAuth client');
+        for (const grantId of await activeGrantsOfClient(db, request.params.id)) {
+          await oauth.revokeGrant(grantId);
+        }
+        request.log.info(
+          { event: 'oauth.client_deleted', client_id: request.params.id },
+          'OAuth client deleted',
+        );
+        return reply.code(204).send();
+      },
+    );
+
+    app.post(
+      '/v1/oauth/clients/:id/rotate-secret',
+      {
+        config: { access },
+        // An empty POST (no body, no content type) rotates with the default grace period.
+        preValidation: (request, _reply, done) => {
+          request.body ??= {};
+          done();
+        },
+        schema: {
+          tags,
+          summary: 'Replace the client secret; the old one works for the grace period',
+          params: IdParams,
+          body: RotateBody,
+          response: { 200: OAuthClientWithSecret },
+        },
+      },
+      async (request) => {
+        const auth = request.auth!;
+        const client = await requireClient(auth, request.params.id);
+        if (client.client_type !== 'confidential') {
+          throw new ApiError('conflict', 'A public client has no secret to rotate');
+        }
+        const grace = request.body.grace_period_seconds ?? DEFAULT_SECRET_GRACE_SECONDS;
+        const rotated = await rotateClientSecret(db, clientScope(auth), client, grace, clock.now());
+        if (!rotated) throw new ApiError('conflict', 'The secret was rotated at the same time; try again');
+        request.log.info(
+          { event: 'oauth.client_secret_rotated', client_id: client.id, grace_period_seconds: grace },
+          'OAuth client secret rotated',
+        );
+        return { ...presentClient(rotated.row), client_secret: rotated.secret };
+      },
+    );
+  };

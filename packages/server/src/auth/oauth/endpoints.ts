@@ -1,0 +1,50 @@
+/**
+ * The engine's endpoints, at the paths of DESIGN §4: each is a Fastify route (so it is in the route table,
+ * declared public, and gets a request id) that hands the raw request to the engine in `onRequest`, before
+ * Fastify would parse the body: the engine reads its own form bodies. The API's problem+json errors do not
+ * apply here: OAuth endpoints answer in RFC 6749's `error`/`error_description`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { OAUTH_ROUTES, type OAuthServer } from './provider.ts';
+
+/** `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client. */
+const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: string; cors?: boolean }> = [
+  { url: OAUTH_ROUTES.authorization, methods: ['GET', 'POST'], summary: 'Authorization endpoint (RFC 6749)' },
+  { url: `${OAUTH_ROUTES.authorization}/:uid`, methods: ['GET'], summary: 'Resumes an authorization' },
+  { url: OAUTH_ROUTES.token, methods: ['POST'], summary: 'Token endpoint (RFC 6749)', cors: true },
+  { url: OAUTH_ROUTES.revocation, methods: ['POST'], summary: 'Token revocation (RFC 7009)', cors: true },
+  { url: OAUTH_ROUTES.introspection, methods: ['POST'], summary: 'Token introspection (RFC 7662)' },
+  {
+    url: '/.well-known/oauth-authorization-server',
+    methods: ['GET'],
+    summary: 'Authorization server metadata (RFC 8414)',
+    cors: true,
+  },
+  { url: OAUTH_ROUTES.jwks, methods: ['GET'], summary: 'The token-signing public keys (JWKS)', cors: true },
+];
+
+export function registerOAuthEndpoints(app: FastifyInstance, oauth: OAuthServer): void {
+  const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    reply.raw.setHeader('x-request-id', request.id);
+    reply.raw.setHeader('x-content-type-options', 'nosniff');
+    oauth.handle(request.raw, reply.raw);
+  };
+  const route = (method: HTTPMethods[], url: string, summary: string, hide: boolean) =>
+    app.route({
+      method,
+      url,
+      config: { access: { public: true } },
+      schema: { tags: ['OAuth'], summary, hide },
+      onRequest: (request, reply, done) => {
+        handOver(request, reply);
+        done();
+      },
+      // Never reached: the request was handed over in onRequest.
+      handler: async () => undefined,
+    });
+  for (const endpoint of ENDPOINTS) {
+    route(endpoint.methods, endpoint.url, endpoint.summary, false);
+    if (endpoint.cors) route(['OPTIONS'], endpoint.url, `CORS preflight: ${endpoint.summary}`, true);
+  }
+}

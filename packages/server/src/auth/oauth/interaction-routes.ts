@@ -1,0 +1,263 @@
+/**
+ * Our side of the engine's interactions (DESIGN §5.3): `GET /oauth/interaction/:uid` signs the user in (the
+ * same sign-in form and session as the dashboard) or shows the consent page; `POST …/decision` records the
+ * user's answer. The engine binds each interaction to a cookie of the browser that started it, so a uid
+ * alone, leaked or guessed, is useless elsewhere.
+ */
+import { hasScope, isScope, type Scope } from '@cohera/shared';
+import { fastifyCookie } from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { InteractionResults } from 'oidc-provider';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { sendHtml } from '../../http/html-page.ts';
+import { findOrg } from '../../orgs/repository.ts';
+import { loginPage } from '../sessions/login-page.ts';
+import { findSession, SESSION_COOKIE, type SessionRecord, scopesForRole } from '../sessions/store.ts';
+import { upsertAuthorization } from './authorizations-repository.ts';
+import { findClientById, redirectOrigins } from './clients-repository.ts';
+import { consentPage, errorPage } from './pages.ts';
+import { INTERACTION_PATH, type OAuthServer } from './provider.ts';
+
+const UidParams = Type.Object(
+  { uid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) },
+  { additionalProperties: false },
+);
+
+const DecisionBody = Type.Object(
+  {
+    decision: Type.Union([Type.Literal('allow'), Type.Literal('deny')]),
+    csrf_token: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The origins a sign-in page may need in its `form-action` when it signs a user into an OAuth flow (its
+ * `return_to` is an interaction): the client's redirect origins, where the post's redirects may end.
+ */
+export async function interactionFormActions(db: AppDeps['db'], returnTo: string): Promise<string[]> {
+  const match = /^\/oauth\/interaction\/([A-Za-z0-9_-]{1,64})$/.exec(returnTo);
+  if (!match) return [];
+  const row = await db
+    .selectFrom('oauth_artifacts')
+    .select('payload')
+    .where('model', '=', 'Interaction')
+    .where('id', '=', match[1] as string)
+    .executeTakeFirst();
+  const clientId = row
+    ? (JSON.parse(row.payload) as { params?: { client_id?: unknown } }).params?.client_id
+    : null;
+  const client = typeof clientId === 'string' ? await findClientById(db, clientId) : null;
+  return client ? redirectOrigins(client) : [];
+}
+
+type Details = Awaited<ReturnType<OAuthServer['provider']['interactionDetails']>>;
+
+/** What the user may grant: requested ∩ the client's registered scopes ∩ what the user holds in the org. */
+export function splitRequestedScopes(
+  requested: readonly string[],
+  clientScopes: readonly string[],
+  userScopes: readonly string[],
+): { grantable: Scope[]; notGrantable: string[] } {
+  const grantable: Scope[] = [];
+  const notGrantable: string[] = [];
+  for (const scope of new Set(requested)) {
+    if (isScope(scope) && hasScope(clientScopes, scope) && hasScope(userScopes, scope)) grantable.push(scope);
+    else notGrantable.push(scope);
+  }
+  return { grantable, notGrantable };
+}
+
+export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPluginAsyncTypebox =>
+  async function interactions(app) {
+    const { db, clock, csrf, config } = deps;
+    const publicOrigin = new URL(config.publicUrl).origin;
+    const tags = ['OAuth'];
+    await app.register(formbody, { bodyLimit: 16 * 1024 });
+
+    async function sessionOf(request: FastifyRequest): Promise<SessionRecord | null> {
+      const header = request.headers.cookie;
+      const token = header ? fastifyCookie.parse(header)[SESSION_COOKIE] : undefined;
+      return token ? findSession(db, token, clock.now()) : null;
+    }
+
+    async function detailsOf(request: FastifyRequest, reply: FastifyReply): Promise<Details | null> {
+      try {
+        return await oauth.provider.interactionDetails(request.raw, reply.raw);
+      } catch {
+        return null;
+      }
+    }
+
+    const expired = (reply: FastifyReply) =>
+      sendHtml(
+        reply,
+        400,
+        errorPage(
+          'invalid_request',
+          'This authorization has expired or was started in another browser. Start again from the app.',
+        ),
+      );
+
+    /** Hands the result to the engine, which redirects the browser back into the authorization flow. */
+    async function finish(request: FastifyRequest, reply: FastifyReply, result: InteractionResults) {
+      reply.hijack();
+      reply.raw.setHeader('x-request-id', request.id);
+      reply.raw.setHeader('cache-control', 'no-store');
+      await oauth.provider.interactionFinished(request.raw, reply.raw, result, {
+        mergeWithLastSubmission: 'consent' in result,
+      });
+    }
+
+    const csrfFor = (session: SessionRecord, uid: string) => `${session.tokenHash}:oauth:${uid}`;
+
+    app.get(
+      `${INTERACTION_PATH}/:uid`,
+      {
+        config: { access: { public: true } },
+        schema: { tags, summary: 'Sign-in or consent step of an OAuth authorization', params: UidParams },
+      },
+      async (request, reply) => {
+        const details = await detailsOf(request, reply);
+        if (!details || details.uid !== request.params.uid) return expired(reply);
+        const client = await findClientById(db, String(details.params.client_id));
+        if (!client) return expired(reply);
+        const formActions = redirectOrigins(client);
+        const session = await sessionOf(request);
+        const returnTo = `${INTERACTION_PATH}/${details.uid}`;
+
+        if (details.prompt.name === 'login') {
+          // prompt=login or max_age: only a sign-in made after the request began counts.
+          const reasons = details.prompt.reasons;
+          const needsFresh = reasons.includes('login_prompt') || reasons.includes('max_age');
+          const fresh = session !== null && Date.parse(session.createdAt) >= details.iat * 1000;
+          if (session && (!needsFresh || fresh)) {
+            return finish(request, reply, { login: { accountId: session.userId } });
+          }
+          return sendHtml(reply, 200, loginPage({ returnTo }), formActions);
+        }
+        if (details.prompt.name !== 'consent') return expired(reply);
+        if (!session || session.userId !== details.session?.accountId) {
+          return sendHtml(reply, 200, loginPage({ returnTo }), formActions);
+        }
+
+        const requested = String(details.params.scope ?? '')
+          .split(' ')
+          .filter(Boolean);
+        const { grantable, notGrantable } = splitRequestedScopes(
+          requested,
+          JSON.parse(client.scopes) as string[],
+          scopesForRole(session.role),
+        );
+        if (grantable.length === 0) {
+          return finish(request, reply, {
+            error: 'invalid_scope',
+            error_description: 'none of the requested scopes can be granted by this user to this client',
+          });
+        }
+        const [org, developer] = await Promise.all([findOrg(db, session.orgId), findOrg(db, client.org_id)]);
+        return sendHtml(
+          reply,
+          200,
+          consentPage({
+            uid: details.uid,
+            clientName: client.name,
+            developerOrgName: developer?.name ?? 'an unknown organization',
+            orgName: org?.name ?? session.orgId,
+            userEmail: session.email,
+            redirectHost: new URL(String(details.params.redirect_uri)).host,
+            grantable,
+            notGrantable,
+            mode: client.mode,
+            csrfToken: csrf.tokenFor(csrfFor(session, details.uid)),
+          }),
+          formActions,
+        );
+      },
+    );
+
+    app.post(
+      `${INTERACTION_PATH}/:uid/decision`,
+      {
+        config: { access: { public: true } },
+        schema: {
+          tags,
+          summary: 'Allow or deny an OAuth authorization (the consent form)',
+          params: UidParams,
+          body: DecisionBody,
+        },
+      },
+      async (request, reply) => {
+        const session = await sessionOf(request);
+        const origin = request.headers.origin;
+        const details = await detailsOf(request, reply);
+        if (
+          !details ||
+          details.uid !== request.params.uid ||
+          details.prompt.name !== 'consent' ||
+          !session ||
+          session.userId !== details.session?.accountId
+        ) {
+          return expired(reply);
+        }
+        // The consent form is ours: refuse a post from another origin or without this session's token.
+        if (
+          (origin !== undefined && origin !== publicOrigin) ||
+          !csrf.verify(csrfFor(session, details.uid), request.body.csrf_token)
+        ) {
+          return sendHtml(
+            reply,
+            403,
+            errorPage('access_denied', 'The consent form was not submitted from Cohera.'),
+          );
+        }
+        const client = await findClientById(db, String(details.params.client_id));
+        if (!client) return expired(reply);
+
+        if (request.body.decision === 'deny') {
+          request.log.info({ event: 'oauth.consent_denied', client_id: client.id }, 'OAuth consent denied');
+          return finish(request, reply, {
+            error: 'access_denied',
+            error_description: 'the user denied the authorization request',
+          });
+        }
+
+        const { grantable, notGrantable } = splitRequestedScopes(
+          String(details.params.scope ?? '')
+            .split(' ')
+            .filter(Boolean),
+          JSON.parse(client.scopes) as string[],
+          scopesForRole(session.role),
+        );
+        const { Grant } = oauth.provider;
+        const existing = details.grantId ? await Grant.find(details.grantId) : undefined;
+        const grant = existing ?? new Grant({ accountId: session.userId, clientId: client.id });
+        const audience = config.audience;
+        if (grantable.length) grant.addResourceScope(audience, grantable.join(' '));
+        // Recorded as refused, so the engine does not ask again for what this user cannot grant.
+        if (notGrantable.length) grant.rejectResourceScope(audience, notGrantable.join(' '));
+        const grantId = await grant.save();
+        const held = (grant.getResourceScope(audience) ?? '').split(' ').filter(isScope);
+        const authorization = await upsertAuthorization(
+          db,
+          {
+            orgId: session.orgId,
+            userId: session.userId,
+            clientId: client.id,
+            mode: client.mode,
+            grantId,
+            scopes: held,
+          },
+          clock.now(),
+        );
+        request.log.info(
+          { event: 'oauth.consent_granted', client_id: client.id, authorization_id: authorization.id },
+          'OAuth consent granted',
+        );
+        return finish(request, reply, { consent: { grantId } });
+      },
+    );
+  };

@@ -1,0 +1,359 @@
+/**
+ * The OAuth 2.0 authorization server: oidc-provider (OpenID Certified) configured as a plain OAuth 2.0
+ * server for our API, and nothing more (DESIGN §5.3, RFC 9700):
+ * - authorization code only (no implicit, no password, no device flow), PKCE S256 required for public
+ *   clients and accepted from all; no PAR, DPoP, userinfo or logout endpoints we would have to secure too;
+ * - access tokens are JWTs (`typ: at+jwt`, 1 h) for one audience, `COHERA_AUDIENCE`, with our claim shape
+ *   (`scopes` array, `org_id` and `authorization_id` beside the engine's `sub`, `client_id`, `jti`), signed
+ *   ES256 by our keys. Being self-contained, they are not stored, and the engine refuses to introspect or
+ *   revoke them (`unsupported_token_type`); the API checks their authorization instead;
+ * - refresh tokens for every code grant (no `offline_access` needed), rotated on every use; a reused one
+ *   revokes the grant, as does a replayed code;
+ * - confidential clients authenticate with `client_secret_basic` or `client_secret_post`, public ones with
+ *   `none` + PKCE; introspection is for confidential clients, about their own tokens.
+ *
+ * The engine runs as its own Koa app. Fastify hands it the raw request before parsing the body (see
+ * endpoints.ts), so the two never fight over the body stream.
+ */
+import { hkdfSync } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isScope, type Scope } from '@cohera/shared';
+import { fastifyCookie } from '@fastify/cookie';
+import type { Kysely } from 'kysely';
+import Provider, {
+  type Configuration,
+  errors,
+  interactionPolicy,
+  type KoaContextWithOIDC,
+} from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Clock } from '../../clock.ts';
+import type { Config } from '../../config.ts';
+import type { InvalidationBus } from '../../state/invalidation-bus.ts';
+import type { DB } from '../../storage/schema.ts';
+import { primaryMembership } from '../../users/repository.ts';
+import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
+import {
+  type ArtifactEvents,
+  createArtifactAdapter,
+  purgeExpiredArtifacts,
+  revokeGrant,
+} from './artifact-adapter.ts';
+import {
+  findActiveAuthorization,
+  findAuthorizationByGrant,
+  markGrantRevoked,
+} from './authorizations-repository.ts';
+import { clientSecretMatches, findClientById } from './clients-repository.ts';
+import { errorPage } from './pages.ts';
+import { ACCESS_TOKEN_TTL_SECONDS, loadSigningKeys, signingKeysVersion } from './signing-keys.ts';
+
+export const OAUTH_ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  revocation: '/oauth/revoke',
+  introspection: '/oauth/introspect',
+  jwks: '/.well-known/jwks.json',
+} as const;
+
+export const INTERACTION_PATH = '/oauth/interaction';
+
+const DAY_SECONDS = 86_400;
+
+export interface OAuthServerDeps {
+  db: Kysely<DB>;
+  clock: Clock;
+  config: Readonly<Config>;
+  bus: InvalidationBus;
+  log: Logger;
+}
+
+/** The scopes a client registered (its ceiling), or none when it is gone. */
+async function registeredScopes(db: Kysely<DB>, clientId: string): Promise<Scope[]> {
+  const row = await findClientById(db, clientId);
+  return row ? (JSON.parse(row.scopes) as string[]).filter(isScope) : [];
+}
+
+/** Our own sign-in session must belong to the engine's signed-in account: signing out ends OAuth SSO too. */
+function signedInCheck(deps: OAuthServerDeps) {
+  return new interactionPolicy.Check(
+    'cohera_session',
+    'The user must be signed in to Cohera',
+    'login_required',
+    async (ctx: KoaContextWithOIDC) => {
+      const token = fastifyCookie.parse(ctx.get('cookie'))[SESSION_COOKIE];
+      const session = token ? await findSession(deps.db, token, deps.clock.now()) : null;
+      const ok = session !== null && session.userId === ctx.oidc.session?.accountId;
+      return ok ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    },
+  );
+}
+
+/** What the API must learn when grants or tokens end: the authorization row, and every node's cache. */
+function artifactEvents({ db, clock, bus, log }: OAuthServerDeps): ArtifactEvents {
+  return {
+    async grantRevoked(grantId) {
+      await markGrantRevoked(db, grantId, clock.now());
+      await bus.publish({ kind: 'credential', credentialId: grantId });
+      log.info({ event: 'oauth.grant_revoked', grant_id: grantId }, 'OAuth grant revoked');
+    },
+    async tokensRevoked(id) {
+      await bus.publish({ kind: 'credential', credentialId: id });
+    },
+  };
+}
+
+function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configuration {
+  const { db, clock, config } = deps;
+  const audience = config.audience;
+  const cookieKey = Buffer.from(
+    hkdfSync('sha256', config.masterKey, Buffer.alloc(0), 'cohera/oauth-cookies/v1', 32),
+  ).toString('base64url');
+  const policy = interactionPolicy.base();
+  policy.get('login')?.checks.push(signedInCheck(deps));
+
+  const adapter = createArtifactAdapter(db, clock, artifactEvents(deps));
+
+  return {
+    adapter,
+    clients: [],
+    jwks: jwks as Configuration['jwks'],
+    clockTolerance: 60,
+    cookies: {
+      keys: [cookieKey],
+      names: {
+        session: 'cohera_oauth_session',
+        interaction: 'cohera_oauth_interaction',
+        resume: 'cohera_oauth_resume',
+      },
+      // Lax: the interaction cookies must come back on the top-level redirects between our pages.
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    routes: OAUTH_ROUTES,
+    responseTypes: ['code'],
+    // Our only key type; the engine would otherwise default clients to RS256, which it cannot sign.
+    clientDefaults: { id_token_signed_response_alg: 'ES256' },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    features: {
+      devInteractions: { enabled: false },
+      dPoP: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: false },
+      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Only a confidential client, and only about its own tokens: one org's app learns nothing of another's.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (client.clientAuthMethod === 'none') {
+            throw new errors.InvalidClient('introspection needs client authentication');
+          }
+          return token.clientId === client.clientId;
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => audience,
+        useGrantedResource: () => true,
+        getResourceServerInfo: async (_ctx, indicator, client) => {
+          if (indicator !== audience)
+            throw new errors.InvalidTarget('only the Cohera API is a valid resource');
+          // The client's registered scopes are the ceiling of anything it may be granted.
+          const scopes = await registeredScopes(db, client.clientId);
+          return {
+            scope: scopes.join(' '),
+            audience,
+            accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      if (token.kind !== 'AccessToken' || !token.grantId) return undefined;
+      const authorization = await findAuthorizationByGrant(db, token.grantId);
+      if (!authorization) throw new errors.InvalidGrant('the authorization was revoked');
+      const scopes = (token.scope ?? '').split(' ').filter(isScope);
+      // JWT access tokens are not stored, so the API finds what to check through the authorization's id:
+      // revoking the authorization (the user, a reused refresh token, a replayed code) ends the token.
+      return { scopes, org_id: authorization.org_id, authorization_id: authorization.id };
+    },
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    // Tokens outlive the browser session that obtained them; revoking the authorization ends them.
+    expiresWithSession: () => false,
+    ttl: {
+      AccessToken: ACCESS_TOKEN_TTL_SECONDS,
+      AuthorizationCode: 60,
+      RefreshToken: 30 * DAY_SECONDS,
+      Grant: 365 * DAY_SECONDS,
+      Interaction: 3600,
+      Session: 12 * 3600,
+    },
+    // The remembered consent: the user's live authorization of this client in their org.
+    loadExistingGrant: async (ctx) => {
+      const provider = ctx.oidc.provider;
+      const fromConsent = ctx.oidc.result?.consent?.grantId;
+      if (fromConsent) return provider.Grant.find(fromConsent);
+      const accountId = ctx.oidc.session?.accountId;
+      if (!accountId || !ctx.oidc.client) return undefined;
+      const membership = await primaryMembership(db, accountId);
+      if (!membership) return undefined;
+      const authorization = await findActiveAuthorization(
+        db,
+        { orgId: membership.org_id, userId: accountId },
+        ctx.oidc.client.clientId,
+      );
+      return authorization ? provider.Grant.find(authorization.grant_id) : undefined;
+    },
+    findAccount: async (_ctx, sub) => {
+      const membership = await primaryMembership(db, sub);
+      if (!membership) return undefined;
+      return { accountId: sub, claims: () => ({ sub }) };
+    },
+    interactions: {
+      policy,
+      url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}`,
+    },
+    // SPAs (public clients) call the token endpoint from the browser: allow the origins of their own
+    // redirect URIs, and no others.
+    clientBasedCORS: (_ctx, origin, client) =>
+      client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
+      ctx.body = errorPage(String(out.error ?? 'server_error'), String(out.error_description ?? ''));
+    },
+  };
+}
+
+/**
+ * Holds the engine and swaps it when the signing keys change (a rotation made by any node or the CLI): the
+ * engine's key set is fixed when it is built, so a new key means a new engine over the same storage.
+ */
+export class OAuthServer {
+  readonly #deps: OAuthServerDeps;
+  #provider: Provider;
+  #handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  #keysVersion: string;
+  #timer: NodeJS.Timeout | null = null;
+  #purgeAt = 0;
+
+  private constructor(deps: OAuthServerDeps, provider: Provider, keysVersion: string) {
+    this.#deps = deps;
+    this.#provider = provider;
+    this.#handler = provider.callback();
+    this.#keysVersion = keysVersion;
+  }
+
+  static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
+    const { provider, version } = await OAuthServer.#build(deps);
+    return new OAuthServer(deps, provider, version);
+  }
+
+  static async #build(deps: OAuthServerDeps) {
+    const keys = await loadSigningKeys(deps.db, deps.config.masterKey, deps.clock.now());
+    const version = await signingKeysVersion(deps.db);
+    const provider = new Provider(
+      deps.config.publicUrl,
+      configuration(deps, { keys: keys.map((key) => key.privateJwk) }),
+    );
+    provider.proxy = deps.config.trustProxy !== false;
+    // The engine compares a presented secret with the client's `client_secret` metadata, which for us is
+    // the stored hash: compare hashes instead (constant time, and the previous secret during its grace).
+    const { db, clock } = deps;
+    provider.Client.prototype.compareClientSecret = async function compareClientSecret(
+      this: { clientId: string },
+      actual: string,
+    ) {
+      const row = await findClientById(db, this.clientId);
+      return row !== null && clientSecretMatches(row, actual, clock.now());
+    };
+    observe(provider, deps.log);
+    return { provider, version };
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  /** Hands a raw request to the engine. */
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    void this.#handler(req, res);
+  }
+
+  /** Rebuilds the engine if the key set changed since it was built. */
+  async reloadKeys(): Promise<boolean> {
+    const version = await signingKeysVersion(this.#deps.db);
+    if (version === this.#keysVersion) return false;
+    const { provider, version: built } = await OAuthServer.#build(this.#deps);
+    this.#provider = provider;
+    this.#handler = provider.callback();
+    this.#keysVersion = built;
+    return true;
+  }
+
+  /** Checks for rotated keys every `intervalMs` and purges expired artefacts every ten minutes. */
+  start(intervalMs = 30_000): void {
+    this.#timer = setInterval(() => {
+      this.#tick().catch((error: unknown) =>
+        this.#deps.log.error({ err: error }, 'OAuth maintenance failed'),
+      );
+    }, intervalMs);
+    this.#timer.unref();
+  }
+
+  async #tick(): Promise<void> {
+    await this.reloadKeys();
+    const now = this.#deps.clock.now();
+    if (now >= this.#purgeAt) {
+      this.#purgeAt = now + 600_000;
+      await purgeExpiredArtifacts(this.#deps.db, now);
+    }
+  }
+
+  /** Revokes a grant and every code and token of it (a user revoking an app, a deleted client). */
+  revokeGrant(grantId: string): Promise<void> {
+    return revokeGrant(this.#deps.db, grantId, artifactEvents(this.#deps));
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+}
+
+/**
+ * Structured `event:` log lines for the security events of the protocol (the audit log of issue 7 will
+ * record the same names), and errors the engine did not expect.
+ */
+function observe(provider: Provider, log: Logger): void {
+  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    log.info(
+      {
+        event: 'oauth.token_issued',
+        client_id: ctx.oidc.client?.clientId,
+        grant_type: ctx.oidc.params?.grant_type,
+      },
+      'OAuth tokens issued',
+    );
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error_description?: string }) => {
+    const description = error.error_description ?? '';
+    const event = description.includes('refresh token already used')
+      ? 'oauth.refresh_reuse_detected'
+      : description.includes('already consumed')
+        ? 'oauth.code_replay_detected'
+        : 'oauth.token_failed';
+    log.info(
+      { event, client_id: ctx.oidc.client?.clientId, error: (error as { error?: string }).error },
+      'OAuth token request refused',
+    );
+  });
+  provider.on('server_error', (_ctx: KoaContextWithOIDC, error: Error) => {
+    log.error({ err: error }, 'OAuth server error');
+  });
+}

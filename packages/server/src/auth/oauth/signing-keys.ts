@@ -1,0 +1,117 @@
+/**
+ * The authorization server's token-signing keys (ES256). Generated on first start, stored with the private
+ * half sealed under the master key, and rotated with an overlap: after a rotation the newest key signs, and
+ * the replaced key stays published in the JWKS (and accepted by the API) for as long as a token it signed
+ * may live, so tokens in flight keep working. Expired retired keys are deleted.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { newId } from '@cohera/shared';
+import type { JWK } from 'jose';
+import type { Kysely } from 'kysely';
+import { isoAt } from '../../clock.ts';
+import { SecretBox } from '../../crypto/secret-box.ts';
+import type { DB, OAuthSigningKeysTable } from '../../storage/schema.ts';
+
+/** Access tokens live an hour (DESIGN §5.3). */
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+/** How long a retired key stays published: a token's lifetime plus clock skew. */
+export const RETIRED_KEY_OVERLAP_MS = (ACCESS_TOKEN_TTL_SECONDS + 300) * 1000;
+
+export interface SigningKey {
+  kid: string;
+  publicJwk: JWK;
+  privateJwk: JWK;
+  createdAt: string;
+  retiredAt: string | null;
+}
+
+function sealContext(kid: string): string {
+  return `oauth_signing_keys/${kid}`;
+}
+
+export function signingKeyBox(masterKey: Buffer): SecretBox {
+  return new SecretBox(masterKey, 'oauth-signing-keys');
+}
+
+function generate(now: number, box: SecretBox): OAuthSigningKeysTable {
+  const kid = newId('oauth_signing_key', now);
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = { ...publicKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+  const privateJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+  return {
+    kid,
+    algorithm: 'ES256',
+    public_jwk: JSON.stringify(publicJwk),
+    private_jwk_encrypted: box.seal(JSON.stringify(privateJwk), sealContext(kid)),
+    created_at: isoAt(now),
+    retired_at: null,
+  };
+}
+
+/**
+ * The keys to publish, the signing key first. Makes the first key when there is none; when two nodes start
+ * at once both may insert one, which is harmless: the newest signs and the other is retired.
+ */
+export async function loadSigningKeys(db: Kysely<DB>, masterKey: Buffer, now: number): Promise<SigningKey[]> {
+  const box = signingKeyBox(masterKey);
+  let rows = await db.selectFrom('oauth_signing_keys').selectAll().orderBy('kid', 'desc').execute();
+  if (!rows.some((row) => row.retired_at === null)) {
+    await db.insertInto('oauth_signing_keys').values(generate(now, box)).execute();
+    rows = await db.selectFrom('oauth_signing_keys').selectAll().orderBy('kid', 'desc').execute();
+  }
+  // Newest first: the newest unretired key signs; older ones are published until the overlap ends.
+  const horizon = isoAt(now - RETIRED_KEY_OVERLAP_MS);
+  const active = rows.find((row) => row.retired_at === null) as OAuthSigningKeysTable;
+  return [active, ...rows.filter((row) => row !== active && (row.retired_at ?? horizon) >= horizon)].map(
+    (row) => ({
+      kid: row.kid,
+      publicJwk: JSON.parse(row.public_jwk) as JWK,
+      privateJwk: JSON.parse(box.open(row.private_jwk_encrypted, sealContext(row.kid))) as JWK,
+      createdAt: row.created_at,
+      retiredAt: row.retired_at,
+    }),
+  );
+}
+
+/**
+ * Makes a new signing key and retires the others (they stay published for the overlap). Deletes keys retired
+ * longer ago than the overlap. Returns the new key's id.
+ */
+export async function rotateSigningKey(db: Kysely<DB>, masterKey: Buffer, now: number): Promise<string> {
+  const row = generate(now, signingKeyBox(masterKey));
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('oauth_signing_keys')
+      .set({ retired_at: isoAt(now) })
+      .where('retired_at', 'is', null)
+      .execute();
+    await trx.insertInto('oauth_signing_keys').values(row).execute();
+    await trx
+      .deleteFrom('oauth_signing_keys')
+      .where('retired_at', '<=', isoAt(now - RETIRED_KEY_OVERLAP_MS))
+      .execute();
+  });
+  return row.kid;
+}
+
+/** A public key by `kid`, if it may still verify tokens (for the API's token verifier). */
+export async function findPublicSigningKey(db: Kysely<DB>, kid: string, now: number): Promise<JWK | null> {
+  const row = await db
+    .selectFrom('oauth_signing_keys')
+    .select(['public_jwk', 'retired_at'])
+    .where('kid', '=', kid)
+    .executeTakeFirst();
+  if (!row) return null;
+  if (row.retired_at !== null && row.retired_at <= isoAt(now - RETIRED_KEY_OVERLAP_MS)) return null;
+  return JSON.parse(row.public_jwk) as JWK;
+}
+
+/** A fingerprint of the key set, so a node notices a rotation made elsewhere without reloading keys. */
+export async function signingKeysVersion(db: Kysely<DB>): Promise<string> {
+  const rows = await db
+    .selectFrom('oauth_signing_keys')
+    .select(['kid', 'retired_at'])
+    .orderBy('kid', 'desc')
+    .execute();
+  return rows.map((row) => `${row.kid}:${row.retired_at ?? ''}`).join(',');
+}
