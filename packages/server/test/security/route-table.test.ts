@@ -48,7 +48,6 @@ const PUBLIC_ROUTES = [
   'OPTIONS /.well-known/oauth-authorization-server',
   'GET /.well-known/jwks.json',
   'HEAD /.well-known/jwks.json',
-  'OPTIONS /.well-known/jwks.json',
   // Sign-in and consent inside an authorization: bound to the engine's interaction cookie and our session.
   'GET /oauth/interaction/:uid',
   'HEAD /oauth/interaction/:uid',

@@ -11,7 +11,9 @@ import { insertApiKey } from '../../src/auth/api-keys/repository.ts';
 import type { Config } from '../../src/config.ts';
 import { bootstrap } from '../../src/orgs/bootstrap.ts';
 import type { AbuseLimits } from '../../src/ratelimit/abuse.ts';
-import type { Tier } from '../../src/storage/schema.ts';
+import type { Role, Tier } from '../../src/storage/schema.ts';
+import { generatePassword, hashPassword } from '../../src/users/passwords.ts';
+import { addMembership, insertUser } from '../../src/users/repository.ts';
 import { testConfig } from './config.ts';
 import type { EngineHandle } from './engines.ts';
 
@@ -127,4 +129,21 @@ export async function createKey(
     app.deps.clock.now(),
   );
   return key;
+}
+
+let memberCounter = 0;
+
+/** Adds a person to an org with a role and a password, as an invitation would (for role-limited tests). */
+export async function createMember(
+  t: Pick<TestApp, 'app'>,
+  org: Pick<TestOrg, 'orgId'>,
+  role: Role,
+): Promise<{ userId: string; email: string; password: string }> {
+  memberCounter++;
+  const now = t.app.deps.clock.now();
+  const password = generatePassword();
+  const email = `${role}${memberCounter}.${now}@example.com`;
+  const user = await insertUser(t.app.deps.db, { email, passwordHash: await hashPassword(password) }, now);
+  await addMembership(t.app.deps.db, { orgId: org.orgId, userId: user.id, role }, now);
+  return { userId: user.id, email, password };
 }

@@ -238,6 +238,7 @@ export async function exchangeCode(
   client: RegisteredClient,
   request: AuthorizationRequest,
   callback: URL,
+  redirectUri: string = REDIRECT_URI,
 ): Promise<oauth.TokenEndpointResponse> {
   const params = oauth.validateAuthResponse(as, { client_id: client.client_id }, callback, request.state);
   const response = await oauth.authorizationCodeGrantRequest(
@@ -245,9 +246,56 @@ export async function exchangeCode(
     { client_id: client.client_id },
     clientAuth(client),
     params,
-    REDIRECT_URI,
+    redirectUri,
     request.codeVerifier,
     INSECURE,
   );
   return oauth.processAuthorizationCodeResponse(as, { client_id: client.client_id }, response);
+}
+
+/** Authorization, consent (allow) and code exchange in one: the tokens an app holds after the flow. */
+export async function authorize(
+  t: OAuthTestServer,
+  browser: Browser,
+  org: Pick<TestOrg, 'email' | 'password'>,
+  client: RegisteredClient,
+  scopes: string[],
+): Promise<oauth.TokenEndpointResponse & { refresh_token: string }> {
+  const request = await authorizationRequest(t.as, client, scopes);
+  const { callback } = await runAuthorization(browser, request, org);
+  const tokens = await exchangeCode(t.as, client, request, callback);
+  if (!tokens.refresh_token) throw new Error('no refresh token issued');
+  return tokens as oauth.TokenEndpointResponse & { refresh_token: string };
+}
+
+/** A refresh-token grant, returning the raw response (tests look at errors too). */
+export function refreshRequest(
+  t: OAuthTestServer,
+  client: RegisteredClient,
+  refreshToken: string,
+): Promise<Response> {
+  return oauth.refreshTokenGrantRequest(
+    t.as,
+    { client_id: client.client_id },
+    clientAuth(client),
+    refreshToken,
+    INSECURE,
+  );
+}
+
+/** A form POST to an OAuth endpoint with HTTP Basic client authentication (or none for public clients). */
+export function postForm(
+  url: string,
+  fields: Record<string, string>,
+  client?: Pick<RegisteredClient, 'client_id' | 'client_secret'>,
+): Promise<Response> {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  const body = new URLSearchParams(fields);
+  if (client?.client_secret) {
+    const pair = `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`;
+    headers.authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+  } else if (client) {
+    body.set('client_id', client.client_id);
+  }
+  return fetch(url, { method: 'POST', headers, body: body.toString() });
 }

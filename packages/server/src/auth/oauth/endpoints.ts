@@ -5,7 +5,9 @@
  * apply here: OAuth endpoints answer in RFC 6749's `error`/`error_description`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { AppDeps } from '../../app-deps.ts';
 import { OAUTH_ROUTES, type OAuthServer } from './provider.ts';
+import { publishedKeys } from './signing-keys.ts';
 
 /** `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client. */
 const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: string; cors?: boolean }> = [
@@ -20,10 +22,9 @@ const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: s
     summary: 'Authorization server metadata (RFC 8414)',
     cors: true,
   },
-  { url: OAUTH_ROUTES.jwks, methods: ['GET'], summary: 'The token-signing public keys (JWKS)', cors: true },
 ];
 
-export function registerOAuthEndpoints(app: FastifyInstance, oauth: OAuthServer): void {
+export function registerOAuthEndpoints(app: FastifyInstance, deps: AppDeps, oauth: OAuthServer): void {
   const handOver = (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     reply.raw.setHeader('x-request-id', request.id);
@@ -47,4 +48,22 @@ export function registerOAuthEndpoints(app: FastifyInstance, oauth: OAuthServer)
     route(endpoint.methods, endpoint.url, endpoint.summary, false);
     if (endpoint.cors) route(['OPTIONS'], endpoint.url, `CORS preflight: ${endpoint.summary}`, true);
   }
+
+  // Served by us, not the engine: the engine holds only the signing key, and this set also carries the keys
+  // retired within the overlap, whose tokens are still valid (RFC 7517; fetched by any resource server).
+  app.get(
+    OAUTH_ROUTES.jwks,
+    {
+      config: { access: { public: true } },
+      schema: { tags: ['OAuth'], summary: 'The token-signing public keys (JWKS)' },
+    },
+    async (_request, reply) => {
+      const keys = await publishedKeys(deps.db, deps.clock.now());
+      return reply
+        .header('cache-control', 'public, max-age=300')
+        .header('access-control-allow-origin', '*')
+        .type('application/jwk-set+json; charset=utf-8')
+        .send({ keys });
+    },
+  );
 }

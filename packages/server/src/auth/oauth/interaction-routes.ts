@@ -112,6 +112,31 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       });
     }
 
+    /**
+     * Whether the session may sign this authorization in. Any live session may, unless the app asked for a
+     * new sign-in (prompt=login, max_age): then only one made after we first showed the sign-in page for it,
+     * which we note on the interaction (timestamps in the engine are whole seconds, too coarse to tell).
+     */
+    async function signedInFreshly(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      details: Details,
+      session: SessionRecord,
+    ): Promise<boolean> {
+      const reasons = details.prompt.reasons;
+      if (!reasons.includes('login_prompt') && !reasons.includes('max_age')) return true;
+      const shownAt = (details.result as { cohera_login_shown_at?: unknown } | undefined)
+        ?.cohera_login_shown_at;
+      if (typeof shownAt === 'number') return Date.parse(session.createdAt) > shownAt;
+      await oauth.provider.interactionResult(
+        request.raw,
+        reply.raw,
+        { cohera_login_shown_at: clock.now() },
+        { mergeWithLastSubmission: false },
+      );
+      return false;
+    }
+
     const csrfFor = (session: SessionRecord, uid: string) => `${session.tokenHash}:oauth:${uid}`;
 
     app.get(
@@ -130,11 +155,7 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         const returnTo = `${INTERACTION_PATH}/${details.uid}`;
 
         if (details.prompt.name === 'login') {
-          // prompt=login or max_age: only a sign-in made after the request began counts.
-          const reasons = details.prompt.reasons;
-          const needsFresh = reasons.includes('login_prompt') || reasons.includes('max_age');
-          const fresh = session !== null && Date.parse(session.createdAt) >= details.iat * 1000;
-          if (session && (!needsFresh || fresh)) {
+          if (session && (await signedInFreshly(request, reply, details, session))) {
             return finish(request, reply, { login: { accountId: session.userId } });
           }
           return sendHtml(reply, 200, loginPage({ returnTo }), formActions);

@@ -17,7 +17,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isScope, type Scope } from '@cohera/shared';
+import { hasScope, isScope, type Scope } from '@cohera/shared';
 import { fastifyCookie } from '@fastify/cookie';
 import type { Kysely } from 'kysely';
 import Provider, {
@@ -46,7 +46,7 @@ import {
 } from './authorizations-repository.ts';
 import { clientSecretMatches, findClientById } from './clients-repository.ts';
 import { errorPage } from './pages.ts';
-import { ACCESS_TOKEN_TTL_SECONDS, loadSigningKeys, signingKeysVersion } from './signing-keys.ts';
+import { ACCESS_TOKEN_TTL_SECONDS, loadSigningKey, signingKeysVersion } from './signing-keys.ts';
 
 export const OAUTH_ROUTES = {
   authorization: '/oauth/authorize',
@@ -103,6 +103,35 @@ function artifactEvents({ db, clock, bus, log }: OAuthServerDeps): ArtifactEvent
   };
 }
 
+/**
+ * The engine would issue a token with no scope at all when nothing requested can be granted: scopes outside
+ * the resource server's (the client's registered ones) are dropped silently, and scopes refused before are
+ * not asked about again. This check sends such a request to our consent step, which answers `invalid_scope`.
+ */
+function grantableScopeCheck(deps: OAuthServerDeps) {
+  return new interactionPolicy.Check(
+    'cohera_no_grantable_scope',
+    'None of the requested scopes can be granted to this client',
+    'invalid_scope',
+    async (ctx: KoaContextWithOIDC) => {
+      const { client, grant } = ctx.oidc;
+      if (!client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const audience = deps.config.audience;
+      const registered = await registeredScopes(deps.db, client.clientId);
+      const granted = new Set((grant?.getResourceScope(audience) ?? '').split(' '));
+      const encountered = new Set((grant?.getResourceScopeEncountered(audience) ?? '').split(' '));
+      const requested = String(ctx.oidc.params?.scope ?? '')
+        .split(' ')
+        .filter(isScope);
+      const willHaveOne = requested.some((scope) => granted.has(scope));
+      const asksAgain = requested.some((scope) => hasScope(registered, scope) && !encountered.has(scope));
+      return willHaveOne || asksAgain
+        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+        : interactionPolicy.Check.REQUEST_PROMPT;
+    },
+  );
+}
+
 function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configuration {
   const { db, clock, config } = deps;
   const audience = config.audience;
@@ -111,6 +140,7 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
   ).toString('base64url');
   const policy = interactionPolicy.base();
   policy.get('login')?.checks.push(signedInCheck(deps));
+  policy.get('consent')?.checks.push(grantableScopeCheck(deps));
 
   const adapter = createArtifactAdapter(db, clock, artifactEvents(deps));
 
@@ -255,12 +285,16 @@ export class OAuthServer {
   }
 
   static async #build(deps: OAuthServerDeps) {
-    const keys = await loadSigningKeys(deps.db, deps.config.masterKey, deps.clock.now());
+    const { key, replaced } = await loadSigningKey(deps.db, deps.config.masterKey, deps.clock.now());
+    if (replaced) {
+      deps.log.warn(
+        { event: 'oauth.signing_key_replaced', kid: replaced },
+        'The OAuth signing key was sealed under another COHERA_MASTER_KEY; a new signing key was made',
+      );
+    }
     const version = await signingKeysVersion(deps.db);
-    const provider = new Provider(
-      deps.config.publicUrl,
-      configuration(deps, { keys: keys.map((key) => key.privateJwk) }),
-    );
+    // Only the signing key: the engine signs, and /.well-known/jwks.json (ours) publishes every public key.
+    const provider = new Provider(deps.config.publicUrl, configuration(deps, { keys: [key.privateJwk] }));
     provider.proxy = deps.config.trustProxy !== false;
     // The engine compares a presented secret with the client's `client_secret` metadata, which for us is
     // the stored hash: compare hashes instead (constant time, and the previous secret during its grace).

@@ -49,28 +49,65 @@ function generate(now: number, box: SecretBox): OAuthSigningKeysTable {
 }
 
 /**
- * The keys to publish, the signing key first. Makes the first key when there is none; when two nodes start
- * at once both may insert one, which is harmless: the newest signs and the other is retired.
+ * The key the engine signs with: the newest unretired one. Makes the first key when there is none (two nodes
+ * starting at once may both make one, which is harmless: the newest signs, the other is still published).
+ * A key sealed under another master key (the operator changed COHERA_MASTER_KEY) cannot sign any more: it is
+ * retired, a new key is made, and `replaced` says so. Tokens it signed still verify, since the public half
+ * is not sealed.
  */
-export async function loadSigningKeys(db: Kysely<DB>, masterKey: Buffer, now: number): Promise<SigningKey[]> {
+export async function loadSigningKey(
+  db: Kysely<DB>,
+  masterKey: Buffer,
+  now: number,
+): Promise<{ key: SigningKey; replaced: string | null }> {
   const box = signingKeyBox(masterKey);
-  let rows = await db.selectFrom('oauth_signing_keys').selectAll().orderBy('kid', 'desc').execute();
-  if (!rows.some((row) => row.retired_at === null)) {
+  const newest = () =>
+    db
+      .selectFrom('oauth_signing_keys')
+      .selectAll()
+      .where('retired_at', 'is', null)
+      .orderBy('kid', 'desc')
+      .executeTakeFirst();
+  let row = await newest();
+  let replaced: string | null = null;
+  if (row) {
+    try {
+      return { key: open(row, box), replaced };
+    } catch {
+      replaced = row.kid;
+      await rotateSigningKey(db, masterKey, now);
+    }
+  } else {
     await db.insertInto('oauth_signing_keys').values(generate(now, box)).execute();
-    rows = await db.selectFrom('oauth_signing_keys').selectAll().orderBy('kid', 'desc').execute();
   }
-  // Newest first: the newest unretired key signs; older ones are published until the overlap ends.
-  const horizon = isoAt(now - RETIRED_KEY_OVERLAP_MS);
-  const active = rows.find((row) => row.retired_at === null) as OAuthSigningKeysTable;
-  return [active, ...rows.filter((row) => row !== active && (row.retired_at ?? horizon) >= horizon)].map(
-    (row) => ({
-      kid: row.kid,
-      publicJwk: JSON.parse(row.public_jwk) as JWK,
-      privateJwk: JSON.parse(box.open(row.private_jwk_encrypted, sealContext(row.kid))) as JWK,
-      createdAt: row.created_at,
-      retiredAt: row.retired_at,
-    }),
-  );
+  row = (await newest()) as OAuthSigningKeysTable;
+  return { key: open(row, box), replaced };
+}
+
+function open(row: OAuthSigningKeysTable, box: SecretBox): SigningKey {
+  return {
+    kid: row.kid,
+    publicJwk: JSON.parse(row.public_jwk) as JWK,
+    privateJwk: JSON.parse(box.open(row.private_jwk_encrypted, sealContext(row.kid))) as JWK,
+    createdAt: row.created_at,
+    retiredAt: row.retired_at,
+  };
+}
+
+/**
+ * The public keys to publish at /.well-known/jwks.json: every unretired key, and retired keys for the
+ * overlap, newest first. Only public halves are read: publishing never needs the master key.
+ */
+export async function publishedKeys(db: Kysely<DB>, now: number): Promise<JWK[]> {
+  const rows = await db
+    .selectFrom('oauth_signing_keys')
+    .select(['public_jwk', 'retired_at'])
+    .where((eb) =>
+      eb.or([eb('retired_at', 'is', null), eb('retired_at', '>', isoAt(now - RETIRED_KEY_OVERLAP_MS))]),
+    )
+    .orderBy('kid', 'desc')
+    .execute();
+  return rows.map((row) => JSON.parse(row.public_jwk) as JWK);
 }
 
 /**
