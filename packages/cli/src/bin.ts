@@ -1,5 +1,5 @@
 /**
- * The `cohera` command (DESIGN §9): `server`, `admin bootstrap`, `admin set-tier`. Operator commands read
+ * The `cohera` command (DESIGN §9): `server`, `admin bootstrap`, `admin set-tier`, `admin rotate-signing-key`. Operator commands read
  * the same configuration as the server and can run while it runs.
  */
 import { parseArgs } from 'node:util';
@@ -11,6 +11,7 @@ import {
   loadConfig,
   openDatabase,
   rateLimitsOf,
+  rotateSigningKey,
   setTier,
   startServer,
   TIERS,
@@ -21,6 +22,7 @@ const USAGE = `Usage:
   cohera server
   cohera admin bootstrap --org NAME --email EMAIL [--tier free|pro|enterprise] [--json]
   cohera admin set-tier --org ORG_ID --tier free|pro|enterprise [--per-minute N --per-day N]
+  cohera admin rotate-signing-key [--json]
 
 Configuration comes from the environment (COHERA_PORT, COHERA_DATA_DIR, COHERA_DATABASE_URL, …).`;
 
@@ -120,6 +122,30 @@ async function runSetTier(args: string[]): Promise<void> {
   }
 }
 
+/**
+ * A new OAuth token-signing key. Running nodes sign with it within 30 s; the old key stays published, and
+ * accepted, for a token's lifetime, so tokens already issued keep working.
+ */
+async function runRotateSigningKey(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { json: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const settings = config();
+  const database = await openDatabase(settings);
+  try {
+    const kid = await rotateSigningKey(database.db, settings.masterKey, Date.now());
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ kid })}\n`
+        : `New OAuth signing key ${kid}. Nodes sign with it within 30 s; the previous key stays valid for tokens it signed.\n`,
+    );
+  } finally {
+    await database.destroy();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, sub, ...rest] = argv;
   try {
@@ -133,6 +159,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === 'admin' && sub === 'set-tier') {
       await runSetTier(rest);
+      return 0;
+    }
+    if (command === 'admin' && sub === 'rotate-signing-key') {
+      await runRotateSigningKey(rest);
       return 0;
     }
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -254,6 +254,30 @@ describe('cohera admin (SQLite)', () => {
     assert.equal(cleared?.tier, 'pro');
     assert.equal(cleared?.rate_limit_per_minute, null);
     assert.equal(cleared?.rate_limit_per_day, null);
+  });
+
+  test('rotate-signing-key: a running node signs with the new key, and the old key stays published', async () => {
+    // This node shares the data dir's master key with the CLI, as a real deployment does.
+    const masterKey = readFileSync(join(dir.path, 'master.key'), 'utf8').trim();
+    const node = await buildApp(testConfig({ COHERA_MASTER_KEY: masterKey }, dir.path), {
+      logDestination: logCapture(),
+    });
+    try {
+      await node.ready();
+      const before = (await node.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json();
+      const run = await cohera(['admin', 'rotate-signing-key', '--json'], env);
+      assert.equal(run.code, 0, run.stderr);
+      const { kid } = JSON.parse(run.stdout) as { kid: string };
+      assert.match(kid, /^osk_/);
+      assert.equal(await node.deps.oauth.reloadKeys(), true, 'the node notices the new key');
+      const jwks = (await node.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json();
+      const kids = jwks.keys.map((key: { kid: string }) => key.kid);
+      assert.equal(kids[0], kid, 'the new key first');
+      for (const old of before.keys) assert.ok(kids.includes(old.kid), 'the previous key is still published');
+      assert.equal(await node.deps.oauth.reloadKeys(), false, 'nothing more to pick up');
+    } finally {
+      await node.close();
+    }
   });
 
   test('set-tier on an unknown org fails with a clear message', async () => {

@@ -35,7 +35,6 @@ const PUBLIC_ROUTES = [
   // The OAuth protocol endpoints (DESIGN §4): the engine authenticates clients itself, RFC 6749's way.
   'GET /oauth/authorize',
   'HEAD /oauth/authorize',
-  'POST /oauth/authorize',
   'GET /oauth/authorize/:uid',
   'HEAD /oauth/authorize/:uid',
   'POST /oauth/token',

@@ -11,7 +11,7 @@ import { publishedKeys } from './signing-keys.ts';
 
 /** `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client. */
 const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: string; cors?: boolean }> = [
-  { url: OAUTH_ROUTES.authorization, methods: ['GET', 'POST'], summary: 'Authorization endpoint (RFC 6749)' },
+  { url: OAUTH_ROUTES.authorization, methods: ['GET'], summary: 'Authorization endpoint (RFC 6749)' },
   { url: `${OAUTH_ROUTES.authorization}/:uid`, methods: ['GET'], summary: 'Resumes an authorization' },
   { url: OAUTH_ROUTES.token, methods: ['POST'], summary: 'Token endpoint (RFC 6749)', cors: true },
   { url: OAUTH_ROUTES.revocation, methods: ['POST'], summary: 'Token revocation (RFC 7009)', cors: true },
