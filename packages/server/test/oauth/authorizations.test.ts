@@ -1,0 +1,335 @@
+/**
+ * What users control and what the API enforces about OAuth grants, on every engine: the signed-in user's
+ * list of authorized apps and revoking one; isolation between users and between orgs (an app registered by
+ * one org, authorized by a person of another, acts in that person's org only); signing-key rotation that
+ * keeps tokens in flight valid; and revocation reaching another node within a second.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import {
+  findPublicSigningKey,
+  RETIRED_KEY_OVERLAP_MS,
+  rotateSigningKey,
+} from '../../src/auth/oauth/signing-keys.ts';
+import { createMember, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import { forEachEngine } from '../support/engines.ts';
+import {
+  authorizationRequest,
+  authorize,
+  Browser,
+  exchangeCode,
+  type OAuthTestServer,
+  type RegisteredClient,
+  refreshRequest,
+  registerClient,
+  runAuthorization,
+  startOAuthServer,
+} from '../support/oauth.ts';
+import { assertProblem } from '../support/problem.ts';
+
+interface AuthorizationObject {
+  id: string;
+  object: string;
+  client: { id: string; name: string };
+  scopes: string[];
+  mode: string;
+  created_at: string;
+}
+
+/** A signed-in browser's session calls: the cookie and the CSRF token from GET /auth/session. */
+async function sessionOf(t: OAuthTestServer, browser: Browser) {
+  const info = await browser.request(`${t.baseUrl}/auth/session`);
+  const { csrf_token: csrf } = (await info.json()) as { csrf_token: string };
+  return {
+    list: () =>
+      t.app.inject({
+        method: 'GET',
+        url: '/v1/oauth/authorizations',
+        headers: { cookie: browser.cookieHeader },
+      }),
+    revoke: (id: string, withCsrf = true) =>
+      t.app.inject({
+        method: 'DELETE',
+        url: `/v1/oauth/authorizations/${id}`,
+        headers: { cookie: browser.cookieHeader, ...(withCsrf ? { 'x-csrf-token': csrf } : {}) },
+      }),
+  };
+}
+
+forEachEngine('oauth: authorizations, isolation, key rotation', (_engine, handle) => {
+  let t: OAuthTestServer;
+  let org: TestOrg;
+  let other: TestOrg;
+  let client: RegisteredClient;
+
+  before(async () => {
+    t = await startOAuthServer(handle());
+    org = await createOrg(t.app);
+    other = await createOrg(t.app);
+    client = await registerClient(t, org.adminKey, { name: 'Compliance dashboard' });
+  });
+  after(() => t.close());
+
+  test('the user lists the apps they authorized, and revoking one ends its tokens at once', async () => {
+    const browser = new Browser(t.baseUrl);
+    const tokens = await authorize(t, browser, org, client, ['read:certificates', 'read:suppliers']);
+    // Warm the verified-token cache: revocation must reach cached tokens too.
+    assert.equal((await t.call(tokens.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+    assert.equal((await t.call(tokens.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+
+    const session = await sessionOf(t, browser);
+    const listed = await session.list();
+    assert.equal(listed.statusCode, 200, listed.body);
+    const mine = (listed.json().data as AuthorizationObject[]).find((a) => a.client.id === client.id);
+    assert.ok(mine);
+    assert.match(mine.id, /^grt_/);
+    assert.equal(mine.object, 'oauth_authorization');
+    assert.equal(mine.client.name, 'Compliance dashboard');
+    assert.deepEqual(mine.scopes, ['read:certificates', 'read:suppliers']);
+    assert.equal(mine.mode, 'live');
+
+    assertProblem(await session.revoke(mine.id, false), 403, 'csrf_failed');
+    const revoked = await session.revoke(mine.id);
+    assert.equal(revoked.statusCode, 204, revoked.body);
+    assertProblem(await t.call(tokens.access_token, 'GET', '/v1/certificates'), 401, 'revoked_credential');
+    assert.equal((await refreshRequest(t, client, tokens.refresh_token)).status, 400);
+    const after = (await session.list()).json().data as AuthorizationObject[];
+    assert.ok(!after.some((a) => a.id === mine.id));
+    assertProblem(await session.revoke(mine.id), 404, 'not_found');
+
+    // Consent is asked again: the remembered grant is gone.
+    const again = await runAuthorization(
+      browser,
+      await authorizationRequest(t.as, client, ['read:certificates']),
+      org,
+    );
+    assert.equal(again.consentShown, true);
+  });
+
+  test('only a dashboard session may list or revoke authorizations, never a bearer credential', async () => {
+    const tokens = await authorize(t, new Browser(t.baseUrl), org, client, ['read:certificates']);
+    for (const credential of [org.adminKey, tokens.access_token]) {
+      const response = await t.call(credential, 'GET', '/v1/oauth/authorizations');
+      assert.equal(response.statusCode, 401, response.body);
+    }
+  });
+
+  test('one user never sees or revokes another user’s authorizations', async () => {
+    const member = await createMember(t, org, 'member');
+    const ownerBrowser = new Browser(t.baseUrl);
+    await authorize(t, ownerBrowser, org, client, ['read:certificates']);
+    const memberBrowser = new Browser(t.baseUrl);
+    await authorize(t, memberBrowser, member, client, ['read:suppliers']);
+
+    const owner = await sessionOf(t, ownerBrowser);
+    const ownerList = (await owner.list()).json().data as AuthorizationObject[];
+    const memberSession = await sessionOf(t, memberBrowser);
+    const memberList = (await memberSession.list()).json().data as AuthorizationObject[];
+    assert.equal(memberList.length, 1);
+    assert.deepEqual(memberList[0]?.scopes, ['read:suppliers']);
+    assert.ok(!ownerList.some((a) => a.id === memberList[0]?.id));
+    for (const theirs of ownerList) assertProblem(await memberSession.revoke(theirs.id), 404, 'not_found');
+    assert.equal(
+      (await owner.list()).json().data.length,
+      ownerList.length,
+      'nothing of the owner’s was revoked',
+    );
+  });
+
+  test('an app of one org, authorized by a person of another, acts in that person’s org only', async () => {
+    const supplier = await t.call(org.adminKey, 'POST', '/v1/suppliers', {
+      name: 'Org A supplier',
+      country: 'SE',
+    });
+    const theirSupplier = await t.call(other.adminKey, 'POST', '/v1/suppliers', {
+      name: 'Org B',
+      country: 'FI',
+    });
+    const browser = new Browser(t.baseUrl);
+    const request = await authorizationRequest(t.as, client, ['read:suppliers']);
+    const { callback, consentHtml } = await runAuthorization(browser, request, other);
+    assert.match(consentHtml ?? '', /registered by Org \d+/, 'the consent page names the developer org');
+    const tokens = await exchangeCode(t.as, client, request, callback);
+    assert.equal(decodeJwt(tokens.access_token).org_id, other.orgId);
+
+    const list = await t.call(tokens.access_token, 'GET', '/v1/suppliers');
+    assert.deepEqual(
+      list.json().data.map((s: { id: string }) => s.id),
+      [theirSupplier.json().id],
+    );
+    assertProblem(
+      await t.call(tokens.access_token, 'GET', `/v1/suppliers/${supplier.json().id}`),
+      404,
+      'not_found',
+    );
+    // The authorization is the person's, in their org: the developer org's people do not see it.
+    const ownerBrowser = new Browser(t.baseUrl);
+    await ownerBrowser.signIn(org);
+    const ownerList = (await (await sessionOf(t, ownerBrowser)).list()).json().data as AuthorizationObject[];
+    assert.ok(!ownerList.some((a) => a.id === decodeJwt(tokens.access_token).authorization_id));
+  });
+
+  test('a test-mode app sees test data only', async () => {
+    const testKey = (
+      await t.call(org.adminKey, 'POST', '/v1/api-keys', { name: 'sandbox', scopes: ['admin'], mode: 'test' })
+    ).json().key as string;
+    const sandbox = await registerClient(t, testKey, { name: 'Sandbox app' });
+    assert.equal(sandbox.mode, 'test');
+    await t.call(org.adminKey, 'POST', '/v1/suppliers', { name: 'Live supplier', country: 'DE' });
+    const testSupplier = await t.call(testKey, 'POST', '/v1/suppliers', {
+      name: 'Test supplier',
+      country: 'DE',
+    });
+    const tokens = await authorize(t, new Browser(t.baseUrl), org, sandbox, ['read:suppliers']);
+    const health = (await t.call(tokens.access_token, 'GET', '/health')).json();
+    assert.equal(health.auth.mode, 'test');
+    const list = await t.call(tokens.access_token, 'GET', '/v1/suppliers?limit=100');
+    assert.deepEqual(
+      list.json().data.map((s: { id: string }) => s.id),
+      [testSupplier.json().id],
+    );
+  });
+
+  test('a removed member’s tokens stop working; a demoted one keeps only what the new role holds', async () => {
+    const adminApp = await registerClient(t, org.adminKey, {
+      name: 'Admin tool',
+      scopes: ['read:certificates', 'admin'],
+    });
+    const member = await createMember(t, org, 'admin');
+    const tokens = await authorize(t, new Browser(t.baseUrl), member, adminApp, [
+      'read:certificates',
+      'admin',
+    ]);
+    assert.deepEqual((await t.call(tokens.access_token, 'GET', '/health')).json().auth.scopes, [
+      'read:certificates',
+      'admin',
+    ]);
+    await t.app.deps.db
+      .updateTable('memberships')
+      .set({ role: 'member' })
+      .where('user_id', '=', member.userId)
+      .execute();
+    // Verified tokens are cached until they expire; the check below is what a node that has not seen the
+    // token yet does (here: this node, its cache emptied).
+    await t.app.deps.bus.publish({ kind: 'all' });
+    assert.deepEqual((await t.call(tokens.access_token, 'GET', '/health')).json().auth.scopes, [
+      'read:certificates',
+    ]);
+    await t.app.deps.db.deleteFrom('memberships').where('user_id', '=', member.userId).execute();
+    await t.app.deps.bus.publish({ kind: 'all' });
+    assertProblem(await t.call(tokens.access_token, 'GET', '/v1/certificates'), 401, 'revoked_credential');
+  });
+
+  test('rotating the signing key: new tokens use the new key, tokens in flight stay valid for the overlap', async () => {
+    const browser = new Browser(t.baseUrl);
+    const before = await authorize(t, browser, org, client, ['read:certificates']);
+    const oldKid = decodeProtectedHeader(before.access_token).kid as string;
+
+    const newKid = await rotateSigningKey(t.app.deps.db, t.config.masterKey, Date.now());
+    assert.equal(await t.app.deps.oauth.reloadKeys(), true);
+    const afterRotation = await authorize(t, browser, org, client, ['read:certificates']);
+    assert.equal(decodeProtectedHeader(afterRotation.access_token).kid, newKid);
+    assert.notEqual(newKid, oldKid);
+
+    const jwks = (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string }[];
+    };
+    assert.deepEqual(jwks.keys.map((k) => k.kid).slice(0, 2), [newKid, oldKid]);
+    await t.app.deps.bus.publish({ kind: 'all' }); // verify from scratch, not from the cache
+    assert.equal((await t.call(before.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+    assert.equal((await t.call(afterRotation.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+
+    // Past the overlap the retired key is no longer accepted (nor published).
+    const later = Date.now() + RETIRED_KEY_OVERLAP_MS + 1000;
+    assert.equal(await findPublicSigningKey(t.app.deps.db, oldKid, later), null);
+    assert.ok(await findPublicSigningKey(t.app.deps.db, newKid, later));
+  });
+
+  test('a token signed by a key that is not ours, or altered, is refused', async () => {
+    const tokens = await authorize(t, new Browser(t.baseUrl), org, client, ['read:certificates']);
+    const [header, payload, signature] = tokens.access_token.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const widened = Buffer.from(JSON.stringify({ ...claims, scopes: ['admin'] })).toString('base64url');
+    assertProblem(
+      await t.call(`${header}.${widened}.${signature}`, 'GET', '/v1/api-keys'),
+      401,
+      'invalid_credential',
+    );
+    const otherOrg = Buffer.from(JSON.stringify({ ...claims, org_id: other.orgId })).toString('base64url');
+    assertProblem(
+      await t.call(`${header}.${otherOrg}.${signature}`, 'GET', '/v1/suppliers'),
+      401,
+      'invalid_credential',
+    );
+    const unknownKid = Buffer.from(
+      JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: `osk_${'A'.repeat(22)}` }),
+    ).toString('base64url');
+    assertProblem(
+      await t.call(`${unknownKid}.${payload}.${signature}`, 'GET', '/v1/suppliers'),
+      401,
+      'invalid_credential',
+    );
+    const none = Buffer.from(
+      JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: decodeProtectedHeader(tokens.access_token).kid }),
+    ).toString('base64url');
+    assertProblem(await t.call(`${none}.${payload}.`, 'GET', '/v1/suppliers'), 401, 'invalid_credential');
+    assertProblem(
+      await t.call(`${none}.${payload}.${signature}`, 'GET', '/v1/suppliers'),
+      401,
+      'invalid_credential',
+    );
+  });
+});
+
+forEachEngine('oauth: revocation across two nodes', (_engine, handle) => {
+  let a: OAuthTestServer;
+  let b: TestApp;
+  let org: TestOrg;
+  const redis = {
+    COHERA_REDIS_URL: process.env.COHERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    COHERA_REDIS_PREFIX: `cohera-test-${randomBytes(4).toString('hex')}:`,
+  };
+
+  before(async () => {
+    a = await startOAuthServer(handle(), { env: redis });
+    // Node B: its own caches and its own Redis subscription, on the same database and issuer.
+    b = await startTestApp(handle(), {
+      database: a.app.deps.database,
+      env: {
+        ...redis,
+        COHERA_PUBLIC_URL: a.baseUrl,
+        COHERA_MASTER_KEY: a.config.masterKey.toString('base64'),
+      },
+    });
+    org = await createOrg(a.app);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  test('revoking an authorization on node A: node B refuses the cached token within a second', async () => {
+    const client = await registerClient(a, org.adminKey);
+    const browser = new Browser(a.baseUrl);
+    const tokens = await authorize(a, browser, org, client, ['read:certificates']);
+    assert.equal((await b.call(tokens.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+    const hits = b.app.deps.oauthTokens.hits;
+    assert.equal((await b.call(tokens.access_token, 'GET', '/v1/certificates')).statusCode, 200);
+    assert.equal(b.app.deps.oauthTokens.hits, hits + 1, 'node B answered from its cache');
+
+    const session = await sessionOf(a, browser);
+    const mine = ((await session.list()).json().data as AuthorizationObject[])[0] as AuthorizationObject;
+    const started = Date.now();
+    assert.equal((await session.revoke(mine.id)).statusCode, 204);
+    let status = 200;
+    while (Date.now() - started < 1000) {
+      status = (await b.call(tokens.access_token, 'GET', '/v1/certificates')).statusCode;
+      if (status === 401) break;
+      await sleep(20);
+    }
+    assert.equal(status, 401, `node B still accepted the token ${Date.now() - started} ms after revocation`);
+  });
+});
