@@ -220,7 +220,7 @@ export async function buildApp(
   await app.register(oauthClientRoutes(deps, deps.oauth));
   await app.register(oauthAuthorizationRoutes(deps, deps.oauth));
   await app.register(interactionRoutes(deps, deps.oauth));
-  registerOAuthEndpoints(app, deps, deps.oauth);
+  registerOAuthEndpoints(app, deps, deps.oauth, observe);
   deps.oauth.start();
   await app.register(supplierRoutes(deps));
   await app.register(productRoutes(deps));

@@ -3,16 +3,22 @@
  * one table on either engine through the same Kysely layer as everything else. Clients are not artefacts:
  * the Client model reads the `oauth_clients` table the developer console writes.
  *
+ * Nothing in the table is usable if the database leaks (DESIGN §6.1): an artefact's id is the token, code or
+ * cookie value itself, so only its SHA-256 is stored, and payloads (which repeat ids and hold session cookie
+ * values) are AES-256-GCM sealed under the master key, bound to their row.
+ *
  * Two things the engine cannot see are done here, where every change passes:
  * - a code or refresh token is consumed with a conditional UPDATE, so two requests racing with one code
  *   cannot both win; the loser is treated as a replay and revokes the grant (RFC 9700 §4.2.4);
  * - a destroyed grant or access token is announced on the invalidation bus, so every node's API stops
  *   accepting its tokens within a second.
  */
+import { hash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
+import { SecretBox } from '../../crypto/secret-box.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
 
@@ -43,17 +49,49 @@ export function clientMetadata(row: OAuthClientsTable): AdapterPayload {
   };
 }
 
+/** The stored id of an artefact: the SHA-256 of the engine's id, which is often the secret itself. */
+export function artifactKey(id: string): string {
+  return hash('sha256', id, 'base64url');
+}
+
+export function artifactBox(masterKey: Buffer): SecretBox {
+  return new SecretBox(masterKey, 'oauth-artifacts');
+}
+
+const sealContext = (model: string, key: string) => `${model}/${key}`;
+
+/** Reads one artefact's payload outside the engine (the sign-in page looks up its interaction's client). */
+export async function findArtifact(
+  db: Kysely<DB>,
+  box: SecretBox,
+  model: string,
+  id: string,
+): Promise<AdapterPayload | null> {
+  const key = artifactKey(id);
+  const row = await db
+    .selectFrom('oauth_artifacts')
+    .select('payload')
+    .where('model', '=', model)
+    .where('id', '=', key)
+    .executeTakeFirst();
+  return row ? (JSON.parse(box.open(row.payload, sealContext(model, key))) as AdapterPayload) : null;
+}
+
 /**
  * Revokes a grant outside the engine's own flows (a user revoking an app, a client deleted, a replay that
  * won a race): its codes and tokens and the grant itself are deleted, then announced.
  */
 export async function revokeGrant(db: Kysely<DB>, grantId: string, events: ArtifactEvents): Promise<void> {
   await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
-  await db.deleteFrom('oauth_artifacts').where('model', '=', 'Grant').where('id', '=', grantId).execute();
+  await db
+    .deleteFrom('oauth_artifacts')
+    .where('model', '=', 'Grant')
+    .where('id', '=', artifactKey(grantId))
+    .execute();
   await events.grantRevoked(grantId);
 }
 
-export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents) {
+export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents, box: SecretBox) {
   const epoch = () => Math.floor(clock.now() / 1000);
 
   return class SqlArtifactAdapter implements Adapter {
@@ -63,10 +101,11 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const key = artifactKey(id);
       const row = {
         model: this.model,
-        id,
-        payload: JSON.stringify(payload),
+        id: key,
+        payload: box.seal(JSON.stringify(payload), sealContext(this.model, key)),
         grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
         user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
@@ -93,7 +132,7 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         const client = await findClientById(db, id);
         return client ? clientMetadata(client) : undefined;
       }
-      return this.#findWhere('id', id);
+      return this.#findWhere('id', artifactKey(id));
     }
 
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
@@ -107,13 +146,13 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     async #findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
       const row = await db
         .selectFrom('oauth_artifacts')
-        .select(['payload', 'expires_at', 'consumed_at'])
+        .select(['id', 'payload', 'expires_at', 'consumed_at'])
         .where('model', '=', this.model)
         .where(column, '=', value)
         .executeTakeFirst();
       if (!row) return undefined;
       if (row.expires_at !== null && row.expires_at <= isoAt(clock.now())) return undefined;
-      const payload = JSON.parse(row.payload) as AdapterPayload;
+      const payload = JSON.parse(box.open(row.payload, sealContext(this.model, row.id))) as AdapterPayload;
       if (row.consumed_at !== null) payload.consumed = Math.floor(Date.parse(row.consumed_at) / 1000);
       return payload;
     }
@@ -123,7 +162,7 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         .updateTable('oauth_artifacts')
         .set({ consumed_at: isoAt(epoch() * 1000) })
         .where('model', '=', this.model)
-        .where('id', '=', id)
+        .where('id', '=', artifactKey(id))
         .where('consumed_at', 'is', null)
         .executeTakeFirst();
       if (result.numUpdatedRows > 0n) return;
@@ -132,10 +171,12 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         .selectFrom('oauth_artifacts')
         .select('grant_id')
         .where('model', '=', this.model)
-        .where('id', '=', id)
+        .where('id', '=', artifactKey(id))
         .executeTakeFirst();
       if (row?.grant_id) await revokeGrant(db, row.grant_id, events);
-      throw new errors.InvalidGrant('grant request is invalid');
+      throw new errors.InvalidGrant(
+        `${this.model === 'RefreshToken' ? 'refresh token already used' : 'already consumed'}`,
+      );
     }
 
     async destroy(id: string): Promise<void> {

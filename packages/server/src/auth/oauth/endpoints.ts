@@ -24,11 +24,27 @@ const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: s
   },
 ];
 
-export function registerOAuthEndpoints(app: FastifyInstance, deps: AppDeps, oauth: OAuthServer): void {
+/**
+ * `onFinished` runs when the engine's response is sent: a hijacked reply skips Fastify's onResponse hooks
+ * and its "request completed" line, so the latency metric and the log line are produced here.
+ */
+export function registerOAuthEndpoints(
+  app: FastifyInstance,
+  deps: AppDeps,
+  oauth: OAuthServer,
+  onFinished: (request: FastifyRequest, reply: FastifyReply) => void,
+): void {
   const handOver = (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
     reply.raw.setHeader('x-request-id', request.id);
     reply.raw.setHeader('x-content-type-options', 'nosniff');
+    reply.raw.once('finish', () => {
+      request.log.info(
+        { res: { statusCode: reply.raw.statusCode }, responseTime: reply.elapsedTime },
+        'request completed',
+      );
+      onFinished(request, reply);
+    });
     oauth.handle(request.raw, reply.raw);
   };
   const route = (method: HTTPMethods[], url: string, summary: string, hide: boolean) =>

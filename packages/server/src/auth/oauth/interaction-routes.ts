@@ -16,6 +16,7 @@ import { sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { loginPage } from '../sessions/login-page.ts';
 import { findSession, SESSION_COOKIE, type SessionRecord, scopesForRole } from '../sessions/store.ts';
+import { artifactBox, findArtifact } from './artifact-adapter.ts';
 import { upsertAuthorization } from './authorizations-repository.ts';
 import { findClientById, redirectOrigins } from './clients-repository.ts';
 import { consentPage, errorPage } from './pages.ts';
@@ -38,19 +39,17 @@ const DecisionBody = Type.Object(
  * The origins a sign-in page may need in its `form-action` when it signs a user into an OAuth flow (its
  * `return_to` is an interaction): the client's redirect origins, where the post's redirects may end.
  */
-export async function interactionFormActions(db: AppDeps['db'], returnTo: string): Promise<string[]> {
+export async function interactionFormActions(deps: Pick<AppDeps, 'db' | 'config'>, returnTo: string) {
   const match = /^\/oauth\/interaction\/([A-Za-z0-9_-]{1,64})$/.exec(returnTo);
   if (!match) return [];
-  const row = await db
-    .selectFrom('oauth_artifacts')
-    .select('payload')
-    .where('model', '=', 'Interaction')
-    .where('id', '=', match[1] as string)
-    .executeTakeFirst();
-  const clientId = row
-    ? (JSON.parse(row.payload) as { params?: { client_id?: unknown } }).params?.client_id
-    : null;
-  const client = typeof clientId === 'string' ? await findClientById(db, clientId) : null;
+  const interaction = await findArtifact(
+    deps.db,
+    artifactBox(deps.config.masterKey),
+    'Interaction',
+    match[1] as string,
+  ).catch(() => null);
+  const clientId = (interaction?.params as { client_id?: unknown } | undefined)?.client_id;
+  const client = typeof clientId === 'string' ? await findClientById(deps.db, clientId) : null;
   return client ? redirectOrigins(client) : [];
 }
 

@@ -35,6 +35,7 @@ import { primaryMembership } from '../../users/repository.ts';
 import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
 import {
   type ArtifactEvents,
+  artifactBox,
   createArtifactAdapter,
   purgeExpiredArtifacts,
   revokeGrant,
@@ -142,7 +143,7 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
   policy.get('login')?.checks.push(signedInCheck(deps));
   policy.get('consent')?.checks.push(grantableScopeCheck(deps));
 
-  const adapter = createArtifactAdapter(db, clock, artifactEvents(deps));
+  const adapter = createArtifactAdapter(db, clock, artifactEvents(deps), artifactBox(config.masterKey));
 
   return {
     adapter,
@@ -375,8 +376,9 @@ function observe(provider: Provider, log: Logger): void {
       'OAuth tokens issued',
     );
   });
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error_description?: string }) => {
-    const description = error.error_description ?? '';
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error_detail?: string }) => {
+    // The engine's detail says why (its description is a generic "grant request is invalid").
+    const description = error.error_detail ?? '';
     const event = description.includes('refresh token already used')
       ? 'oauth.refresh_reuse_detected'
       : description.includes('already consumed')

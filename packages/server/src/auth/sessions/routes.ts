@@ -70,7 +70,7 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const returnTo = safeReturnTo(request.query.return_to);
-        return sendHtml(reply, 200, loginPage({ returnTo }), await interactionFormActions(db, returnTo));
+        return sendHtml(reply, 200, loginPage({ returnTo }), await interactionFormActions(deps, returnTo));
       },
     );
 
@@ -102,7 +102,7 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
               reply,
               401,
               loginPage({ returnTo, email, error: 'Invalid email or password.' }),
-              await interactionFormActions(db, returnTo),
+              await interactionFormActions(deps, returnTo),
             );
           }
           throw new ApiError('invalid_login', 'Invalid email or password');
