@@ -92,7 +92,10 @@ forEachEngine('oauth: secrets', (engine, handle) => {
       lines.some((line) => line.includes('oauth.refresh_reuse_detected')),
       'the scenario was logged',
     );
-    assert.ok(lines.some((line) => line.includes('"invalid_client"')), 'a wrong secret was logged');
+    assert.ok(
+      lines.some((line) => line.includes('"invalid_client"')),
+      'a wrong secret was logged',
+    );
     assert.ok(
       lines.some((line) => line.includes('request completed') && line.includes('"statusCode":400')),
       'responses of the engine are logged too',

@@ -215,7 +215,7 @@ export async function runAuthorization(
     html = await response.text();
   }
   const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
-  if (!action || !action.includes('/decision')) {
+  if (!action?.includes('/decision')) {
     throw new Error(
       `expected the consent page, got ${response.status} at ${response.url}: ${html.slice(html.indexOf('<main>'), html.indexOf('</main>'))}`,
     );
