@@ -232,8 +232,8 @@ export async function buildApp(
     const auth = request.auth;
     if (auth?.principal.kind === 'api_key') {
       deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
-    } else if (auth?.principal.kind === 'service_account' && auth.credentialId) {
-      deps.usage.recordServiceAccountKey(auth.credentialId, auth.orgId);
+    } else if (auth?.credentialId) {
+      deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
     observe(request, reply);
     done();

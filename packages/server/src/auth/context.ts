@@ -25,7 +25,10 @@ export interface AuthContext {
   role?: Role;
   /** For OAuth access tokens: the app acting on the user's behalf. */
   clientId?: string;
-  /** The specific key used, when the principal has several (a service account's `kid`). */
+  /**
+   * The specific credential used, when the principal has several: a service account's `kid`, or the OAuth
+   * authorization (`grt_…`) a token was issued under. Its last use is recorded.
+   */
   credentialId?: string;
   /** The key's own per-minute limit, if lower than the org's (rate limiting). */
   rateLimitPerMinute?: number | null;

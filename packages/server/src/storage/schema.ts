@@ -212,6 +212,8 @@ export interface OAuthAuthorizationsTable {
   scopes: string;
   created_at: string;
   updated_at: string;
+  /** When a token of it was last used at the API (batched; may lag by a few seconds). */
+  last_used_at: string | null;
   revoked_at: string | null;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { touchAuthorizations } from '../auth/oauth/authorizations-repository.ts';
 import { touchServiceAccountKeys } from '../auth/service-accounts/repository.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { DB } from '../storage/schema.ts';
@@ -42,7 +43,10 @@ export class UsageRecorder {
   readonly #log: Logger;
   #counters = new Map<string, DayCounter>();
   #lastUse = new Map<string, LastUse>();
-  /** Service-account keys: only their last use is kept (their traffic counts against the org budget). */
+  /**
+   * Service-account keys and OAuth authorizations: only their last use is kept (their traffic counts against
+   * the org's budget). Their ids never collide (`sak_…`, `grt_…`).
+   */
   #keyUse = new Map<string, { orgId: string; at: number }>();
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
@@ -80,9 +84,9 @@ export class UsageRecorder {
     return this.#day.date;
   }
 
-  /** Notes the use of a service-account key (`kid`). */
-  recordServiceAccountKey(keyId: string, orgId: string): void {
-    this.#keyUse.set(keyId, { orgId, at: this.#clock.now() });
+  /** Notes the use of a service-account key (`kid`) or an OAuth authorization (`grt_…`). */
+  recordLastUse(id: string, orgId: string): void {
+    this.#keyUse.set(id, { orgId, at: this.#clock.now() });
   }
 
   /** Counts not yet flushed for a key, so a node's own fresh usage shows at once. */
@@ -165,10 +169,9 @@ export class UsageRecorder {
             .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', at)]))
             .execute();
         }
-        await touchServiceAccountKeys(
-          trx,
-          new Map([...keyUse].map(([keyId, use]) => [keyId, { orgId: use.orgId, at: isoAt(use.at) }])),
-        );
+        const uses = [...keyUse].map(([id, use]) => [id, { orgId: use.orgId, at: isoAt(use.at) }] as const);
+        await touchServiceAccountKeys(trx, new Map(uses.filter(([id]) => id.startsWith('sak_'))));
+        await touchAuthorizations(trx, new Map(uses.filter(([id]) => id.startsWith('grt_'))));
       });
     } catch (error) {
       this.#restore(counters, lastUse);

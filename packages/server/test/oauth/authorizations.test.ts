@@ -37,6 +37,7 @@ interface AuthorizationObject {
   scopes: string[];
   mode: string;
   created_at: string;
+  last_used_at: string | null;
 }
 
 /** A signed-in browser's session calls: the cookie and the CSRF token from GET /auth/session. */
@@ -90,6 +91,7 @@ forEachEngine('oauth: authorizations, isolation, key rotation', (_engine, handle
     assert.equal(mine.client.name, 'Compliance dashboard');
     assert.deepEqual(mine.scopes, ['read:certificates', 'read:suppliers']);
     assert.equal(mine.mode, 'live');
+    assert.ok(mine.last_used_at, 'the API call shows as the last use');
 
     assertProblem(await session.revoke(mine.id, false), 403, 'csrf_failed');
     const revoked = await session.revoke(mine.id);

@@ -27,13 +27,14 @@ const Authorization = Type.Object({
   mode: Type.Union([Type.Literal('live'), Type.Literal('test')]),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
 
 function userScope(auth: AuthContext): UserScope {
   return { orgId: auth.orgId, userId: auth.principal.id };
 }
 
-function present(row: AuthorizationListing) {
+function present(row: AuthorizationListing, lastUse: (id: string, stored: string | null) => string | null) {
   return {
     id: row.id,
     object: 'oauth_authorization' as const,
@@ -42,6 +43,7 @@ function present(row: AuthorizationListing) {
     mode: row.mode,
     created_at: apiTime(row.created_at),
     updated_at: apiTime(row.updated_at),
+    last_used_at: apiTime(lastUse(row.id, row.last_used_at)),
   };
 }
 
@@ -68,7 +70,7 @@ export const oauthAuthorizationRoutes = (deps: AppDeps, oauth: OAuthServer): Fas
           limit,
           after: decodeCursor(cursor, 'grt'),
         });
-        return pageOf(rows, limit, present);
+        return pageOf(rows, limit, (row) => present(row, (id, stored) => deps.usage.lastUseOf(id, stored)));
       },
     );
 

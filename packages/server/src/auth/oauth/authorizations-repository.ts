@@ -4,7 +4,7 @@
  * what the API checks before it accepts an access token, so revoking it stops the tokens at once.
  */
 import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
 import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
 
@@ -63,6 +63,7 @@ export async function upsertAuthorization(
     scopes,
     created_at: isoAt(now),
     updated_at: isoAt(now),
+    last_used_at: null,
     revoked_at: null,
   };
   await db.insertInto('oauth_authorizations').values(row).execute();
@@ -142,4 +143,20 @@ export async function activeGrantsOfClient(db: Kysely<DB>, clientId: string): Pr
     .where('revoked_at', 'is', null)
     .execute();
   return rows.map((row) => row.grant_id);
+}
+
+/** Records when authorizations were last used at the API (batched by the usage recorder). */
+export async function touchAuthorizations(
+  db: Kysely<DB> | Transaction<DB>,
+  uses: ReadonlyMap<string, { orgId: string; at: string }>,
+): Promise<void> {
+  for (const [id, use] of uses) {
+    await db
+      .updateTable('oauth_authorizations')
+      .set({ last_used_at: use.at })
+      .where('org_id', '=', use.orgId)
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', use.at)]))
+      .execute();
+  }
 }

@@ -160,6 +160,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
       mode: row.mode,
       principal: { kind: 'user', id: row.user_id },
       clientId: row.client_id,
+      credentialId: authorizationId,
       scopes,
       expiresAt: isoAt((exp as number) * 1000),
       via: 'bearer',

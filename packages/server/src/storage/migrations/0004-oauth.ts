@@ -70,6 +70,7 @@ export function oauth(dialect: Dialect) {
         .addColumn('scopes', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
         .addColumn('revoked_at', 'text')
         .execute();
       await db.schema

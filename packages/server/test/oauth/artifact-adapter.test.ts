@@ -1,0 +1,96 @@
+/**
+ * The engine's storage adapter on every engine, below the engine: expiry and purging, single use under a
+ * race, revocation by grant, and what is stored (hashed ids, sealed payloads).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { errors } from 'oidc-provider';
+import {
+  artifactBox,
+  artifactKey,
+  createArtifactAdapter,
+  purgeExpiredArtifacts,
+} from '../../src/auth/oauth/artifact-adapter.ts';
+import { ManualClock } from '../../src/clock.ts';
+import type { Database } from '../../src/storage/database.ts';
+import { forEachEngine } from '../support/engines.ts';
+
+forEachEngine('oauth: artefact adapter', (_engine, handle) => {
+  let database: Database;
+  const clock = new ManualClock(Date.parse('2026-12-01T12:00:00Z'));
+  const revoked: string[] = [];
+  const announced: string[] = [];
+  let Adapter: ReturnType<typeof createArtifactAdapter>;
+
+  before(async () => {
+    database = await handle().open();
+    Adapter = createArtifactAdapter(
+      database.db,
+      clock,
+      {
+        grantRevoked: async (grantId) => {
+          revoked.push(grantId);
+        },
+        tokensRevoked: async (id) => {
+          announced.push(id);
+        },
+      },
+      artifactBox(randomBytes(32)),
+    );
+  });
+  after(() => database.destroy());
+
+  test('an artefact is found until it expires, then purged', async () => {
+    const codes = new Adapter('AuthorizationCode');
+    await codes.upsert('code-1', { grantId: 'grant-1', kind: 'AuthorizationCode', jti: 'code-1' }, 60);
+    assert.equal((await codes.find('code-1'))?.grantId, 'grant-1');
+    clock.advance(61_000);
+    assert.equal(await codes.find('code-1'), undefined, 'expired: not returned even before the purge');
+    assert.ok((await purgeExpiredArtifacts(database.db, clock.now())) >= 1);
+    const left = await database.db
+      .selectFrom('oauth_artifacts')
+      .select('id')
+      .where('id', '=', artifactKey('code-1'))
+      .execute();
+    assert.equal(left.length, 0);
+  });
+
+  test('ids are stored as hashes and payloads sealed: the table holds no usable value', async () => {
+    const tokens = new Adapter('RefreshToken');
+    const value = `refresh-${randomBytes(16).toString('hex')}`;
+    await tokens.upsert(value, { grantId: 'grant-2', jti: value, accountId: 'usr_secretive' }, 3600);
+    const rows = await database.db.selectFrom('oauth_artifacts').selectAll().execute();
+    const text = JSON.stringify(rows);
+    assert.ok(!text.includes(value), 'the token value is not stored');
+    assert.ok(!text.includes('usr_secretive'), 'the payload is sealed');
+    assert.equal((await tokens.find(value))?.accountId, 'usr_secretive');
+  });
+
+  test('consuming twice at once: exactly one wins; the loser revokes the grant and is invalid_grant', async () => {
+    const codes = new Adapter('AuthorizationCode');
+    await codes.upsert('code-race', { grantId: 'grant-race', jti: 'code-race' }, 60);
+    const tokens = new Adapter('AccessToken');
+    await tokens.upsert('at-race', { grantId: 'grant-race', jti: 'at-race' }, 3600);
+    const results = await Promise.allSettled([codes.consume('code-race'), codes.consume('code-race')]);
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.ok(lost.reason instanceof errors.InvalidGrant);
+    assert.ok(revoked.includes('grant-race'));
+    assert.equal(await tokens.find('at-race'), undefined, 'the grant’s tokens are gone');
+    assert.ok((await codes.find('code-race'))?.consumed === undefined, 'the code itself is gone too');
+  });
+
+  test('revokeByGrantId removes one model’s artefacts of that grant only, and announces tokens', async () => {
+    const tokens = new Adapter('RefreshToken');
+    await tokens.upsert('rt-a', { grantId: 'grant-a', jti: 'rt-a' }, 3600);
+    await tokens.upsert('rt-b', { grantId: 'grant-b', jti: 'rt-b' }, 3600);
+    await tokens.revokeByGrantId('grant-a');
+    assert.equal(await tokens.find('rt-a'), undefined);
+    assert.ok(await tokens.find('rt-b'));
+    await new Adapter('AccessToken').revokeByGrantId('grant-b');
+    assert.ok(announced.includes('grant-b'), 'access tokens of a grant are announced to every node');
+    await new Adapter('Grant').destroy('grant-b');
+    assert.ok(revoked.includes('grant-b'));
+  });
+});
