@@ -7,7 +7,7 @@ import type { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { LoginThrottle } from './ratelimit/abuse.ts';
+import type { AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import type { OrgLimitCache } from './ratelimit/org-limits.ts';
 import type { ResourceReadCache } from './resources/read-cache.ts';
@@ -33,6 +33,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   orgLimits: OrgLimitCache;
   loginThrottle: LoginThrottle;
+  /** Failed authentication per client IP: API credentials and OAuth client authentication alike. */
+  authFailures: AuthFailureGuard;
   readCache: ResourceReadCache;
   usage: UsageRecorder;
 }

@@ -161,6 +161,7 @@ export async function buildApp(
     limiter,
     orgLimits: new OrgLimitCache(database.db, clock),
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
+    authFailures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
   };
   const serviceAccounts = deps.serviceAccounts;
@@ -199,7 +200,7 @@ export async function buildApp(
       clock,
       apiKeys: deps.apiKeys,
       csrf: deps.csrf,
-      failures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
+      failures: deps.authFailures,
       // OAuth tokens first: they are recognised by their header's key id; any other JWT is a service account's.
       bearerVerifiers: [deps.oauthTokens, serviceAccounts],
     }),

@@ -214,6 +214,27 @@ forEachEngine('oauth: authorization code flow', (_engine, handle) => {
     assert.doesNotMatch(location.href, /access_token|code=/);
   });
 
+  test('PKCE is S256 only, and the only resource is the Cohera API', async () => {
+    const browser = new Browser(t.baseUrl);
+    await browser.signIn(org);
+    const plain = await authorizationRequest(t.as, client, ['read:certificates'], {
+      code_challenge_method: 'plain',
+    });
+    const refusedPlain = await browser.navigate(plain.url.href);
+    assert.equal(refusedPlain.foreign?.searchParams.get('error'), 'invalid_request');
+    const elsewhere = await authorizationRequest(t.as, client, ['read:certificates'], {
+      resource: 'https://other-api.example.com',
+    });
+    const refusedResource = await browser.navigate(elsewhere.url.href);
+    assert.equal(refusedResource.foreign?.searchParams.get('error'), 'invalid_target');
+    const ours = await authorizationRequest(t.as, client, ['read:certificates'], {
+      resource: t.config.audience,
+    });
+    const { callback } = await runAuthorization(browser, ours, org);
+    const tokens = await exchangeCode(t.as, client, ours, callback);
+    assert.equal(decodeJwt(tokens.access_token).aud, t.config.audience);
+  });
+
   test('deny sends the user back with error=access_denied and the state', async () => {
     const browser = new Browser(t.baseUrl);
     const request = await authorizationRequest(t.as, client, ['read:suppliers']);

@@ -9,13 +9,40 @@ import type { AppDeps } from '../../app-deps.ts';
 import { OAUTH_ROUTES, type OAuthServer } from './provider.ts';
 import { publishedKeys } from './signing-keys.ts';
 
-/** `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client. */
-const ENDPOINTS: ReadonlyArray<{ url: string; methods: HTTPMethods[]; summary: string; cors?: boolean }> = [
+/**
+ * `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client.
+ * `clientAuth`: the endpoint authenticates clients, so failures count towards the IP's block (DESIGN §5.2),
+ * as failed API credentials do.
+ */
+const ENDPOINTS: ReadonlyArray<{
+  url: string;
+  methods: HTTPMethods[];
+  summary: string;
+  cors?: boolean;
+  clientAuth?: boolean;
+}> = [
   { url: OAUTH_ROUTES.authorization, methods: ['GET'], summary: 'Authorization endpoint (RFC 6749)' },
   { url: `${OAUTH_ROUTES.authorization}/:uid`, methods: ['GET'], summary: 'Resumes an authorization' },
-  { url: OAUTH_ROUTES.token, methods: ['POST'], summary: 'Token endpoint (RFC 6749)', cors: true },
-  { url: OAUTH_ROUTES.revocation, methods: ['POST'], summary: 'Token revocation (RFC 7009)', cors: true },
-  { url: OAUTH_ROUTES.introspection, methods: ['POST'], summary: 'Token introspection (RFC 7662)' },
+  {
+    url: OAUTH_ROUTES.token,
+    methods: ['POST'],
+    summary: 'Token endpoint (RFC 6749)',
+    cors: true,
+    clientAuth: true,
+  },
+  {
+    url: OAUTH_ROUTES.revocation,
+    methods: ['POST'],
+    summary: 'Token revocation (RFC 7009)',
+    cors: true,
+    clientAuth: true,
+  },
+  {
+    url: OAUTH_ROUTES.introspection,
+    methods: ['POST'],
+    summary: 'Token introspection (RFC 7662)',
+    clientAuth: true,
+  },
   {
     url: '/.well-known/oauth-authorization-server',
     methods: ['GET'],
@@ -34,34 +61,47 @@ export function registerOAuthEndpoints(
   oauth: OAuthServer,
   onFinished: (request: FastifyRequest, reply: FastifyReply) => void,
 ): void {
-  const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+  const failures = deps.authFailures;
+  const handOver = (request: FastifyRequest, reply: FastifyReply, clientAuth: boolean) => {
     reply.hijack();
     reply.raw.setHeader('x-request-id', request.id);
     reply.raw.setHeader('x-content-type-options', 'nosniff');
     reply.raw.once('finish', () => {
+      if (clientAuth && reply.raw.statusCode === 401) failures.recordFailure(request.ip).catch(() => {});
       request.log.info(
         { res: { statusCode: reply.raw.statusCode }, responseTime: reply.elapsedTime },
         'request completed',
       );
       onFinished(request, reply);
     });
+    const blocked = clientAuth ? failures.blocked(request.ip) : null;
+    if (blocked) {
+      // RFC 6749 has no error for this; the status and Retry-After say it, the body keeps its shape.
+      reply.raw.writeHead(429, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        ...blocked.headers,
+      });
+      reply.raw.end(JSON.stringify({ error: 'invalid_request', error_description: blocked.message }));
+      return;
+    }
     oauth.handle(request.raw, reply.raw);
   };
-  const route = (method: HTTPMethods[], url: string, summary: string, hide: boolean) =>
+  const route = (method: HTTPMethods[], url: string, summary: string, hide: boolean, clientAuth = false) =>
     app.route({
       method,
       url,
       config: { access: { public: true } },
       schema: { tags: ['OAuth'], summary, hide },
       onRequest: (request, reply, done) => {
-        handOver(request, reply);
+        handOver(request, reply, clientAuth);
         done();
       },
       // Never reached: the request was handed over in onRequest.
       handler: async () => undefined,
     });
   for (const endpoint of ENDPOINTS) {
-    route(endpoint.methods, endpoint.url, endpoint.summary, false);
+    route(endpoint.methods, endpoint.url, endpoint.summary, false, endpoint.clientAuth);
     if (endpoint.cors) route(['OPTIONS'], endpoint.url, `CORS preflight: ${endpoint.summary}`, true);
   }
 
