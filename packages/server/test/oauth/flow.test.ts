@@ -282,10 +282,10 @@ forEachEngine('oauth: authorization code flow', (_engine, handle) => {
       name: 'Narrow',
       scopes: ['read:certificates', 'admin'],
     });
-    // A member holds read:* and write:*, never admin; the app registered no write:products. Only
-    // read:certificates is both the member's and the app's.
+    // A member holds read:* and write:*, never admin: of the two scopes asked for, the app may have both,
+    // but the member can grant only read:certificates.
     const member = await createMember(t, org, 'member');
-    const request = await authorizationRequest(t.as, app, ['read:certificates', 'admin', 'write:products']);
+    const request = await authorizationRequest(t.as, app, ['read:certificates', 'admin']);
     const { callback, consentHtml } = await runAuthorization(browser, request, member);
     assert.match(consentHtml ?? '', /not yours to grant here[\s\S]*<code>admin<\/code>/);
     const tokens = await exchangeCode(t.as, app, request, callback);
@@ -302,6 +302,20 @@ forEachEngine('oauth: authorization code flow', (_engine, handle) => {
     const refused = await browser.navigate(nothing.url.href);
     assert.equal(refused.foreign?.searchParams.get('error'), 'invalid_scope');
     assert.equal(refused.foreign?.searchParams.get('state'), nothing.state);
+  });
+
+  test('an app registered with a wildcard may be granted the scopes it covers', async () => {
+    const reader = await registerClient(t, org.adminKey, { name: 'Wildcard reader', scopes: ['read:*'] });
+    const browser = new Browser(t.baseUrl);
+    const request = await authorizationRequest(t.as, reader, [
+      'read:certificates',
+      'read:products',
+      'write:products',
+    ]);
+    const { callback, consentHtml } = await runAuthorization(browser, request, org);
+    assert.match(consentHtml ?? '', /not yours to grant here[\s\S]*<code>write:products<\/code>/);
+    const tokens = await exchangeCode(t.as, reader, request, callback);
+    assert.deepEqual(decodeJwt(tokens.access_token).scopes, ['read:certificates', 'read:products']);
   });
 
   test('the consent form refuses a post without its CSRF token or from another origin', async () => {

@@ -17,7 +17,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hasScope, isScope, type Scope } from '@cohera/shared';
+import { hasScope, isScope, SCOPES, type Scope } from '@cohera/shared';
 import { fastifyCookie } from '@fastify/cookie';
 import type { Kysely } from 'kysely';
 import Provider, {
@@ -69,10 +69,15 @@ export interface OAuthServerDeps {
   log: Logger;
 }
 
-/** The scopes a client registered (its ceiling), or none when it is gone. */
+/**
+ * Every scope within a client's registered ceiling, wildcards expanded (`read:*` gives `read:certificates`
+ * and the others too), or none when the client is gone: the engine matches scopes as plain strings.
+ */
 async function registeredScopes(db: Kysely<DB>, clientId: string): Promise<Scope[]> {
   const row = await findClientById(db, clientId);
-  return row ? (JSON.parse(row.scopes) as string[]).filter(isScope) : [];
+  if (!row) return [];
+  const ceiling = JSON.parse(row.scopes) as string[];
+  return SCOPES.filter((scope) => hasScope(ceiling, scope));
 }
 
 /** Our own sign-in session must belong to the engine's signed-in account: signing out ends OAuth SSO too. */
