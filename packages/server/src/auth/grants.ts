@@ -15,6 +15,18 @@ export function manageableModes(auth: AuthContext): Mode[] {
   return auth.mode === 'test' ? ['test'] : ['live', 'test'];
 }
 
+/**
+ * The mode a new credential is made in: the one asked for, else the caller's own. A test-mode credential
+ * cannot make live ones (`what` names them in the error, e.g. "live keys").
+ */
+export function modeToCreate(auth: AuthContext, requested: Mode | undefined, what: string): Mode {
+  const mode = requested ?? auth.mode;
+  if (auth.mode === 'test' && mode === 'live') {
+    throw new ApiError('forbidden', `A test-mode credential cannot create ${what}`);
+  }
+  return mode;
+}
+
 /** No escalation (DESIGN §3): a credential never grants a scope it does not itself hold. */
 export function requireGrantable(auth: AuthContext, scopes: readonly Scope[]): void {
   const beyond = scopesBeyond(scopes, auth.scopes);

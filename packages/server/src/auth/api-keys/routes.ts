@@ -15,7 +15,7 @@ import { IdParams, requireIdShape, TimestampInput } from '../../resources/common
 import type { ApiKeysTable } from '../../storage/schema.ts';
 import { utcDate } from '../../usage/recorder.ts';
 import type { AuthContext, RouteAccess } from '../context.ts';
-import { manageableModes, parseExpiry, requireGrantable } from '../grants.ts';
+import { manageableModes, modeToCreate, parseExpiry, requireGrantable } from '../grants.ts';
 import {
   expireApiKeyBy,
   getApiKey,
@@ -170,10 +170,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const body = request.body;
         const name = body.name.trim();
         if (!name) throw invalidField('body/name', 'must not be blank');
-        const mode = body.mode ?? auth.mode;
-        if (auth.mode === 'test' && mode === 'live') {
-          throw new ApiError('forbidden', 'A test-mode credential cannot create live keys');
-        }
+        const mode = modeToCreate(auth, body.mode, 'live keys');
         const scopes = normalizeScopes(body.scopes);
         requireGrantable(auth, scopes);
         const now = clock.now();

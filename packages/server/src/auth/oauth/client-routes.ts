@@ -4,7 +4,7 @@
  * period, delete it (which revokes every authorization users gave it). The secret is in the creation and
  * rotation responses only; Cohera keeps its SHA-256.
  */
-import { type Mode, normalizeScopes, SCOPES } from '@cohera/shared';
+import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
@@ -14,7 +14,7 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { IdParams, requireIdShape } from '../../resources/common.ts';
 import type { OAuthClientsTable } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
-import { manageableModes, requireGrantable } from '../grants.ts';
+import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
 import { activeGrantsOfClient } from './authorizations-repository.ts';
 import {
   type ClientScope,
@@ -134,10 +134,7 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         const auth = request.auth!;
         const name = request.body.name.trim();
         if (!name) throw invalidField('body/name', 'must not be blank');
-        const mode: Mode = request.body.mode ?? auth.mode;
-        if (auth.mode === 'test' && mode === 'live') {
-          throw new ApiError('forbidden', 'A test-mode credential cannot register live OAuth apps');
-        }
+        const mode = modeToCreate(auth, request.body.mode, 'live OAuth apps');
         const redirectUris = requireValidRedirectUris(request.body.redirect_uris);
         const scopes = normalizeScopes(request.body.scopes);
         requireGrantable(auth, scopes);

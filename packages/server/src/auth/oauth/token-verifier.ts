@@ -22,15 +22,14 @@ import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
 import { scopesForRole } from '../sessions/store.ts';
+import { type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
 import { findPublicSigningKey } from './signing-keys.ts';
 
 const CLOCK_SKEW_SECONDS = 60;
 const JWT_SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+$/;
 const KID_SHAPE = /^osk_[0-9A-Za-z]{22}$/;
 
-interface TokenEntry {
-  context: AuthContext;
-  validUntil: number;
+interface TokenEntry extends VerifiedToken {
   jti: string;
   grantId: string;
 }
@@ -50,15 +49,22 @@ export class OAuthTokenVerifier implements BearerVerifier {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #options: Required<OAuthTokenVerifierOptions>;
-  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #tokens: VerifiedTokenCache<TokenEntry>;
   readonly #keys = new Map<string, { key: KeyObject | null; staleAt: number }>();
-  hits = 0;
-  misses = 0;
 
   constructor(db: Kysely<DB>, clock: Clock, options: OAuthTokenVerifierOptions) {
     this.#db = db;
     this.#clock = clock;
     this.#options = { maxTokens: 10_000, ...options };
+    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens);
+  }
+
+  get hits(): number {
+    return this.#tokens.hits;
+  }
+
+  get misses(): number {
+    return this.#tokens.misses;
   }
 
   /** Ours when the header names one of our signing keys; anything else goes to the next verifier. */
@@ -70,17 +76,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
-    const cached = this.#tokens.get(tokenHash);
-    if (cached) {
-      if (cached.validUntil > this.#clock.now()) {
-        this.hits++;
-        return cached.context;
-      }
-      this.#tokens.delete(tokenHash);
-      throw new ApiError('expired_credential', 'The access token has expired');
-    }
-    this.misses++;
-    return this.#verifySlow(token, tokenHash);
+    return this.#tokens.lookup(tokenHash, this.#clock.now()) ?? this.#verifySlow(token, tokenHash);
   }
 
   async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
@@ -165,7 +161,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
       expiresAt: isoAt((exp as number) * 1000),
       via: 'bearer',
     };
-    this.#remember(tokenHash, {
+    this.#tokens.remember(tokenHash, {
       context,
       validUntil: ((exp as number) + CLOCK_SKEW_SECONDS) * 1000,
       jti: String(jti),
@@ -186,14 +182,6 @@ export class OAuthTokenVerifier implements BearerVerifier {
     return key;
   }
 
-  #remember(tokenHash: string, entry: TokenEntry): void {
-    if (this.#tokens.size >= this.#options.maxTokens) {
-      const oldest = this.#tokens.keys().next().value;
-      if (oldest !== undefined) this.#tokens.delete(oldest);
-    }
-    this.#tokens.set(tokenHash, entry);
-  }
-
   /** Evicts tokens of a revoked grant or a revoked token (`credentialId` is either id). */
   apply(message: Invalidation): void {
     if (message.kind === 'all') {
@@ -202,10 +190,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
       return;
     }
     if (message.kind !== 'credential') return;
-    for (const [tokenHash, entry] of this.#tokens) {
-      if (entry.grantId === message.credentialId || entry.jti === message.credentialId) {
-        this.#tokens.delete(tokenHash);
-      }
-    }
+    const id = message.credentialId;
+    this.#tokens.evict((entry) => entry.grantId === id || entry.jti === id);
   }
 }

@@ -3,7 +3,7 @@
  * private half is returned once, inside `service-account.json`, and never stored; an uploaded key is public
  * only. Deleting a key or an account takes effect on every node within a second (invalidation bus).
  */
-import { type Mode, normalizeScopes, SCOPES } from '@cohera/shared';
+import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
@@ -13,7 +13,7 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
-import { manageableModes, parseExpiry, requireGrantable } from '../grants.ts';
+import { manageableModes, modeToCreate, parseExpiry, requireGrantable } from '../grants.ts';
 import { type GeneratedKeyPair, generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
 import {
   type AccountScope,
@@ -145,10 +145,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         const auth = request.auth!;
         const name = request.body.name.trim();
         if (!name) throw invalidField('body/name', 'must not be blank');
-        const mode: Mode = request.body.mode ?? auth.mode;
-        if (auth.mode === 'test' && mode === 'live') {
-          throw new ApiError('forbidden', 'A test-mode credential cannot create live service accounts');
-        }
+        const mode = modeToCreate(auth, request.body.mode, 'live service accounts');
         const scopes = normalizeScopes(request.body.scopes);
         requireGrantable(auth, scopes);
         const row = await insertServiceAccount(

@@ -7,9 +7,8 @@
  * - `scopes` must lie within the account's ceiling; the request gets exactly the token's scopes;
  * - the key and its account must still exist and the key must not have expired.
  *
- * Asymmetric verification costs ~5× an API-key check, so verified tokens are cached by SHA-256 until they
- * expire (bounded, and evicted when their key or account is deleted): a client that reuses its token —
- * as the SDK does — pays for the signature once.
+ * Verified tokens are cached until they expire (verified-token-cache.ts), and evicted when their key or
+ * account is deleted.
  */
 
 import { createPublicKey, hash, type KeyObject } from 'node:crypto';
@@ -23,6 +22,7 @@ import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
+import { type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
 import { findVerificationKey, type VerificationKey } from './repository.ts';
 
 export const CLOCK_SKEW_SECONDS = 60;
@@ -31,10 +31,7 @@ export const MAX_LIFETIME_SECONDS = 3600;
 const JWT_SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]+$/;
 const KID_SHAPE = /^sak_[0-9A-Za-z]{22}$/;
 
-interface TokenEntry {
-  context: AuthContext;
-  /** Until when the token itself is acceptable (exp + skew), epoch ms. */
-  validUntil: number;
+interface TokenEntry extends VerifiedToken {
   keyId: string;
   accountId: string;
 }
@@ -61,15 +58,22 @@ export class ServiceAccountVerifier implements BearerVerifier {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #options: Required<ServiceAccountVerifierOptions>;
-  readonly #tokens = new Map<string, TokenEntry>();
+  readonly #tokens: VerifiedTokenCache<TokenEntry>;
   readonly #keys = new Map<string, KeyEntry>();
-  hits = 0;
-  misses = 0;
 
   constructor(db: Kysely<DB>, clock: Clock, options: ServiceAccountVerifierOptions) {
     this.#db = db;
     this.#clock = clock;
     this.#options = { maxTokens: 10_000, keyTtlMs: 30_000, ...options };
+    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens);
+  }
+
+  get hits(): number {
+    return this.#tokens.hits;
+  }
+
+  get misses(): number {
+    return this.#tokens.misses;
   }
 
   matches(credential: string): boolean {
@@ -78,17 +82,7 @@ export class ServiceAccountVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
-    const cached = this.#tokens.get(tokenHash);
-    if (cached) {
-      if (cached.validUntil > this.#clock.now()) {
-        this.hits++;
-        return cached.context;
-      }
-      this.#tokens.delete(tokenHash);
-      throw new ApiError('expired_credential', 'The token has expired');
-    }
-    this.misses++;
-    return this.#verifySlow(token, tokenHash);
+    return this.#tokens.lookup(tokenHash, this.#clock.now()) ?? this.#verifySlow(token, tokenHash);
   }
 
   async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
@@ -147,7 +141,7 @@ export class ServiceAccountVerifier implements BearerVerifier {
       expiresAt: isoAt(exp * 1000),
       via: 'bearer',
     };
-    this.#remember(tokenHash, {
+    this.#tokens.remember(tokenHash, {
       context,
       // Never past the token's own end, nor past its key's.
       validUntil: Math.min(
@@ -191,14 +185,6 @@ export class ServiceAccountVerifier implements BearerVerifier {
     return entry;
   }
 
-  #remember(tokenHash: string, entry: TokenEntry): void {
-    if (this.#tokens.size >= this.#options.maxTokens) {
-      const oldest = this.#tokens.keys().next().value;
-      if (oldest !== undefined) this.#tokens.delete(oldest);
-    }
-    this.#tokens.set(tokenHash, entry);
-  }
-
   /** Drops cached keys and tokens of a deleted key or account (`credentialId` is either id). */
   apply(message: Invalidation): void {
     if (message.kind === 'all') {
@@ -211,8 +197,6 @@ export class ServiceAccountVerifier implements BearerVerifier {
     for (const [kid, entry] of this.#keys) {
       if (kid === id || entry.key?.accountId === id) this.#keys.delete(kid);
     }
-    for (const [hash, entry] of this.#tokens) {
-      if (entry.keyId === id || entry.accountId === id) this.#tokens.delete(hash);
-    }
+    this.#tokens.evict((entry) => entry.keyId === id || entry.accountId === id);
   }
 }
