@@ -139,9 +139,12 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     }
     if (pending === null) {
       if ('public' in access) return done();
-      return done(
-        new ApiError('missing_credential', 'Send a credential as "Authorization: Bearer <credential>"'),
-      );
+      // A session-only route ignores bearer credentials: say so, rather than ask for one that was sent.
+      const detail =
+        'session' in access
+          ? 'This route needs a dashboard session: sign in at /auth/login (bearer credentials are not accepted here)'
+          : 'Send a credential as "Authorization: Bearer <credential>"';
+      return done(new ApiError('missing_credential', detail));
     }
     if (pending instanceof Promise) {
       pending.then(

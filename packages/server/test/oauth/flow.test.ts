@@ -235,6 +235,29 @@ forEachEngine('oauth: authorization code flow', (_engine, handle) => {
     assert.equal(decodeJwt(tokens.access_token).aud, t.config.audience);
   });
 
+  test('this is not an OpenID provider: a request for openid is invalid_scope, not a consent loop', async () => {
+    const browser = new Browser(t.baseUrl);
+    await browser.signIn(org);
+    const request = await authorizationRequest(t.as, client, ['openid', 'read:certificates']);
+    const { foreign } = await browser.navigate(request.url.href);
+    assert.equal(foreign?.searchParams.get('error'), 'invalid_scope');
+    assert.equal(foreign?.searchParams.get('state'), request.state);
+  });
+
+  test('a forged Host or X-Forwarded-* header does not change what the metadata says', async () => {
+    const response = await t.app.inject({
+      method: 'GET',
+      url: '/.well-known/oauth-authorization-server',
+      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    });
+    assert.equal(response.statusCode, 200);
+    const metadata = response.json();
+    assert.equal(metadata.issuer, t.baseUrl);
+    assert.equal(metadata.token_endpoint, `${t.baseUrl}/oauth/token`);
+    assert.equal(metadata.authorization_endpoint, `${t.baseUrl}/oauth/authorize`);
+    assert.doesNotMatch(response.body, /evil\.example/);
+  });
+
   test('deny sends the user back with error=access_denied and the state', async () => {
     const browser = new Browser(t.baseUrl);
     const request = await authorizationRequest(t.as, client, ['read:suppliers']);

@@ -43,6 +43,10 @@ export function clientMetadata(row: OAuthClientsTable): AdapterPayload {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
+    // The OpenID scopes a client may ask for: none but `offline_access` (harmless: refresh tokens come with
+    // every code grant). A request for `openid` is refused with invalid_scope: this is not an OpenID
+    // provider, and the engine would otherwise keep asking for consent to a scope it can never grant.
+    scope: 'offline_access',
     // The engine requires a secret for these methods; it holds the hash, and compareClientSecret (see
     // provider.ts) compares hashes, so the plaintext secret exists nowhere after it was shown once.
     ...(confidential && row.secret_hash ? { client_secret: row.secret_hash } : {}),
@@ -152,7 +156,15 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         .executeTakeFirst();
       if (!row) return undefined;
       if (row.expires_at !== null && row.expires_at <= isoAt(clock.now())) return undefined;
-      const payload = JSON.parse(box.open(row.payload, sealContext(this.model, row.id))) as AdapterPayload;
+      let sealed: string;
+      try {
+        sealed = box.open(row.payload, sealContext(this.model, row.id));
+      } catch {
+        // Sealed under another master key (the operator changed it) or altered: as good as absent, so the
+        // engine answers invalid_grant, not a 500.
+        return undefined;
+      }
+      const payload = JSON.parse(sealed) as AdapterPayload;
       if (row.consumed_at !== null) payload.consumed = Math.floor(Date.parse(row.consumed_at) / 1000);
       return payload;
     }

@@ -52,6 +52,20 @@ const ENDPOINTS: ReadonlyArray<{
 ];
 
 /**
+ * The engine derives its endpoint URLs, its `iss` checks and its cookies' `Secure` flag from the request (it
+ * runs with `proxy` on). This pins what it reads to the configured public URL, and the client address to
+ * the one Fastify trusted (COHERA_TRUST_PROXY), so neither a forged Host nor a forged X-Forwarded-* header
+ * changes them. Every request handed to the engine goes through here first.
+ */
+export function pinEngineView(request: FastifyRequest, publicUrl: URL): void {
+  const headers = request.raw.headers;
+  headers.host = publicUrl.host;
+  headers['x-forwarded-host'] = publicUrl.host;
+  headers['x-forwarded-proto'] = publicUrl.protocol.slice(0, -1);
+  headers['x-forwarded-for'] = request.ip;
+}
+
+/**
  * `onFinished` runs when the engine's response is sent: a hijacked reply skips Fastify's onResponse hooks
  * and its "request completed" line, so the latency metric and the log line are produced here.
  */
@@ -62,7 +76,9 @@ export function registerOAuthEndpoints(
   onFinished: (request: FastifyRequest, reply: FastifyReply) => void,
 ): void {
   const failures = deps.authFailures;
+  const publicUrl = new URL(deps.config.publicUrl);
   const handOver = (request: FastifyRequest, reply: FastifyReply, clientAuth: boolean) => {
+    pinEngineView(request, publicUrl);
     reply.hijack();
     reply.raw.setHeader('x-request-id', request.id);
     reply.raw.setHeader('x-content-type-options', 'nosniff');

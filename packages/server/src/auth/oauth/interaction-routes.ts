@@ -19,6 +19,7 @@ import { findSession, SESSION_COOKIE, type SessionRecord, scopesForRole } from '
 import { artifactBox, findArtifact } from './artifact-adapter.ts';
 import { upsertAuthorization } from './authorizations-repository.ts';
 import { findClientById, redirectOrigins } from './clients-repository.ts';
+import { pinEngineView } from './endpoints.ts';
 import { consentPage, errorPage } from './pages.ts';
 import { INTERACTION_PATH, type OAuthServer } from './provider.ts';
 
@@ -73,7 +74,8 @@ export function splitRequestedScopes(
 export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPluginAsyncTypebox =>
   async function interactions(app) {
     const { db, clock, csrf, config } = deps;
-    const publicOrigin = new URL(config.publicUrl).origin;
+    const publicUrl = new URL(config.publicUrl);
+    const publicOrigin = publicUrl.origin;
     const tags = ['OAuth'];
     await app.register(formbody, { bodyLimit: 16 * 1024 });
 
@@ -84,6 +86,7 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
     }
 
     async function detailsOf(request: FastifyRequest, reply: FastifyReply): Promise<Details | null> {
+      pinEngineView(request, publicUrl);
       try {
         return await oauth.provider.interactionDetails(request.raw, reply.raw);
       } catch {

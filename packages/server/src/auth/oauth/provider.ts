@@ -243,7 +243,11 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
         { orgId: membership.org_id, userId: accountId },
         ctx.oidc.client.clientId,
       );
-      return authorization ? provider.Grant.find(authorization.grant_id) : undefined;
+      if (!authorization) return undefined;
+      const grant = await provider.Grant.find(authorization.grant_id);
+      // The grant expired (a year without new consent): the authorization ends with it, consent is asked anew.
+      if (!grant) await markGrantRevoked(db, authorization.grant_id, clock.now());
+      return grant;
     },
     findAccount: async (_ctx, sub) => {
       const membership = await primaryMembership(db, sub);
@@ -291,17 +295,19 @@ export class OAuthServer {
   }
 
   static async #build(deps: OAuthServerDeps) {
-    const { key, replaced } = await loadSigningKey(deps.db, deps.config.masterKey, deps.clock.now());
-    if (replaced) {
+    const { key, passedOver } = await loadSigningKey(deps.db, deps.config.masterKey, deps.clock.now());
+    if (passedOver) {
       deps.log.warn(
-        { event: 'oauth.signing_key_replaced', kid: replaced },
-        'The OAuth signing key was sealed under another COHERA_MASTER_KEY; a new signing key was made',
+        { event: 'oauth.signing_key_unreadable', kid: passedOver, signing_kid: key.kid },
+        'An OAuth signing key is sealed under another COHERA_MASTER_KEY: do all nodes share one master key?',
       );
     }
     const version = await signingKeysVersion(deps.db);
     // Only the signing key: the engine signs, and /.well-known/jwks.json (ours) publishes every public key.
     const provider = new Provider(deps.config.publicUrl, configuration(deps, { keys: [key.privateJwk] }));
-    provider.proxy = deps.config.trustProxy !== false;
+    // The engine builds its URLs and cookie flags from the request; endpoints.ts pins the forwarded headers
+    // it reads to COHERA_PUBLIC_URL, so it always describes the configured address, whatever Host says.
+    provider.proxy = true;
     // The engine compares a presented secret with the client's `client_secret` metadata, which for us is
     // the stored hash: compare hashes instead (constant time, and the previous secret during its grace).
     const { db, clock } = deps;

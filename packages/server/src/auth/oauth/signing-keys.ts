@@ -49,39 +49,35 @@ function generate(now: number, box: SecretBox): OAuthSigningKeysTable {
 }
 
 /**
- * The key the engine signs with: the newest unretired one. Makes the first key when there is none (two nodes
- * starting at once may both make one, which is harmless: the newest signs, the other is still published).
- * A key sealed under another master key (the operator changed COHERA_MASTER_KEY) cannot sign any more: it is
- * retired, a new key is made, and `replaced` says so. Tokens it signed still verify, since the public half
- * is not sealed.
+ * The key the engine signs with: the newest unretired key this node can open. Makes one when there is none
+ * (two nodes starting at once may both make one, which is harmless: both are published). A key sealed under
+ * another master key (the operator changed COHERA_MASTER_KEY, or a node runs with the wrong one) cannot sign
+ * here: it is passed over, and `passedOver` names it so the node can say so. It is not retired, so nodes do
+ * not take turns replacing each other's keys; tokens it signed still verify, since public halves are not
+ * sealed.
  */
 export async function loadSigningKey(
   db: Kysely<DB>,
   masterKey: Buffer,
   now: number,
-): Promise<{ key: SigningKey; replaced: string | null }> {
+): Promise<{ key: SigningKey; passedOver: string | null }> {
   const box = signingKeyBox(masterKey);
-  const newest = () =>
-    db
-      .selectFrom('oauth_signing_keys')
-      .selectAll()
-      .where('retired_at', 'is', null)
-      .orderBy('kid', 'desc')
-      .executeTakeFirst();
-  let row = await newest();
-  let replaced: string | null = null;
-  if (row) {
+  const rows = await db
+    .selectFrom('oauth_signing_keys')
+    .selectAll()
+    .where('retired_at', 'is', null)
+    .orderBy('kid', 'desc')
+    .execute();
+  for (const row of rows) {
     try {
-      return { key: open(row, box), replaced };
+      return { key: open(row, box), passedOver: row === rows[0] ? null : (rows[0]?.kid ?? null) };
     } catch {
-      replaced = row.kid;
-      await rotateSigningKey(db, masterKey, now);
+      // sealed under another master key: try an older one
     }
-  } else {
-    await db.insertInto('oauth_signing_keys').values(generate(now, box)).execute();
   }
-  row = (await newest()) as OAuthSigningKeysTable;
-  return { key: open(row, box), replaced };
+  const row = generate(now, box);
+  await db.insertInto('oauth_signing_keys').values(row).execute();
+  return { key: open(row, box), passedOver: rows[0]?.kid ?? null };
 }
 
 function open(row: OAuthSigningKeysTable, box: SecretBox): SigningKey {
