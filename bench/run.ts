@@ -6,11 +6,18 @@
  *
  * Settings (environment): BENCH_DURATION (s per run, 5), BENCH_RUNS (3), BENCH_CONNECTIONS (50),
  * BENCH_PIPELINING (1), BENCH_WARMUP (s, 2), BENCH_TOOL (wrk|autocannon; default wrk when installed),
- * BENCH_PIN (0 disables CPU pinning), BENCH_ONLY (comma-separated row ids), BENCH_CACHE_ITERATIONS,
- * BENCH_PROFILE=1 (servers write V8 CPU profiles to bench/results/profiles/, for Chrome DevTools).
+ * BENCH_PIN (0 disables CPU pinning), BENCH_ONLY (comma-separated row ids; the rows their ratios are
+ * taken against are measured too), BENCH_CACHE_ITERATIONS, BENCH_PROFILE=1 (servers write V8 CPU profiles
+ * to bench/results/profiles/, for Chrome DevTools), BENCH_TOKEN_CHAINS (concurrent refresh-token chains of
+ * the token-endpoint row, 20; the set-up runs one authorization-code flow per chain).
  *
  * Adding an HTTP row: add an entry to ROWS (and, if it needs a differently configured server, an entry to
- * SERVERS that starts it). Rows are measured interleaved, run by run, so drift hits every row alike.
+ * SERVERS that starts it). Rows are measured interleaved, run by run, so drift hits every row alike. A row
+ * that cannot replay one request (the token endpoint: every refresh token is single-use) brings its own
+ * probe and load process (`custom`; see bench/token-load.ts).
+ *
+ * Every cohera server runs with COHERA_PUBLIC_URL set to its own address: that is the OAuth issuer, and
+ * the OAuth flows of the set-up (bench/oauth.ts) and the access tokens they yield must match it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +27,7 @@ import { join } from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import type { CacheBenchResult } from './credential-cache.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
+import { authorizationCodeFlows, basicAuthorization, REDIRECT_URI, refreshBody } from './oauth.ts';
 import {
   cpuSeconds,
   envInt,
@@ -37,6 +45,7 @@ import {
   stop,
   waitUntilReady,
 } from './support.ts';
+import type { TokenLoadResult, TokenLoadSpec } from './token-load.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BENCH = import.meta.dirname;
@@ -48,6 +57,7 @@ const settings = {
   connections: envInt('BENCH_CONNECTIONS', 50),
   pipelining: envInt('BENCH_PIPELINING', 1),
   warmupSec: envInt('BENCH_WARMUP', 2),
+  tokenChains: envInt('BENCH_TOKEN_CHAINS', 20),
   tool: chooseTool(),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null,
   serverNodeArgs:
@@ -77,6 +87,18 @@ interface Fixture {
   certificateJson: string;
   /** A service-account JWT (ES256, 1 h) the client reuses: the verified-token cache path. */
   serviceAccountToken: string;
+  /** The OAuth app (confidential, `read:certificates`) and what its authorization-code flows yielded. */
+  oauth: {
+    clientId: string;
+    clientSecret: string;
+    /** An OAuth access token (JWT, ES256, 1 h) the client reuses: the verified-token cache path. */
+    accessToken: string;
+    /**
+     * One refresh token per token-endpoint chain, each from its own flow; replaced by the chain's newest
+     * after every run (they rotate), null once a chain stopped.
+     */
+    refreshTokens: (string | null)[];
+  };
 }
 
 interface Target {
@@ -89,6 +111,9 @@ interface ServerSpec {
   start(fixture: Fixture): Promise<Target>;
 }
 
+/** A ratio to the baseline row, or an absolute rate (`unit` names what is counted, e.g. tokens). */
+type Budget = { minRatio: number } | { minPerSec: number; unit: string };
+
 interface HttpRow {
   id: string;
   name: string;
@@ -97,7 +122,15 @@ interface HttpRow {
   headers?(fixture: Fixture): Record<string, string>;
   /** The row whose req/s this one is divided by. */
   baseline?: string;
-  budget?: { minRatio: number };
+  budget?: Budget;
+  /**
+   * For a row that cannot replay one request: `probe` replaces the single GET that checks the row answers
+   * 200, `load` runs its own load process instead of wrk/autocannon.
+   */
+  custom?: {
+    probe(target: Target, fixture: Fixture): Promise<void>;
+    load(target: Target, fixture: Fixture, durationSec: number): Promise<RunMeasurement>;
+  };
 }
 
 const SERVERS: Record<string, ServerSpec> = {
@@ -175,6 +208,24 @@ const ROWS: HttpRow[] = [
     baseline: 'api-key',
     budget: { minRatio: 0.8 },
   },
+  {
+    id: 'oauth-access-token',
+    name: 'OAuth access token (JWT), reused → GET /v1/certificates/:id (vs API key)',
+    server: 'embedded',
+    path: certificatePath,
+    headers: (fixture) => ({ authorization: `Bearer ${fixture.oauth.accessToken}` }),
+    baseline: 'api-key',
+    budget: { minRatio: 0.8 },
+  },
+  {
+    id: 'oauth-token-endpoint',
+    name: `OAuth token endpoint: refresh_token grant, ${settings.tokenChains} rotating chains (tokens/s)`,
+    server: 'embedded',
+    path: () => '/oauth/token',
+    baseline: 'baseline',
+    budget: { minPerSec: 1500, unit: 'tokens' },
+    custom: { probe: probeRefresh, load: loadRefreshChains },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -189,13 +240,14 @@ function coheraEnv(dataDir: string, extra: Record<string, string>): NodeJS.Proce
 
 async function startCohera(dataDir: string, extra: Record<string, string>): Promise<Target> {
   const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
   const server = spawnNode(CLI, ['server'], {
-    env: coheraEnv(dataDir, { COHERA_PORT: String(port), ...extra }),
+    // The OAuth issuer is COHERA_PUBLIC_URL: it must be the address the flows and tokens use.
+    env: coheraEnv(dataDir, { COHERA_PORT: String(port), COHERA_PUBLIC_URL: url, ...extra }),
     role: 'server',
     stdout: 'ignore',
     nodeArgs: settings.serverNodeArgs,
   });
-  const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(`${url}/health`, server);
   return { url, server };
 }
@@ -237,7 +289,8 @@ async function call(url: string, key: string, method: string, path: string, body
 /**
  * Bootstraps an org through the operator CLI (enterprise, with limits no benchmark reaches, so a rate
  * limiter runs on every request but never answers 429), then creates a supplier, a product and a
- * certificate over HTTP with the admin key.
+ * certificate over HTTP with the admin key, a service account and its key, and an OAuth app that the org's
+ * owner authorizes `BENCH_TOKEN_CHAINS` times (one refresh token per chain of the token-endpoint row).
  */
 async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Target }> {
   const boot = (await cli(dataDir, [
@@ -250,7 +303,7 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
     '--tier',
     'enterprise',
     '--json',
-  ])) as { org_id: string; api_key: string };
+  ])) as { org_id: string; api_key: string; email: string; password: string };
   await cli(dataDir, [
     'admin',
     'set-tier',
@@ -302,6 +355,22 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
     .setIssuedAt(now)
     .setExpirationTime(now + 3600)
     .sign(await importPKCS8(String(file.private_key), 'ES256'));
+  const app = (
+    await call(embedded.url, key, 'POST', '/v1/oauth/clients', {
+      name: 'Bench portal',
+      redirect_uris: [REDIRECT_URI],
+      client_type: 'confidential',
+      scopes: ['read:certificates'],
+    })
+  ).json;
+  const oauthApp = { clientId: String(app.client_id), clientSecret: String(app.client_secret) };
+  const flows = await authorizationCodeFlows(
+    embedded.url,
+    { email: boot.email, password: boot.password },
+    oauthApp,
+    ['read:certificates'],
+    settings.tokenChains,
+  );
   return {
     fixture: {
       dataDir,
@@ -310,6 +379,11 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
       certificateId,
       certificateJson: read.text,
       serviceAccountToken,
+      oauth: {
+        ...oauthApp,
+        accessToken: flows[0]?.accessToken ?? '',
+        refreshTokens: flows.map((flow) => flow.refreshToken),
+      },
     },
     embedded,
   };
@@ -318,7 +392,8 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
 // ---------------------------------------------------------------------------------------------------------
 // Measuring
 
-interface RunMeasurement extends LoadResult {
+interface RunMeasurement extends Omit<LoadResult, 'tool'> {
+  tool: LoadResult['tool'] | TokenLoadResult['tool'];
   /** Server CPU use over the run, in % of one core (over 100% means GC or I/O threads helped). */
   serverCpuPct: number | null;
   loadCpuPct: number | null;
@@ -327,8 +402,53 @@ interface RunMeasurement extends LoadResult {
    * processes competing for the two cores (a busy machine makes every number here noisy).
    */
   otherCpuPct: number | null;
+  /** Token-endpoint row: chains that ran, chains still alive at the end, and what stopped the others. */
+  chains?: number;
+  chainsAlive?: number;
+  failures?: TokenLoadResult['failures'];
 }
 
+/**
+ * Runs one load process (pinned to the load core) and measures the CPU the server, the load generator and
+ * everything else used meanwhile. `env` carries the spec (credentials stay out of argv).
+ */
+async function runLoadProcess<R extends Omit<LoadResult, 'tool'>>(
+  target: Target,
+  script: string,
+  env: Record<string, string>,
+  durationSec: number,
+) {
+  const pid = target.server.child.pid;
+  const serverBefore = cpuSeconds(pid);
+  const machineBefore = machineBusySeconds();
+  const started = performance.now();
+  const out = await runNode(join(BENCH, script), [], {
+    env: { ...process.env, ...env },
+    role: 'load',
+    timeoutMs: (durationSec + 60) * 1000,
+  });
+  const wallSec = (performance.now() - started) / 1000;
+  const serverAfter = cpuSeconds(pid);
+  const machineAfter = machineBusySeconds();
+  const result = JSON.parse(out) as R;
+  const server = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
+  const other =
+    server === null || machineBefore === null || machineAfter === null || result.processCpuSec === null
+      ? null
+      : Math.max(0, machineAfter - machineBefore - server - result.processCpuSec);
+  const pct = (seconds: number | null, over: number) =>
+    seconds === null ? null : Math.round((seconds / over) * 100);
+  return {
+    result,
+    cpu: {
+      serverCpuPct: pct(server, wallSec),
+      loadCpuPct: pct(result.loadCpuSec, result.durationSec),
+      otherCpuPct: pct(other, wallSec),
+    },
+  };
+}
+
+/** The default load: wrk or autocannon replaying the row's GET over many connections. */
 async function load(target: Target, row: HttpRow, fixture: Fixture, durationSec: number) {
   const spec: LoadSpec = {
     tool: settings.tool,
@@ -338,32 +458,64 @@ async function load(target: Target, row: HttpRow, fixture: Fixture, durationSec:
     connections: settings.connections,
     pipelining: settings.pipelining,
   };
-  const pid = target.server.child.pid;
-  const serverBefore = cpuSeconds(pid);
-  const machineBefore = machineBusySeconds();
-  const started = performance.now();
-  const out = await runNode(join(BENCH, 'load.ts'), [], {
-    env: { ...process.env, BENCH_LOAD_SPEC: JSON.stringify(spec) },
-    role: 'load',
-    timeoutMs: (durationSec + 60) * 1000,
+  const { result, cpu } = await runLoadProcess<LoadResult>(
+    target,
+    'load.ts',
+    { BENCH_LOAD_SPEC: JSON.stringify(spec) },
+    durationSec,
+  );
+  return { ...result, ...cpu } satisfies RunMeasurement;
+}
+
+/**
+ * The token-endpoint row's probe: one refresh on the first live chain, from here, so that a server that
+ * refuses it fails the row with the server's own answer. The chain continues from the new token.
+ */
+async function probeRefresh(target: Target, fixture: Fixture): Promise<void> {
+  const chain = fixture.oauth.refreshTokens.findIndex((token) => token !== null);
+  const token = fixture.oauth.refreshTokens[chain];
+  if (!token) throw new Error('no refresh-token chain is left');
+  const response = await fetch(`${target.url}/oauth/token`, {
+    method: 'POST',
+    headers: {
+      accept: 'application/json',
+      authorization: basicAuthorization(fixture.oauth),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: refreshBody(token),
   });
-  const wallSec = (performance.now() - started) / 1000;
-  const serverAfter = cpuSeconds(pid);
-  const machineAfter = machineBusySeconds();
-  const result = JSON.parse(out) as LoadResult;
-  const server = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
-  const other =
-    server === null || machineBefore === null || machineAfter === null || result.processCpuSec === null
-      ? null
-      : Math.max(0, machineAfter - machineBefore - server - result.processCpuSec);
-  const pct = (seconds: number | null, over: number) =>
-    seconds === null ? null : Math.round((seconds / over) * 100);
-  return {
-    ...result,
-    serverCpuPct: pct(server, wallSec),
-    loadCpuPct: pct(result.loadCpuSec, result.durationSec),
-    otherCpuPct: pct(other, wallSec),
-  } satisfies RunMeasurement;
+  const text = await response.text();
+  if (response.status !== 200) {
+    fixture.oauth.refreshTokens[chain] = null;
+    throw new Error(`refresh_token grant answered ${response.status}: ${text.slice(0, 300)}`);
+  }
+  const next = (JSON.parse(text) as { refresh_token?: unknown }).refresh_token;
+  if (typeof next !== 'string') throw new Error(`refresh_token grant answered 200 without a refresh_token`);
+  fixture.oauth.refreshTokens[chain] = next;
+}
+
+/** The token-endpoint row's load: the rotating refresh-token chains of bench/token-load.ts. */
+async function loadRefreshChains(target: Target, fixture: Fixture, durationSec: number) {
+  const spec: TokenLoadSpec = {
+    url: `${target.url}/oauth/token`,
+    clientId: fixture.oauth.clientId,
+    clientSecret: fixture.oauth.clientSecret,
+    refreshTokens: fixture.oauth.refreshTokens,
+    durationSec,
+  };
+  if (!spec.refreshTokens.some((token) => token !== null)) {
+    throw new Error('every refresh-token chain has stopped');
+  }
+  const { result, cpu } = await runLoadProcess<TokenLoadResult>(
+    target,
+    'token-load.ts',
+    { BENCH_TOKEN_SPEC: JSON.stringify(spec) },
+    durationSec,
+  );
+  fixture.oauth.refreshTokens = result.refreshTokens;
+  // Everything but the tokens: measurements end up in bench/results/latest.json.
+  const { refreshTokens, ...measured } = result;
+  return { ...measured, ...cpu } satisfies RunMeasurement;
 }
 
 interface HttpRowReport {
@@ -384,11 +536,52 @@ interface HttpRowReport {
   serverCpuPct?: number | null;
   loadCpuPct?: number | null;
   otherCpuPct?: number | null;
+  /** Non-2xx answers and errors during the warm-up (not in `non2xx`/`errors`, which count the runs). */
+  warmupNon2xx?: number;
+  warmupErrors?: number;
+  /** Token-endpoint row: chains at the start, chains still alive after the last run, what stopped any. */
+  chains?: number;
+  chainsAlive?: number;
+  failures?: TokenLoadResult['failures'];
   runs?: RunMeasurement[];
 }
 
+/** What a row counts per second: requests, or the unit of its absolute budget (tokens). */
+const unitOf = (row: Pick<HttpRow, 'budget'>) =>
+  row.budget && 'unit' in row.budget ? row.budget.unit : 'req';
+
+/** Keeps the first few answers that stopped a chain, over the warm-up and all runs. */
+function noteFailures(report: HttpRowReport, result: RunMeasurement): void {
+  if (result.chains !== undefined) {
+    report.chains ??= result.chains;
+    report.chainsAlive = result.chainsAlive;
+  }
+  if (!result.failures?.length) return;
+  report.failures = [...(report.failures ?? []), ...result.failures].slice(0, 5);
+}
+
+/** BENCH_ONLY's rows, with the rows their ratios are taken against (the baseline, the API-key row). */
+function selectedRows(): HttpRow[] {
+  if (!settings.only) return ROWS;
+  for (const id of settings.only) {
+    if (!ROWS.some((row) => row.id === id))
+      log(`BENCH_ONLY: no row "${id}" (rows: ${ROWS.map((r) => r.id).join(', ')})`);
+  }
+  const wanted = new Set(['baseline', ...settings.only]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of ROWS) {
+      if (wanted.has(row.id) && row.baseline && !wanted.has(row.baseline)) {
+        wanted.add(row.baseline);
+        grew = true;
+      }
+    }
+  }
+  return ROWS.filter((row) => wanted.has(row.id));
+}
+
 async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Promise<HttpRowReport[]> {
-  const rows = ROWS.filter((row) => !settings.only || settings.only.has(row.id) || row.id === 'baseline');
+  const rows = selectedRows();
   const reports = new Map<string, HttpRowReport>();
   const active: HttpRow[] = [];
 
@@ -404,13 +597,24 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
         targets.set(row.server, target);
       }
       // One request first: a row that does not answer 200 would measure its error path.
-      const probe = await fetch(`${target.url}${row.path(fixture)}`, {
-        headers: row.headers?.(fixture) ?? {},
-      });
-      const text = await probe.text();
-      if (probe.status !== 200) throw new Error(`probe answered ${probe.status}: ${text.slice(0, 300)}`);
+      if (row.custom) await row.custom.probe(target, fixture);
+      else {
+        const probe = await fetch(`${target.url}${row.path(fixture)}`, {
+          headers: row.headers?.(fixture) ?? {},
+        });
+        const text = await probe.text();
+        if (probe.status !== 200) throw new Error(`probe answered ${probe.status}: ${text.slice(0, 300)}`);
+      }
       log(`warm-up  ${row.name} (${settings.warmupSec} s)`);
-      await load(target, row, fixture, settings.warmupSec);
+      const warmup = row.custom
+        ? await row.custom.load(target, fixture, settings.warmupSec)
+        : await load(target, row, fixture, settings.warmupSec);
+      report.warmupNon2xx = warmup.non2xx;
+      report.warmupErrors = warmup.errors;
+      noteFailures(report, warmup);
+      if (warmup.non2xx || warmup.errors) {
+        log(`warm-up  ${row.name}: ${warmup.non2xx} non-2xx, ${warmup.errors} errors`);
+      }
       report.runs = [];
       active.push(row);
     } catch (error) {
@@ -426,10 +630,13 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
       const target = targets.get(row.server);
       if (!report?.runs || !target || report.status === 'failed') continue;
       try {
-        const result = await load(target, row, fixture, settings.durationSec);
+        const result = row.custom
+          ? await row.custom.load(target, fixture, settings.durationSec)
+          : await load(target, row, fixture, settings.durationSec);
         report.runs.push(result);
+        noteFailures(report, result);
         log(
-          `run ${run}/${settings.runs} ${row.name}: ${fmtInt(result.requestsPerSec)} req/s, ` +
+          `run ${run}/${settings.runs} ${row.name}: ${fmtInt(result.requestsPerSec)} ${unitOf(row)}/s, ` +
             `p50 ${fmtMs(result.p50Ms)} ms, p99 ${fmtMs(result.p99Ms)} ms, server CPU ${result.serverCpuPct ?? '?'}%` +
             (result.otherCpuPct === null ? '' : `, other processes ${result.otherCpuPct}%`) +
             (result.non2xx || result.errors ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''),
@@ -469,8 +676,15 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
         : row.baseline
           ? null
           : 1;
-    report.budgetMet =
-      row.budget && typeof report.ratio === 'number' ? report.ratio >= row.budget.minRatio : null;
+    report.budgetMet = !row.budget
+      ? null
+      : 'minPerSec' in row.budget
+        ? report.requestsPerSec === undefined
+          ? null
+          : report.requestsPerSec >= row.budget.minPerSec
+        : typeof report.ratio === 'number'
+          ? report.ratio >= row.budget.minRatio
+          : null;
   }
   return [...reports.values()];
 }
@@ -583,8 +797,17 @@ function markdown(
       lines.push(`| ${row.name} | failed | | | | | ${row.error?.split('\n')[0]?.slice(0, 80) ?? ''} |`);
       continue;
     }
-    const budget = row.budget ? `≥ ${fmtPct(row.budget.minRatio)} ${mark(row.budgetMet)}` : '';
-    const warn = row.non2xx || row.errors ? ` ⚠ ${row.non2xx} non-2xx, ${row.errors} errors` : '';
+    const budget = !row.budget
+      ? ''
+      : 'minPerSec' in row.budget
+        ? `≥ ${fmtInt(row.budget.minPerSec)} ${row.budget.unit}/s ${mark(row.budgetMet)}`
+        : `≥ ${fmtPct(row.budget.minRatio)} ${mark(row.budgetMet)}`;
+    const warmup = row.warmupNon2xx || row.warmupErrors;
+    const warn =
+      row.non2xx || row.errors || warmup
+        ? ` ⚠ ${row.non2xx} non-2xx, ${row.errors} errors` +
+          (warmup ? ` (+ ${row.warmupNon2xx} non-2xx, ${row.warmupErrors} errors in the warm-up)` : '')
+        : '';
     lines.push(
       `| ${row.name} | ${fmtInt(row.requestsPerSec)} | ${fmtMs(row.p50Ms)} | ${fmtMs(row.p99Ms)} | ` +
         `${typeof row.ratio === 'number' ? fmtPct(row.ratio) : '–'} | ${row.serverCpuPct === null || row.serverCpuPct === undefined ? '–' : `${row.serverCpuPct}%`} | ${budget}${warn} |`,
@@ -629,7 +852,9 @@ async function main(): Promise<void> {
   const temp = makeTempDir('cohera-bench-');
   let http: HttpRowReport[] = [];
   try {
-    log('setting up: bootstrap, supplier, product, certificate');
+    log(
+      `setting up: bootstrap, supplier, product, certificate, service account, OAuth app and ${settings.tokenChains} authorization-code flows`,
+    );
     const { fixture, embedded } = await setUp(join(temp, 'data'));
     targets.set('embedded', embedded);
     http = await measureHttp(fixture, targets);
@@ -661,6 +886,12 @@ async function main(): Promise<void> {
     } else if (row.serverCpuPct != null && row.serverCpuPct < 85) {
       notes.push(
         `⚠ ${row.id}: the server used only ${row.serverCpuPct}% of its core, so the load generator may have been the bottleneck.`,
+      );
+    }
+    if (row.failures?.length) {
+      const samples = row.failures.map((f) => `${f.status || 'no answer'} ${f.body}`).join(' · ');
+      notes.push(
+        `⚠ ${row.id}: ${row.chainsAlive ?? '?'} of ${row.chains ?? '?'} chains left; each stopped at its first answer other than 200: ${samples}`,
       );
     }
   }
