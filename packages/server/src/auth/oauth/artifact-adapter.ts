@@ -14,6 +14,7 @@
  *   accepting its tokens within a second.
  */
 import { hash } from 'node:crypto';
+import { hasScope, SCOPES, type Scope } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Clock } from '../../clock.ts';
@@ -29,14 +30,36 @@ export interface ArtifactEvents {
   tokensRevoked(id: string): Promise<void>;
 }
 
+/** Our own client metadata, beside the standard fields (the engine keeps their names on its Client). */
+export const EXTRA_CLIENT_METADATA = [
+  'cohera_scopes',
+  'cohera_previous_secret_hash',
+  'cohera_previous_secret_expires_at',
+] as const;
+
+/** What provider.ts reads back from the engine's Client: everything a token request needs, no query. */
+export interface CoheraClientFields {
+  clientId: string;
+  clientSecret?: string;
+  /** Every scope within the registered ceiling, wildcards expanded (the engine compares plain strings). */
+  cohera_scopes?: Scope[];
+  cohera_previous_secret_hash?: string | null;
+  cohera_previous_secret_expires_at?: string | null;
+}
+
 /**
  * The engine's metadata for one of our clients. Only the code flow, with refresh tokens. The client's scope
- * ceiling is not metadata (the engine's `scope` is for OpenID scopes): the resource server's scopes for the
- * client are its registered ones (provider.ts, getResourceServerInfo).
+ * ceiling is not the engine's `scope` (that is for OpenID scopes) but `cohera_scopes`: the resource
+ * server's scopes for this client (provider.ts, getResourceServerInfo). The previous secret's hash rides
+ * along so a token request authenticates the client without another query.
  */
 export function clientMetadata(row: OAuthClientsTable): AdapterPayload {
   const confidential = row.client_type === 'confidential';
+  const ceiling = JSON.parse(row.scopes) as string[];
   return {
+    cohera_scopes: SCOPES.filter((scope) => hasScope(ceiling, scope)),
+    cohera_previous_secret_hash: row.previous_secret_hash,
+    cohera_previous_secret_expires_at: row.previous_secret_expires_at,
     client_id: row.id,
     client_name: row.name,
     redirect_uris: JSON.parse(row.redirect_uris) as string[],

@@ -39,7 +39,11 @@ function equalHashes(a: string, b: string): boolean {
  * Whether `presented` is the client's current secret, or its previous one within the grace period. Both
  * hashes are always compared, in constant time, so the answer's timing says nothing about which matched.
  */
-export function clientSecretMatches(client: OAuthClientsTable, presented: string, now: number): boolean {
+export function clientSecretMatches(
+  client: Pick<OAuthClientsTable, 'secret_hash' | 'previous_secret_hash' | 'previous_secret_expires_at'>,
+  presented: string,
+  now: number,
+): boolean {
   if (client.secret_hash === null) return false;
   const hash = hashClientSecret(presented);
   const current = equalHashes(hash, client.secret_hash);

@@ -17,7 +17,7 @@
  */
 import { hkdfSync } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { hasScope, isScope, SCOPES, type Scope } from '@cohera/shared';
+import { hasScope, isScope, type Scope } from '@cohera/shared';
 import { fastifyCookie } from '@fastify/cookie';
 import type { Kysely } from 'kysely';
 import Provider, {
@@ -36,7 +36,9 @@ import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
 import {
   type ArtifactEvents,
   artifactBox,
+  type CoheraClientFields,
   createArtifactAdapter,
+  EXTRA_CLIENT_METADATA,
   purgeExpiredArtifacts,
   revokeGrant,
 } from './artifact-adapter.ts';
@@ -45,7 +47,7 @@ import {
   findAuthorizationByGrant,
   markGrantRevoked,
 } from './authorizations-repository.ts';
-import { clientSecretMatches, findClientById } from './clients-repository.ts';
+import { clientSecretMatches } from './clients-repository.ts';
 import { errorPage } from './pages.ts';
 import { ACCESS_TOKEN_TTL_SECONDS, loadSigningKey, signingKeysVersion } from './signing-keys.ts';
 
@@ -69,15 +71,9 @@ export interface OAuthServerDeps {
   log: Logger;
 }
 
-/**
- * Every scope within a client's registered ceiling, wildcards expanded (`read:*` gives `read:certificates`
- * and the others too), or none when the client is gone: the engine matches scopes as plain strings.
- */
-async function registeredScopes(db: Kysely<DB>, clientId: string): Promise<Scope[]> {
-  const row = await findClientById(db, clientId);
-  if (!row) return [];
-  const ceiling = JSON.parse(row.scopes) as string[];
-  return SCOPES.filter((scope) => hasScope(ceiling, scope));
+/** Every scope within a client's registered ceiling (wildcards expanded), from the engine's Client. */
+function registeredScopes(client: unknown): readonly Scope[] {
+  return (client as CoheraClientFields).cohera_scopes ?? [];
 }
 
 /** Our own sign-in session must belong to the engine's signed-in account: signing out ends OAuth SSO too. */
@@ -123,7 +119,7 @@ function grantableScopeCheck(deps: OAuthServerDeps) {
       const { client, grant } = ctx.oidc;
       if (!client) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
       const audience = deps.config.audience;
-      const registered = await registeredScopes(deps.db, client.clientId);
+      const registered = registeredScopes(client);
       const granted = new Set((grant?.getResourceScope(audience) ?? '').split(' '));
       const encountered = new Set((grant?.getResourceScopeEncountered(audience) ?? '').split(' '));
       const requested = String(ctx.oidc.params?.scope ?? '')
@@ -153,6 +149,7 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
   return {
     adapter,
     clients: [],
+    extraClientMetadata: { properties: [...EXTRA_CLIENT_METADATA] },
     jwks: jwks as Configuration['jwks'],
     clockTolerance: 60,
     cookies: {
@@ -197,9 +194,8 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
           if (indicator !== audience)
             throw new errors.InvalidTarget('only the Cohera API is a valid resource');
           // The client's registered scopes are the ceiling of anything it may be granted.
-          const scopes = await registeredScopes(db, client.clientId);
           return {
-            scope: scopes.join(' '),
+            scope: registeredScopes(client).join(' '),
             audience,
             accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
             accessTokenFormat: 'jwt',
@@ -310,13 +306,17 @@ export class OAuthServer {
     provider.proxy = true;
     // The engine compares a presented secret with the client's `client_secret` metadata, which for us is
     // the stored hash: compare hashes instead (constant time, and the previous secret during its grace).
-    const { db, clock } = deps;
+    const { clock } = deps;
     provider.Client.prototype.compareClientSecret = async function compareClientSecret(
-      this: { clientId: string },
+      this: CoheraClientFields,
       actual: string,
     ) {
-      const row = await findClientById(db, this.clientId);
-      return row !== null && clientSecretMatches(row, actual, clock.now());
+      const stored = {
+        secret_hash: this.clientSecret ?? null,
+        previous_secret_hash: this.cohera_previous_secret_hash ?? null,
+        previous_secret_expires_at: this.cohera_previous_secret_expires_at ?? null,
+      };
+      return clientSecretMatches(stored, actual, clock.now());
     };
     observe(provider, deps.log);
     return { provider, version };
