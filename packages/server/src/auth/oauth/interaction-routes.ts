@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { sendHtml } from '../../http/html-page.ts';
+import { pageCsp, sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { loginPage } from '../sessions/login-page.ts';
 import { findSession, SESSION_COOKIE, type SessionRecord, scopesForRole } from '../sessions/store.ts';
@@ -109,9 +109,24 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       reply.hijack();
       reply.raw.setHeader('x-request-id', request.id);
       reply.raw.setHeader('cache-control', 'no-store');
-      await oauth.provider.interactionFinished(request.raw, reply.raw, result, {
-        mergeWithLastSubmission: 'consent' in result,
-      });
+      try {
+        await oauth.provider.interactionFinished(request.raw, reply.raw, result, {
+          mergeWithLastSubmission: 'consent' in result,
+        });
+      } catch (error) {
+        // The interaction ended meanwhile (expired, or finished in another tab). The reply is ours to send:
+        // Fastify no longer answers a hijacked request.
+        request.log.info({ err: (error as Error).message }, 'OAuth interaction could not be finished');
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(400, {
+            'content-type': 'text/html; charset=utf-8',
+            'content-security-policy': pageCsp(),
+          });
+          reply.raw.end(
+            errorPage('invalid_request', 'This authorization has expired. Start again from the app.'),
+          );
+        }
+      }
     }
 
     /**
@@ -130,12 +145,15 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       const shownAt = (details.result as { cohera_login_shown_at?: unknown } | undefined)
         ?.cohera_login_shown_at;
       if (typeof shownAt === 'number') return Date.parse(session.createdAt) > shownAt;
-      await oauth.provider.interactionResult(
-        request.raw,
-        reply.raw,
-        { cohera_login_shown_at: clock.now() },
-        { mergeWithLastSubmission: false },
-      );
+      // If the interaction vanished meanwhile, the sign-in page leads to the "expired" page: nothing to do.
+      await oauth.provider
+        .interactionResult(
+          request.raw,
+          reply.raw,
+          { cohera_login_shown_at: clock.now() },
+          { mergeWithLastSubmission: false },
+        )
+        .catch(() => undefined);
       return false;
     }
 
