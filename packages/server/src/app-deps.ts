@@ -1,5 +1,6 @@
 /** What every route plugin receives: built once in buildApp, never read from globals. */
 import type { Kysely } from 'kysely';
+import type { AuditLog } from './audit/log.ts';
 import type { ApiKeyVerifier } from './auth/api-keys/verifier.ts';
 import type { OAuthServer } from './auth/oauth/provider.ts';
 import type { OAuthTokenVerifier } from './auth/oauth/token-verifier.ts';
@@ -37,4 +38,6 @@ export interface AppDeps {
   authFailures: AuthFailureGuard;
   readCache: ResourceReadCache;
   usage: UsageRecorder;
+  /** The audit log: `record` in a management action's transaction, `enqueue` for high-volume events. */
+  audit: AuditLog;
 }

@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
+import { AuditLog } from './audit/log.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
@@ -158,6 +159,7 @@ export async function buildApp(
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
+    audit: new AuditLog(database.db, config.masterKey, clock, logger),
     limiter,
     orgLimits: new OrgLimitCache(database.db, clock),
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
@@ -175,6 +177,7 @@ export async function buildApp(
   });
   await bus.ready();
   deps.usage.start(options.usageFlushMs);
+  deps.audit.start();
   app.decorate('deps', deps);
   app.decorate('routeTable', [] as RouteEntry[]);
 
@@ -233,6 +236,10 @@ export async function buildApp(
     const auth = request.auth;
     if (auth?.principal.kind === 'api_key') {
       deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
+      const access = request.routeOptions.config.access;
+      if (reply.statusCode < 400 && access && 'scope' in access) {
+        deps.usage.recordScopeUse(auth.principal.id, auth.orgId, access.scope);
+      }
     } else if (auth?.credentialId) {
       deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
@@ -245,6 +252,9 @@ export async function buildApp(
     await deps.usage
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));
+    await deps.audit
+      .stop()
+      .catch((error: unknown) => app.log.error({ err: error }, 'final audit flush failed'));
     if (options.bus === undefined) await bus.close();
     if (options.limiter === undefined) await limiter.close();
     if (ownsDatabase) await database.destroy();

@@ -34,6 +34,10 @@ export interface Config {
    * (any proxy), a hop count, or a comma-separated list of proxy addresses/CIDRs.
    */
   trustProxy: boolean | number | string;
+  /** Which API calls the audit log records: none, state changes only (default), or every call. */
+  auditApiCalls: 'none' | 'writes' | 'all';
+  /** Audit events older than this many days are deleted (the chain stays verifiable). */
+  auditRetentionDays: number;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -52,6 +56,8 @@ const SETTINGS = [
   'COHERA_METRICS_TOKEN',
   'COHERA_METRICS_PORT',
   'COHERA_TRUST_PROXY',
+  'COHERA_AUDIT_API_CALLS',
+  'COHERA_AUDIT_RETENTION_DAYS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -210,6 +216,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   }
 
+  const auditRaw = readRaw(env, 'COHERA_AUDIT_API_CALLS', problems) ?? 'writes';
+  if (auditRaw !== 'none' && auditRaw !== 'writes' && auditRaw !== 'all') {
+    problems.push(`COHERA_AUDIT_API_CALLS must be none, writes or all, got "${auditRaw}"`);
+  }
+  const retentionRaw = readRaw(env, 'COHERA_AUDIT_RETENTION_DAYS', problems) ?? '365';
+  if (!/^\d{1,5}$/.test(retentionRaw) || Number(retentionRaw) < 1) {
+    problems.push(`COHERA_AUDIT_RETENTION_DAYS must be a whole number of days from 1, got "${retentionRaw}"`);
+  }
+
   let masterKey: Buffer | null = null;
   let masterKeySource: Config['masterKeySource'] = 'environment';
   const masterRaw = readRaw(env, 'COHERA_MASTER_KEY', problems);
@@ -238,6 +253,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     metricsToken,
     metricsPort,
     trustProxy,
+    auditApiCalls: auditRaw as Config['auditApiCalls'],
+    auditRetentionDays: Number(retentionRaw),
   });
 }
 

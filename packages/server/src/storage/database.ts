@@ -12,6 +12,7 @@ import { foundation } from './migrations/0001-foundation.ts';
 import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
 import { serviceAccounts } from './migrations/0003-service-accounts.ts';
 import { oauth } from './migrations/0004-oauth.ts';
+import { audit } from './migrations/0005-audit.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -38,6 +39,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-api-key-lifecycle': apiKeyLifecycle(dialect),
     '0003-service-accounts': serviceAccounts(dialect),
     '0004-oauth': oauth(dialect),
+    '0005-audit': audit(dialect),
   };
 }
 

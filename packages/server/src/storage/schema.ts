@@ -229,6 +229,49 @@ export interface OAuthSigningKeysTable {
   retired_at: string | null;
 }
 
+export type AuditResult = 'success' | 'failure';
+
+export interface AuditEventsTable {
+  /** `evt_…`. */
+  id: string;
+  org_id: string;
+  /** Position in the org's chain, from 1. */
+  seq: number;
+  at: string;
+  actor_kind: string;
+  actor_id: string;
+  action: string;
+  target_kind: string | null;
+  target_id: string | null;
+  result: AuditResult;
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  /** JSON object; never a secret. */
+  metadata: string;
+  /** The previous event's `hash` (or the chain's genesis value). */
+  prev_hash: string;
+  /** HMAC-SHA256 (hex) under a key derived from the master key, of `prev_hash` and this event's fields. */
+  hash: string;
+}
+
+export interface AuditChainHeadsTable {
+  org_id: string;
+  seq: number;
+  hash: string;
+  /** Retention deletes events from the oldest; this is the last deleted one, where verification starts. */
+  purged_through_seq: number;
+  purged_through_hash: string;
+}
+
+export interface ApiKeyScopeUsageTable {
+  key_id: string;
+  org_id: string;
+  /** The scope a route required, which the key's scopes satisfied. */
+  scope: string;
+  last_used_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -246,4 +289,7 @@ export interface DB {
   oauth_artifacts: OAuthArtifactsTable;
   oauth_authorizations: OAuthAuthorizationsTable;
   oauth_signing_keys: OAuthSigningKeysTable;
+  audit_events: AuditEventsTable;
+  audit_chain_heads: AuditChainHeadsTable;
+  api_key_scope_usage: ApiKeyScopeUsageTable;
 }

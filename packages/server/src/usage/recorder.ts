@@ -48,6 +48,8 @@ export class UsageRecorder {
    * the org's budget). Their ids never collide (`sak_…`, `grt_…`).
    */
   #keyUse = new Map<string, { orgId: string; at: number }>();
+  /** Which scope each API key used (key|scope → last use), for the security report's least-privilege check. */
+  #scopeUse = new Map<string, { keyId: string; orgId: string; scope: string; at: number }>();
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
 
@@ -82,6 +84,14 @@ export class UsageRecorder {
       this.#day = { start, end: start + 86_400_000, date: utcDate(now) };
     }
     return this.#day.date;
+  }
+
+  /** Notes that an API key used a scope (the scope a route required, on a response below 400). */
+  recordScopeUse(keyId: string, orgId: string, scope: string): void {
+    const id = `${keyId}|${scope}`;
+    const use = this.#scopeUse.get(id);
+    if (use) use.at = this.#clock.now();
+    else this.#scopeUse.set(id, { keyId, orgId, scope, at: this.#clock.now() });
   }
 
   /** Notes the use of a service-account key (`kid`) or an OAuth authorization (`grt_…`). */
@@ -129,13 +139,21 @@ export class UsageRecorder {
   }
 
   async #write(): Promise<void> {
-    if (this.#counters.size === 0 && this.#lastUse.size === 0 && this.#keyUse.size === 0) return;
+    if (
+      this.#counters.size === 0 &&
+      this.#lastUse.size === 0 &&
+      this.#keyUse.size === 0 &&
+      this.#scopeUse.size === 0
+    )
+      return;
     const counters = this.#counters;
     const lastUse = this.#lastUse;
     const keyUse = this.#keyUse;
+    const scopeUse = this.#scopeUse;
     this.#counters = new Map();
     this.#lastUse = new Map();
     this.#keyUse = new Map();
+    this.#scopeUse = new Map();
     try {
       await this.#db.transaction().execute(async (trx) => {
         const rows = [...counters.values()].map((c) => ({
@@ -172,9 +190,30 @@ export class UsageRecorder {
         const uses = [...keyUse].map(([id, use]) => [id, { orgId: use.orgId, at: isoAt(use.at) }] as const);
         await touchServiceAccountKeys(trx, new Map(uses.filter(([id]) => id.startsWith('sak_'))));
         await touchAuthorizations(trx, new Map(uses.filter(([id]) => id.startsWith('grt_'))));
+        const scopeRows = [...scopeUse.values()].map((use) => ({
+          key_id: use.keyId,
+          org_id: use.orgId,
+          scope: use.scope,
+          last_used_at: isoAt(use.at),
+        }));
+        for (let i = 0; i < scopeRows.length; i += 200) {
+          await trx
+            .insertInto('api_key_scope_usage')
+            .values(scopeRows.slice(i, i + 200))
+            .onConflict((oc) =>
+              oc
+                .columns(['key_id', 'scope'])
+                .doUpdateSet((eb) => ({ last_used_at: eb.ref('excluded.last_used_at') })),
+            )
+            .execute();
+        }
       });
     } catch (error) {
       this.#restore(counters, lastUse);
+      for (const [id, use] of scopeUse) {
+        const current = this.#scopeUse.get(id);
+        if (!current || current.at < use.at) this.#scopeUse.set(id, use);
+      }
       for (const [keyId, use] of keyUse) {
         const current = this.#keyUse.get(keyId);
         if (!current || current.at < use.at) this.#keyUse.set(keyId, use);

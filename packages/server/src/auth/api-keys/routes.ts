@@ -7,6 +7,7 @@ import { generateApiKey, normalizeScopes, SCOPES, type Scope } from '@cohera/sha
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { actorOf, requestOf } from '../../audit/log.ts';
 import { apiTime, isoAt } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
@@ -115,7 +116,7 @@ export function statusOf(row: Pick<ApiKeysTable, 'revoked_at' | 'expires_at'>, n
 
 export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function apiKeys(app) {
-    const { db, clock, bus, usage } = deps;
+    const { db, clock, bus, usage, audit } = deps;
     const tags = ['API keys'];
 
     const present = (row: ApiKeysTable) => ({
@@ -176,20 +177,30 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const now = clock.now();
         const expiresAt = await expiryFor(auth, body, now);
         const key = generateApiKey(mode);
-        const row = await insertApiKey(
-          db,
-          { orgId: auth.orgId, mode },
-          key,
-          {
-            name,
-            scopes,
-            expiresAt,
-            rateLimitPerMinute: body.rate_limit_per_minute ?? null,
-            createdBy: auth.principal,
-          },
-          now,
-        );
-        request.log.info({ event: 'api_key.created', key_id: row.id }, 'api key created');
+        const row = await db.transaction().execute(async (trx) => {
+          const inserted = await insertApiKey(
+            trx,
+            { orgId: auth.orgId, mode },
+            key,
+            {
+              name,
+              scopes,
+              expiresAt,
+              rateLimitPerMinute: body.rate_limit_per_minute ?? null,
+              createdBy: auth.principal,
+            },
+            now,
+          );
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'api_key.created',
+            target: { kind: 'api_key', id: inserted.id },
+            metadata: { name, scopes, mode, expires_at: expiresAt, prefix: inserted.prefix },
+            request: requestOf(request),
+          });
+          return inserted;
+        });
         return reply.code(201).send({ ...present(row), key });
       },
     );
@@ -245,10 +256,21 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const current = await getApiKey(db, scope, request.params.id);
         if (!current) throw notFound('API key');
         requireGrantable(request.auth!, JSON.parse(current.scopes) as Scope[]);
-        const row = await revokeApiKey(db, scope, request.params.id, clock.now());
-        if (!row) throw notFound('API key');
+        const auth = request.auth!;
+        const row = await db.transaction().execute(async (trx) => {
+          const revoked = await revokeApiKey(trx, scope, request.params.id, clock.now());
+          if (!revoked) throw notFound('API key');
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'api_key.revoked',
+            target: { kind: 'api_key', id: revoked.id },
+            metadata: { name: revoked.name, prefix: revoked.prefix },
+            request: requestOf(request),
+          });
+          return revoked;
+        });
         await bus.publish({ kind: 'api_key', keyHash: row.key_hash });
-        request.log.info({ event: 'api_key.revoked', key_id: row.id }, 'api key revoked');
         return present(row);
       },
     );
@@ -307,10 +329,17 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             now,
           );
           await expireApiKeyBy(trx, tenant, old.id, isoAt(now + grace * 1000));
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'api_key.rolled',
+            target: { kind: 'api_key', id: old.id },
+            metadata: { new_key_id: inserted.id, grace_period_seconds: grace, prefix: inserted.prefix },
+            request: requestOf(request),
+          });
           return inserted;
         });
         await bus.publish({ kind: 'api_key', keyHash: old.key_hash });
-        request.log.info({ event: 'api_key.rolled', key_id: row.id, rolled_from: old.id }, 'api key rolled');
         return reply.code(201).send({ ...present(row), key });
       },
     );

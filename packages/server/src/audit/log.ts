@@ -1,0 +1,187 @@
+/**
+ * The audit log every part of the server records through (DESIGN §5.4). Two ways in:
+ *
+ * - `record(trx, event)`: for management actions, inside the transaction of the change it describes, so an
+ *   acknowledged change always has its event (and a failed change none).
+ * - `enqueue(event)`: for high-volume events (failed authentication, rate-limit hits, API calls), into a
+ *   bounded buffer flushed in batches off the request path, and on graceful shutdown. A full buffer never
+ *   blocks a request: the event is dropped, counted in a metric, and an `audit.events_dropped` event with the
+ *   count is recorded at the next flush.
+ *
+ * Every event is also a structured `audit` log line, for log shipping. Metadata must never hold a secret:
+ * callers pass ids and names only, and a test searches every stored event for every secret it made.
+ */
+import { newId } from '@cohera/shared';
+import type { FastifyRequest } from 'fastify';
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { AuthContext, Principal } from '../auth/context.ts';
+import { type Clock, isoAt } from '../clock.ts';
+import type { AuditEventsTable, AuditResult, DB } from '../storage/schema.ts';
+import type { AuditAction } from './actions.ts';
+import { AuditChain, type UnchainedEvent } from './chain.ts';
+
+export interface AuditActor {
+  kind: Principal['kind'] | 'operator' | 'system' | 'anonymous';
+  id: string;
+}
+
+export interface AuditEventInput {
+  orgId: string;
+  actor: AuditActor;
+  action: AuditAction;
+  target?: { kind: string; id: string } | null;
+  result?: AuditResult;
+  metadata?: Record<string, unknown>;
+  /** Where the request came from; absent for events of the operator CLI or the server itself. */
+  request?: { ip: string | null; userAgent: string | null; requestId: string | null };
+}
+
+/** The request part of an event. */
+export function requestOf(request: FastifyRequest): NonNullable<AuditEventInput['request']> {
+  const agent = request.headers['user-agent'];
+  return {
+    ip: request.ip,
+    userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null,
+    requestId: request.id,
+  };
+}
+
+/** Who acted: the principal of the request's credential. */
+export function actorOf(auth: AuthContext): AuditActor {
+  return { kind: auth.principal.kind, id: auth.principal.id };
+}
+
+export interface AuditLogOptions {
+  /** Buffered events held at most before new ones are dropped (default 10,000). */
+  bufferSize?: number;
+  /** How often the buffer is flushed (default 1 s). */
+  flushMs?: number;
+}
+
+export class AuditLog {
+  readonly chain: AuditChain;
+  readonly #db: Kysely<DB>;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #bufferSize: number;
+  readonly #flushMs: number;
+  #buffer: UnchainedEvent[] = [];
+  /** Dropped since the last flush, per org (each gets its own `audit.events_dropped` event). */
+  #dropped = new Map<string, number>();
+  /** Dropped since start, for the metric. */
+  droppedTotal = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #flushing: Promise<void> | null = null;
+
+  constructor(db: Kysely<DB>, masterKey: Buffer, clock: Clock, log: Logger, options: AuditLogOptions = {}) {
+    this.#db = db;
+    this.chain = new AuditChain(masterKey);
+    this.#clock = clock;
+    this.#log = log;
+    this.#bufferSize = options.bufferSize ?? 10_000;
+    this.#flushMs = options.flushMs ?? 1000;
+  }
+
+  get bufferDepth(): number {
+    return this.#buffer.length;
+  }
+
+  #prepare(input: AuditEventInput): UnchainedEvent {
+    const now = this.#clock.now();
+    const event: UnchainedEvent = {
+      id: newId('audit_event', now),
+      org_id: input.orgId,
+      at: isoAt(now),
+      actor_kind: input.actor.kind,
+      actor_id: input.actor.id,
+      action: input.action,
+      target_kind: input.target?.kind ?? null,
+      target_id: input.target?.id ?? null,
+      result: input.result ?? 'success',
+      ip: input.request?.ip ?? null,
+      user_agent: input.request?.userAgent ?? null,
+      request_id: input.request?.requestId ?? null,
+      metadata: JSON.stringify(input.metadata ?? {}),
+    };
+    this.#log.info({ audit: { ...event, metadata: input.metadata ?? {} } }, 'audit');
+    return event;
+  }
+
+  /** Records a management action in the transaction that makes the change. */
+  async record(trx: Kysely<DB> | Transaction<DB>, input: AuditEventInput): Promise<AuditEventsTable> {
+    const [row] = await this.chain.append(trx, input.orgId, [this.#prepare(input)]);
+    return row as AuditEventsTable;
+  }
+
+  /** Queues a high-volume event; never blocks, never throws. */
+  enqueue(input: AuditEventInput): void {
+    if (this.#buffer.length >= this.#bufferSize) {
+      this.droppedTotal++;
+      this.#dropped.set(input.orgId, (this.#dropped.get(input.orgId) ?? 0) + 1);
+      return;
+    }
+    this.#buffer.push(this.#prepare(input));
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => {
+      this.flush().catch(() => {}); // flush() logs its own failures
+    }, this.#flushMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.flush();
+  }
+
+  /** Writes the buffer, one transaction per flush, one chain append per org. Concurrent calls share it. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#write().finally(() => {
+      this.#flushing = null;
+    });
+    return this.#flushing;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#buffer.length === 0 && this.#dropped.size === 0) return;
+    const events = this.#buffer;
+    const dropped = this.#dropped;
+    this.#buffer = [];
+    this.#dropped = new Map();
+    for (const [orgId, count] of dropped) {
+      events.push(
+        this.#prepare({
+          orgId,
+          actor: { kind: 'system', id: 'audit' },
+          action: 'audit.events_dropped',
+          result: 'failure',
+          metadata: { count },
+        }),
+      );
+    }
+    const byOrg = new Map<string, UnchainedEvent[]>();
+    for (const event of events) {
+      const list = byOrg.get(event.org_id) ?? [];
+      list.push(event);
+      byOrg.set(event.org_id, list);
+    }
+    try {
+      await this.#db.transaction().execute(async (trx) => {
+        for (const [orgId, list] of byOrg) await this.chain.append(trx, orgId, list);
+      });
+    } catch (error) {
+      // Put them back in front (oldest first); what no longer fits is counted as dropped.
+      const restored = [...events, ...this.#buffer];
+      this.#buffer = restored.slice(0, this.#bufferSize);
+      for (const event of restored.slice(this.#bufferSize)) {
+        this.droppedTotal++;
+        this.#dropped.set(event.org_id, (this.#dropped.get(event.org_id) ?? 0) + 1);
+      }
+      this.#log.warn({ err: (error as Error).message }, 'audit flush failed; will retry');
+      throw error;
+    }
+  }
+}
