@@ -10,10 +10,12 @@ import {
   ConfigError,
   loadConfig,
   openDatabase,
+  operatorAuditLog,
   rateLimitsOf,
   rotateSigningKey,
   setTier,
   startServer,
+  systemClock,
   TIERS,
   type Tier,
 } from '@cohera/server';
@@ -59,12 +61,14 @@ async function runBootstrap(args: string[]): Promise<void> {
   if (!values.org) throw new UsageError('--org is required');
   if (!values.email) throw new UsageError('--email is required');
   const tier = parseTier(values.tier, 'free');
-  const database = await openDatabase(config());
+  const settings = config();
+  const database = await openDatabase(settings);
   try {
     const result = await bootstrap(
       database.db,
       { orgName: values.org, email: values.email, tier },
       Date.now(),
+      operatorAuditLog(database.db, settings.masterKey, systemClock),
     );
     if (values.json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -107,9 +111,16 @@ async function runSetTier(args: string[]): Promise<void> {
   if ((perMinute !== null || perDay !== null) && tier !== 'enterprise') {
     throw new UsageError('--per-minute and --per-day set custom limits, which only the enterprise tier has');
   }
-  const database = await openDatabase(config());
+  const settings = config();
+  const database = await openDatabase(settings);
   try {
-    const org = await setTier(database.db, values.org, { tier, perMinute, perDay }, Date.now());
+    const org = await setTier(
+      database.db,
+      values.org,
+      { tier, perMinute, perDay },
+      Date.now(),
+      operatorAuditLog(database.db, settings.masterKey, systemClock),
+    );
     if (!org) throw new Error(`no organization with id ${values.org}`);
     const summary = { id: org.id, name: org.name, tier: org.tier, rate_limits: rateLimitsOf(org) };
     process.stdout.write(

@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
-import { AuditLog } from './audit/log.ts';
+import { AuditLog, actorOf, requestOf } from './audit/log.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
@@ -48,6 +48,7 @@ import { certificateRoutes } from './resources/certificates/routes.ts';
 import { productRoutes } from './resources/products/routes.ts';
 import { ResourceReadCache } from './resources/read-cache.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
+import { securityReportRoutes } from './security/routes.ts';
 import { type InvalidationBus, MemoryInvalidationBus } from './state/invalidation-bus.ts';
 import { PostgresInvalidationBus } from './state/postgres-invalidation-bus.ts';
 import { RedisInvalidationBus } from './state/redis-invalidation-bus.ts';
@@ -107,6 +108,9 @@ declare module 'fastify' {
 
 export const BODY_LIMIT = 1024 * 1024;
 
+/** Methods that change nothing: not recorded as API calls under COHERA_AUDIT_API_CALLS=writes. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 export async function buildApp(
   config: Readonly<Config>,
   options: BuildOptions = {},
@@ -140,6 +144,7 @@ export async function buildApp(
   app.removeContentTypeParser('text/plain');
 
   const bus = options.bus ?? createInvalidationBus(config, database, logger);
+  const audit = new AuditLog(database.db, config.masterKey, clock, logger);
   const limiter = options.limiter ?? createRateLimiter(config, logger);
   const deps: AppDeps = {
     config,
@@ -155,11 +160,11 @@ export async function buildApp(
       issuer: config.publicUrl,
       audience: config.audience,
     }),
-    oauth: await OAuthServer.create({ db: database.db, clock, config, bus, log: logger }),
+    oauth: await OAuthServer.create({ db: database.db, clock, config, bus, log: logger, audit }),
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
-    audit: new AuditLog(database.db, config.masterKey, clock, logger),
+    audit,
     limiter,
     orgLimits: new OrgLimitCache(database.db, clock),
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
@@ -204,10 +209,27 @@ export async function buildApp(
       apiKeys: deps.apiKeys,
       csrf: deps.csrf,
       failures: deps.authFailures,
+      audit,
       // OAuth tokens first: they are recognised by their header's key id; any other JWT is a service account's.
       bearerVerifiers: [deps.oauthTokens, serviceAccounts],
     }),
-    rateLimit: createRateLimitStep({ limiter, orgLimits: deps.orgLimits, clock }),
+    rateLimit: createRateLimitStep({
+      limiter,
+      orgLimits: deps.orgLimits,
+      clock,
+      onLimited: (request) => {
+        const auth = request.auth;
+        if (!auth) return;
+        audit.enqueue({
+          orgId: auth.orgId,
+          actor: actorOf(auth),
+          action: 'rate_limit.exceeded',
+          result: 'failure',
+          metadata: { method: request.method, route: request.routeOptions.url ?? null, mode: auth.mode },
+          request: requestOf(request),
+        });
+      },
+    }),
     closing: () => closing,
   });
   const metrics = createMetrics(deps);
@@ -229,7 +251,9 @@ export async function buildApp(
   await app.register(supplierRoutes(deps));
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
+  await app.register(securityReportRoutes(deps));
 
+  const auditCalls = config.auditApiCalls;
   // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
   // for both, since every hook is a dispatch per request.
   app.addHook('onResponse', (request, reply, done) => {
@@ -242,6 +266,21 @@ export async function buildApp(
       }
     } else if (auth?.credentialId) {
       deps.usage.recordLastUse(auth.credentialId, auth.orgId);
+    }
+    if (auth && auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
+      audit.enqueue({
+        orgId: auth.orgId,
+        actor: actorOf(auth),
+        action: 'api.request',
+        result: reply.statusCode < 400 ? 'success' : 'failure',
+        metadata: {
+          method: request.method,
+          route: request.routeOptions.url ?? null,
+          status: reply.statusCode,
+          mode: auth.mode,
+        },
+        request: requestOf(request),
+      });
     }
     observe(request, reply);
     done();

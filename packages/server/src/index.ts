@@ -1,4 +1,5 @@
 export { type BuildOptions, buildApp } from './app.ts';
+export { operatorAuditLog } from './audit/log.ts';
 export { rotateSigningKey } from './auth/oauth/signing-keys.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { type Config, ConfigError, loadConfig } from './config.ts';

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = {
   'oauth.consent_denied': 'A person denied an OAuth app',
   'oauth.consent_revoked': 'A person revoked an OAuth app’s access',
   'oauth.token_issued': 'Tokens were issued to an OAuth app (code exchange or refresh)',
+  'oauth.token_revoked': 'An OAuth app revoked its refresh token (RFC 7009), ending its authorization',
   'oauth.refresh_reuse_detected': 'A used refresh token was presented again; its authorization was revoked',
   'oauth.code_replay_detected': 'An authorization code was presented twice; what it issued was revoked',
   'api.request': 'An API call (recorded according to COHERA_AUDIT_API_CALLS)',

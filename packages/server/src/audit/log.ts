@@ -14,7 +14,7 @@
 import { newId } from '@cohera/shared';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { AuthContext, Principal } from '../auth/context.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { AuditEventsTable, AuditResult, DB } from '../storage/schema.ts';
@@ -184,4 +184,12 @@ export class AuditLog {
       throw error;
     }
   }
+}
+
+/**
+ * The audit log of the operator CLI: its events go to the org's chain in the change's transaction. It writes
+ * no log line, because the CLI's stdout is its answer (`--json` prints exactly one object).
+ */
+export function operatorAuditLog(db: Kysely<DB>, masterKey: Buffer, clock: Clock): AuditLog {
+  return new AuditLog(db, masterKey, clock, pino({ level: 'silent' }));
 }

@@ -8,6 +8,7 @@ import { looksLikeApiKey, type Mode } from '@cohera/shared';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
+import { type AuditLog, requestOf } from '../audit/log.ts';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
 import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
@@ -38,6 +39,8 @@ export interface AuthenticationDeps {
   bearerVerifiers?: readonly BearerVerifier[];
   /** Per-IP throttling of failed authentication. */
   failures?: AuthFailureGuard;
+  /** Failures with a known owner (a revoked or expired key) go to that org's audit log. */
+  audit?: AuditLog;
 }
 
 /** Failures that count towards an IP's block: a credential was presented and did not work. */
@@ -120,7 +123,21 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
   }
 
   const fail = (request: FastifyRequest, error: unknown, done: Done) => {
-    if (failures && isCredentialFailure(error)) failures.recordFailure(request.ip).catch(() => {});
+    if (isCredentialFailure(error)) {
+      failures?.recordFailure(request.ip).catch(() => {});
+      const subject = (error as ApiError).subject;
+      if (subject && deps.audit) {
+        deps.audit.enqueue({
+          orgId: subject.orgId,
+          actor: { kind: subject.kind, id: subject.id },
+          action: 'auth.failed',
+          target: { kind: subject.kind, id: subject.id },
+          result: 'failure',
+          metadata: { code: (error as ApiError).code, route: request.routeOptions.url ?? null },
+          request: requestOf(request),
+        });
+      }
+    }
     done(error as Error);
   };
 

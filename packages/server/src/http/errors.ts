@@ -18,10 +18,20 @@ export class ApiError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
   readonly extra: Partial<Problem> | undefined;
+  /**
+   * Whose credential failed, when it is known (a revoked or expired key of an org): for the org's audit log
+   * only, never sent to the client.
+   */
+  readonly subject: { orgId: string; kind: 'api_key' | 'service_account'; id: string } | undefined;
   constructor(
     code: ErrorCode,
     detail?: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string>; extra?: Partial<Problem> } = {},
+    options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extra?: Partial<Problem>;
+      subject?: ApiError['subject'];
+    } = {},
   ) {
     super(detail ?? ERROR_CODES[code].title);
     this.name = 'ApiError';
@@ -30,6 +40,7 @@ export class ApiError extends Error {
     this.errors = options.errors;
     this.headers = options.headers;
     this.extra = options.extra;
+    this.subject = options.subject;
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { generateApiKey } from '@cohera/shared';
 import type { Kysely } from 'kysely';
+import type { AuditLog } from '../audit/log.ts';
 import { insertApiKey } from '../auth/api-keys/repository.ts';
 import { isUniqueViolation } from '../storage/database.ts';
 import type { DB, Tier } from '../storage/schema.ts';
@@ -36,10 +37,12 @@ export class BootstrapError extends Error {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** `audit`: the operator CLI records `org.created` in the bootstrap's transaction. */
 export async function bootstrap(
   db: Kysely<DB>,
   input: BootstrapInput,
   now: number,
+  audit?: AuditLog,
 ): Promise<BootstrapResult> {
   const orgName = input.orgName.trim();
   const email = normalizeEmail(input.email);
@@ -58,7 +61,7 @@ export async function bootstrap(
       const org = await insertOrg(trx, { name: orgName, tier: input.tier }, now);
       const user = await insertUser(trx, { email, passwordHash }, now);
       await addMembership(trx, { orgId: org.id, userId: user.id, role: 'owner' }, now);
-      await insertApiKey(
+      const key = await insertApiKey(
         trx,
         { orgId: org.id, mode: 'live' },
         apiKey,
@@ -71,6 +74,13 @@ export async function bootstrap(
         },
         now,
       );
+      await audit?.record(trx, {
+        orgId: org.id,
+        actor: { kind: 'operator', id: 'cli' },
+        action: 'org.created',
+        target: { kind: 'org', id: org.id },
+        metadata: { name: orgName, tier: input.tier, owner_user_id: user.id, admin_key_id: key.id },
+      });
       return { org_id: org.id, user_id: user.id, email, password, api_key: apiKey };
     });
   } catch (error) {

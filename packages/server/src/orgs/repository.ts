@@ -1,7 +1,9 @@
 /** Organizations: the tenant root. Tiers change only through the operator CLI (DESIGN §9). */
 import { newId } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
+import type { AuditLog } from '../audit/log.ts';
 import { isoAt } from '../clock.ts';
+import { inTransaction } from '../storage/database.ts';
 import type { DB, OrgsTable, Tier } from '../storage/schema.ts';
 
 export const TIERS: readonly Tier[] = ['free', 'pro', 'enterprise'];
@@ -52,24 +54,43 @@ export async function findOrg(db: Kysely<DB>, orgId: string): Promise<OrgsTable 
  * Sets an org's tier and, optionally, custom limits. Custom limits are cleared when not given, so moving
  * an org from enterprise back to pro restores pro's limits.
  */
+/** `audit`: the operator CLI records `org.tier_changed` in the change's transaction. */
 export async function setTier(
   db: Kysely<DB>,
   orgId: string,
   input: { tier: Tier; perMinute: number | null; perDay: number | null },
   now: number,
+  audit?: AuditLog,
 ): Promise<OrgsTable | null> {
-  const result = await db
-    .updateTable('orgs')
-    .set({
-      tier: input.tier,
-      rate_limit_per_minute: input.perMinute,
-      rate_limit_per_day: input.perDay,
-      updated_at: isoAt(now),
-    })
-    .where('id', '=', orgId)
-    .executeTakeFirst();
-  if (result.numUpdatedRows === 0n) return null;
-  return findOrg(db, orgId);
+  return inTransaction(db, async (trx) => {
+    const before = await findOrg(trx, orgId);
+    if (!before) return null;
+    await trx
+      .updateTable('orgs')
+      .set({
+        tier: input.tier,
+        rate_limit_per_minute: input.perMinute,
+        rate_limit_per_day: input.perDay,
+        updated_at: isoAt(now),
+      })
+      .where('id', '=', orgId)
+      .execute();
+    await audit?.record(trx, {
+      orgId,
+      actor: { kind: 'operator', id: 'cli' },
+      action: 'org.tier_changed',
+      target: { kind: 'org', id: orgId },
+      metadata: {
+        from: {
+          tier: before.tier,
+          per_minute: before.rate_limit_per_minute,
+          per_day: before.rate_limit_per_day,
+        },
+        to: { tier: input.tier, per_minute: input.perMinute, per_day: input.perDay },
+      },
+    });
+    return findOrg(trx, orgId);
+  });
 }
 
 /** Changes an org's key policy; fields left out keep their value. */

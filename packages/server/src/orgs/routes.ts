@@ -5,6 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app-deps.ts';
+import { actorOf, requestOf } from '../audit/log.ts';
 import { ApiError, notFound } from '../http/errors.ts';
 import type { OrgsTable } from '../storage/schema.ts';
 import { findOrg, rateLimitsOf, setPolicy } from './repository.ts';
@@ -82,8 +83,19 @@ export const organizationRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           throw new ApiError('forbidden', 'A test-mode credential cannot change the organization');
         const orgId = auth.orgId;
         const { policy } = request.body;
-        const org = await setPolicy(db, orgId, policy, clock.now());
-        if (!org) throw notFound('organization');
+        const org = await db.transaction().execute(async (trx) => {
+          const changed = await setPolicy(trx, orgId, policy, clock.now());
+          if (!changed) throw notFound('organization');
+          await deps.audit.record(trx, {
+            orgId,
+            actor: actorOf(auth),
+            action: 'org.policy_changed',
+            target: { kind: 'org', id: orgId },
+            metadata: { policy },
+            request: requestOf(request),
+          });
+          return changed;
+        });
         return present(org);
       },
     );

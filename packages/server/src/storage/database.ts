@@ -6,7 +6,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, sql } from 'kysely';
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  sql,
+  type Transaction,
+} from 'kysely';
 import pg from 'pg';
 import { foundation } from './migrations/0001-foundation.ts';
 import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
@@ -160,4 +168,12 @@ export function isForeignKeyViolation(error: unknown): boolean {
   const e = error as { code?: string; errcode?: number } | null;
   if (!e) return false;
   return e.code === '23503' || e.errcode === 787; // SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
+/**
+ * Runs `run` in a transaction: the caller's, when `db` already is one (a route that records an audit event
+ * with its change), or a new one. Kysely does not nest transactions.
+ */
+export function inTransaction<T>(db: Kysely<DB>, run: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? run(db as Transaction<DB>) : db.transaction().execute(run);
 }

@@ -29,6 +29,7 @@ forEachEngine('oauth: artefact adapter', (_engine, handle) => {
       database.db,
       clock,
       {
+        grantEnded: async () => {},
         grantRevoked: async (grantId) => {
           revoked.push(grantId);
         },

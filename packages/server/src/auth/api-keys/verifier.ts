@@ -134,9 +134,10 @@ export class ApiKeyVerifier {
   #toContext(entry: CacheEntry, now: number): AuthContext {
     const credential = entry.credential;
     if (!credential) throw new ApiError('invalid_credential', 'The API key is not valid');
-    if (entry.revoked) throw new ApiError('revoked_credential', 'The API key has been revoked');
+    const subject = { orgId: credential.orgId, kind: 'api_key' as const, id: credential.id };
+    if (entry.revoked) throw new ApiError('revoked_credential', 'The API key has been revoked', { subject });
     if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) {
-      throw new ApiError('expired_credential', 'The API key has expired');
+      throw new ApiError('expired_credential', 'The API key has expired', { subject });
     }
     entry.context ??= Object.freeze({
       orgId: credential.orgId,

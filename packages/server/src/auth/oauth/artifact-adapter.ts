@@ -20,11 +20,15 @@ import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
 import { SecretBox } from '../../crypto/secret-box.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
 
 export interface ArtifactEvents {
-  /** A grant was destroyed: its tokens must stop working everywhere. */
+  /** In the transaction that ends a grant: its authorization is marked revoked (and the end recorded). */
+  grantEnded(trx: Kysely<DB>, grantId: string): Promise<void>;
+  /** After that committed: every node drops the grant's cached tokens. Never before the commit, or a node
+   * could re-verify against the still-live authorization and cache the token again. */
   grantRevoked(grantId: string): Promise<void>;
   /** Tokens stopped working (one access token by its id, or all of a grant by the grant's id). */
   tokensRevoked(id: string): Promise<void>;
@@ -108,13 +112,22 @@ export async function findArtifact(
  * Revokes a grant outside the engine's own flows (a user revoking an app, a client deleted, a replay that
  * won a race): its codes and tokens and the grant itself are deleted, then announced.
  */
-export async function revokeGrant(db: Kysely<DB>, grantId: string, events: ArtifactEvents): Promise<void> {
-  await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
-  await db
-    .deleteFrom('oauth_artifacts')
-    .where('model', '=', 'Grant')
-    .where('id', '=', artifactKey(grantId))
-    .execute();
+export async function revokeGrant(
+  db: Kysely<DB>,
+  grantId: string,
+  events: ArtifactEvents,
+  alsoInTransaction?: (trx: Kysely<DB>) => Promise<void>,
+): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await trx.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
+    await trx
+      .deleteFrom('oauth_artifacts')
+      .where('model', '=', 'Grant')
+      .where('id', '=', artifactKey(grantId))
+      .execute();
+    await events.grantEnded(trx, grantId);
+    await alsoInTransaction?.(trx);
+  });
   await events.grantRevoked(grantId);
 }
 
@@ -216,8 +229,10 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
 
     async destroy(id: string): Promise<void> {
       await db.deleteFrom('oauth_artifacts').where('model', '=', this.model).where('id', '=', id).execute();
-      if (this.model === 'Grant') await events.grantRevoked(id);
-      else if (this.model === 'AccessToken') await events.tokensRevoked(id);
+      if (this.model === 'Grant') {
+        await events.grantEnded(db, id);
+        await events.grantRevoked(id);
+      } else if (this.model === 'AccessToken') await events.tokensRevoked(id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {

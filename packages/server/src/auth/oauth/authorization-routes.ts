@@ -6,6 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { actorOf, requestOf } from '../../audit/log.ts';
 import { apiTime } from '../../clock.ts';
 import { notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
@@ -88,15 +89,17 @@ export const oauthAuthorizationRoutes = (deps: AppDeps, oauth: OAuthServer): Fas
         requireIdShape('oauth_authorization', request.params.id, 'authorization');
         const authorization = await getAuthorization(db, userScope(request.auth!), request.params.id);
         if (!authorization) throw notFound('authorization');
-        await oauth.revokeGrant(authorization.grant_id);
-        request.log.info(
-          {
-            event: 'oauth.consent_revoked',
-            authorization_id: authorization.id,
-            client_id: authorization.client_id,
-          },
-          'OAuth authorization revoked',
-        );
+        const auth = request.auth!;
+        await oauth.revokeGrant(authorization.grant_id, async (trx) => {
+          await deps.audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'oauth.consent_revoked',
+            target: { kind: 'oauth_authorization', id: authorization.id },
+            metadata: { client_id: authorization.client_id },
+            request: requestOf(request),
+          });
+        });
         return reply.code(204).send();
       },
     );

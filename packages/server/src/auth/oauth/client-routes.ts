@@ -8,6 +8,7 @@ import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { actorOf, requestOf } from '../../audit/log.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
@@ -108,7 +109,7 @@ function presentClient(row: OAuthClientsTable) {
 
 export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPluginAsyncTypebox =>
   async function oauthClients(app) {
-    const { db, clock } = deps;
+    const { db, clock, audit } = deps;
     const tags = ['OAuth clients'];
     const access = { scope: 'admin' as const };
 
@@ -138,20 +139,36 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         const redirectUris = requireValidRedirectUris(request.body.redirect_uris);
         const scopes = normalizeScopes(request.body.scopes);
         requireGrantable(auth, scopes);
-        const { row, secret } = await insertClient(
-          db,
-          {
+        const { row, secret } = await db.transaction().execute(async (trx) => {
+          const created = await insertClient(
+            trx,
+            {
+              orgId: auth.orgId,
+              mode,
+              name,
+              clientType: request.body.client_type,
+              redirectUris,
+              scopes,
+              createdBy: auth.principal,
+            },
+            clock.now(),
+          );
+          await audit.record(trx, {
             orgId: auth.orgId,
-            mode,
-            name,
-            clientType: request.body.client_type,
-            redirectUris,
-            scopes,
-            createdBy: auth.principal,
-          },
-          clock.now(),
-        );
-        request.log.info({ event: 'oauth.client_created', client_id: row.id }, 'OAuth client registered');
+            actor: actorOf(auth),
+            action: 'oauth.client_created',
+            target: { kind: 'oauth_client', id: created.row.id },
+            metadata: {
+              name,
+              client_type: request.body.client_type,
+              redirect_uris: redirectUris,
+              scopes,
+              mode,
+            },
+            request: requestOf(request),
+          });
+          return created;
+        });
         return reply.code(201).send({ ...presentClient(row), client_secret: secret });
       },
     );
@@ -198,15 +215,22 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       },
       async (request, reply) => {
         requireIdShape('oauth_client', request.params.id, 'OAuth client');
-        const deleted = await deleteClient(db, clientScope(request.auth!), request.params.id, clock.now());
-        if (!deleted) throw notFound('OAuth client');
+        const auth = request.auth!;
+        await db.transaction().execute(async (trx) => {
+          const deleted = await deleteClient(trx, clientScope(auth), request.params.id, clock.now());
+          if (!deleted) throw notFound('OAuth client');
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'oauth.client_deleted',
+            target: { kind: 'oauth_client', id: request.params.id },
+            request: requestOf(request),
+          });
+        });
+        // After the deletion committed: the engine no longer finds the client, then its grants end.
         for (const grantId of await activeGrantsOfClient(db, request.params.id)) {
           await oauth.revokeGrant(grantId);
         }
-        request.log.info(
-          { event: 'oauth.client_deleted', client_id: request.params.id },
-          'OAuth client deleted',
-        );
         return reply.code(204).send();
       },
     );
@@ -235,12 +259,19 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
           throw new ApiError('conflict', 'A public client has no secret to rotate');
         }
         const grace = request.body.grace_period_seconds ?? DEFAULT_SECRET_GRACE_SECONDS;
-        const rotated = await rotateClientSecret(db, clientScope(auth), client, grace, clock.now());
-        if (!rotated) throw new ApiError('conflict', 'The secret was rotated at the same time; try again');
-        request.log.info(
-          { event: 'oauth.client_secret_rotated', client_id: client.id, grace_period_seconds: grace },
-          'OAuth client secret rotated',
-        );
+        const rotated = await db.transaction().execute(async (trx) => {
+          const done = await rotateClientSecret(trx, clientScope(auth), client, grace, clock.now());
+          if (!done) throw new ApiError('conflict', 'The secret was rotated at the same time; try again');
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'oauth.client_secret_rotated',
+            target: { kind: 'oauth_client', id: client.id },
+            metadata: { grace_period_seconds: grace, secret_last4: done.row.secret_last4 },
+            request: requestOf(request),
+          });
+          return done;
+        });
         return { ...presentClient(rotated.row), client_secret: rotated.secret };
       },
     );

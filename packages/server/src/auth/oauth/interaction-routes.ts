@@ -12,6 +12,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionResults } from 'oidc-provider';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { requestOf } from '../../audit/log.ts';
 import { pageCsp, sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { loginPage } from '../sessions/login-page.ts';
@@ -259,7 +260,13 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         if (!client) return expired(reply);
 
         if (request.body.decision === 'deny') {
-          request.log.info({ event: 'oauth.consent_denied', client_id: client.id }, 'OAuth consent denied');
+          await deps.audit.record(db, {
+            orgId: session.orgId,
+            actor: { kind: 'user', id: session.userId },
+            action: 'oauth.consent_denied',
+            target: { kind: 'oauth_client', id: client.id },
+            request: requestOf(request),
+          });
           return finish(request, reply, {
             error: 'access_denied',
             error_description: 'the user denied the authorization request',
@@ -282,22 +289,28 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         if (notGrantable.length) grant.rejectResourceScope(audience, notGrantable.join(' '));
         const grantId = await grant.save();
         const held = (grant.getResourceScope(audience) ?? '').split(' ').filter(isScope);
-        const authorization = await upsertAuthorization(
-          db,
-          {
+        await db.transaction().execute(async (trx) => {
+          const authorization = await upsertAuthorization(
+            trx,
+            {
+              orgId: session.orgId,
+              userId: session.userId,
+              clientId: client.id,
+              mode: client.mode,
+              grantId,
+              scopes: held,
+            },
+            clock.now(),
+          );
+          await deps.audit.record(trx, {
             orgId: session.orgId,
-            userId: session.userId,
-            clientId: client.id,
-            mode: client.mode,
-            grantId,
-            scopes: held,
-          },
-          clock.now(),
-        );
-        request.log.info(
-          { event: 'oauth.consent_granted', client_id: client.id, authorization_id: authorization.id },
-          'OAuth consent granted',
-        );
+            actor: { kind: 'user', id: session.userId },
+            action: 'oauth.consent_granted',
+            target: { kind: 'oauth_authorization', id: authorization.id },
+            metadata: { client_id: client.id, scopes: held, not_granted: notGrantable },
+            request: requestOf(request),
+          });
+        });
         return finish(request, reply, { consent: { grantId } });
       },
     );

@@ -27,10 +27,11 @@ import Provider, {
   type KoaContextWithOIDC,
 } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../../audit/log.ts';
 import type { Clock } from '../../clock.ts';
 import type { Config } from '../../config.ts';
 import type { InvalidationBus } from '../../state/invalidation-bus.ts';
-import type { DB } from '../../storage/schema.ts';
+import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
 import { primaryMembership } from '../../users/repository.ts';
 import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
 import {
@@ -69,7 +70,11 @@ export interface OAuthServerDeps {
   config: Readonly<Config>;
   bus: InvalidationBus;
   log: Logger;
+  audit: AuditLog;
 }
+
+/** The authorization a token request issued under, found once (extraTokenClaims), for its audit event. */
+const issuedUnder = new WeakMap<KoaContextWithOIDC, OAuthAuthorizationsTable>();
 
 /** Every scope within a client's registered ceiling (wildcards expanded), from the engine's Client. */
 function registeredScopes(client: unknown): readonly Scope[] {
@@ -92,12 +97,13 @@ function signedInCheck(deps: OAuthServerDeps) {
 }
 
 /** What the API must learn when grants or tokens end: the authorization row, and every node's cache. */
-function artifactEvents({ db, clock, bus, log }: OAuthServerDeps): ArtifactEvents {
+function artifactEvents({ clock, bus }: OAuthServerDeps): ArtifactEvents {
   return {
+    async grantEnded(trx, grantId) {
+      await markGrantRevoked(trx, grantId, clock.now());
+    },
     async grantRevoked(grantId) {
-      await markGrantRevoked(db, grantId, clock.now());
       await bus.publish({ kind: 'credential', credentialId: grantId });
-      log.info({ event: 'oauth.grant_revoked', grant_id: grantId }, 'OAuth grant revoked');
     },
     async tokensRevoked(id) {
       await bus.publish({ kind: 'credential', credentialId: id });
@@ -204,10 +210,11 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
         },
       },
     },
-    extraTokenClaims: async (_ctx, token) => {
+    extraTokenClaims: async (ctx, token) => {
       if (token.kind !== 'AccessToken' || !token.grantId) return undefined;
       const authorization = await findAuthorizationByGrant(db, token.grantId);
       if (!authorization) throw new errors.InvalidGrant('the authorization was revoked');
+      issuedUnder.set(ctx, authorization);
       const scopes = (token.scope ?? '').split(' ').filter(isScope);
       // JWT access tokens are not stored, so the API finds what to check through the authorization's id:
       // revoking the authorization (the user, a reused refresh token, a replayed code) ends the token.
@@ -318,7 +325,7 @@ export class OAuthServer {
       };
       return clientSecretMatches(stored, actual, clock.now());
     };
-    observe(provider, deps.log);
+    observe(provider, deps);
     return { provider, version };
   }
 
@@ -361,9 +368,12 @@ export class OAuthServer {
     }
   }
 
-  /** Revokes a grant and every code and token of it (a user revoking an app, a deleted client). */
-  revokeGrant(grantId: string): Promise<void> {
-    return revokeGrant(this.#deps.db, grantId, artifactEvents(this.#deps));
+  /**
+   * Revokes a grant and every code and token of it (a user revoking an app, a deleted client); the
+   * caller's audit event goes in the same transaction.
+   */
+  revokeGrant(grantId: string, alsoInTransaction?: (trx: Kysely<DB>) => Promise<void>): Promise<void> {
+    return revokeGrant(this.#deps.db, grantId, artifactEvents(this.#deps), alsoInTransaction);
   }
 
   stop(): void {
@@ -376,27 +386,56 @@ export class OAuthServer {
  * Structured `event:` log lines for the security events of the protocol (the audit log of issue 7 will
  * record the same names), and errors the engine did not expect.
  */
-function observe(provider: Provider, log: Logger): void {
+function observe(provider: Provider, deps: OAuthServerDeps): void {
+  const { db, log, audit } = deps;
+  const requestOfCtx = (ctx: KoaContextWithOIDC) => ({
+    ip: ctx.ip,
+    userAgent: ctx.get('user-agent').slice(0, 512) || null,
+    requestId: String(ctx.res.getHeader('x-request-id') ?? '') || null,
+  });
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    log.info(
-      {
-        event: 'oauth.token_issued',
-        client_id: ctx.oidc.client?.clientId,
-        grant_type: ctx.oidc.params?.grant_type,
+    const authorization = issuedUnder.get(ctx);
+    const clientId = ctx.oidc.client?.clientId;
+    if (!authorization || !clientId) return;
+    audit.enqueue({
+      orgId: authorization.org_id,
+      actor: { kind: 'oauth_client', id: clientId },
+      action: 'oauth.token_issued',
+      target: { kind: 'oauth_authorization', id: authorization.id },
+      metadata: { grant_type: ctx.oidc.params?.grant_type, user_id: authorization.user_id },
+      request: requestOfCtx(ctx),
+    });
+  });
+  // The engine revokes a grant itself when a refresh token is reused, a code replayed, or an app revokes
+  // its refresh token: each is a security event of the org the authorization belongs to.
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const clientId = ctx.oidc.client?.clientId ?? 'unknown';
+    const grantType = ctx.oidc.params?.grant_type;
+    const action =
+      ctx.oidc.route === 'revocation'
+        ? 'oauth.token_revoked'
+        : grantType === 'refresh_token'
+          ? 'oauth.refresh_reuse_detected'
+          : 'oauth.code_replay_detected';
+    findAuthorizationByGrant(db, grantId).then(
+      (authorization) => {
+        if (!authorization) return;
+        audit.enqueue({
+          orgId: authorization.org_id,
+          actor: { kind: 'oauth_client', id: clientId },
+          action,
+          target: { kind: 'oauth_authorization', id: authorization.id },
+          result: action === 'oauth.token_revoked' ? 'success' : 'failure',
+          metadata: { user_id: authorization.user_id },
+          request: requestOfCtx(ctx),
+        });
       },
-      'OAuth tokens issued',
+      (error: unknown) => log.error({ err: error }, 'could not record an OAuth grant revocation'),
     );
   });
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error_detail?: string }) => {
-    // The engine's detail says why (its description is a generic "grant request is invalid").
-    const description = error.error_detail ?? '';
-    const event = description.includes('refresh token already used')
-      ? 'oauth.refresh_reuse_detected'
-      : description.includes('already consumed')
-        ? 'oauth.code_replay_detected'
-        : 'oauth.token_failed';
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string }) => {
     log.info(
-      { event, client_id: ctx.oidc.client?.clientId, error: (error as { error?: string }).error },
+      { event: 'oauth.token_failed', client_id: ctx.oidc.client?.clientId, error: error.error },
       'OAuth token request refused',
     );
   });

@@ -2,6 +2,7 @@
 import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
 import { type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type {
   DB,
   ServiceAccountKeyAlgorithm,
@@ -70,7 +71,7 @@ export async function listServiceAccounts(
 
 /** Deletes an account and disables all its keys in one transaction. Returns the ids of the keys disabled. */
 export async function deleteServiceAccount(db: Kysely<DB>, scope: AccountScope, id: string, now: number) {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     const result = await trx
       .updateTable('service_accounts')
       .set({ deleted_at: isoAt(now) })
@@ -238,7 +239,7 @@ export async function insertServiceAccountKeyWithinLimit(
   now: number,
 ): Promise<ServiceAccountKeysTable | null> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     let lock = trx
       .selectFrom('service_accounts')
       .select('id')

@@ -7,6 +7,7 @@ import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { actorOf, requestOf } from '../../audit/log.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
@@ -107,7 +108,7 @@ function presentAccount(row: ServiceAccountsTable) {
 
 export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function serviceAccounts(app) {
-    const { db, clock, bus, config, usage } = deps;
+    const { db, clock, bus, config, usage, audit } = deps;
     const tags = ['Service accounts'];
     const access = { scope: 'admin' as const };
 
@@ -148,11 +149,22 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         const mode = modeToCreate(auth, request.body.mode, 'live service accounts');
         const scopes = normalizeScopes(request.body.scopes);
         requireGrantable(auth, scopes);
-        const row = await insertServiceAccount(
-          db,
-          { orgId: auth.orgId, mode, name, scopes, createdBy: auth.principal },
-          clock.now(),
-        );
+        const row = await db.transaction().execute(async (trx) => {
+          const inserted = await insertServiceAccount(
+            trx,
+            { orgId: auth.orgId, mode, name, scopes, createdBy: auth.principal },
+            clock.now(),
+          );
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'service_account.created',
+            target: { kind: 'service_account', id: inserted.id },
+            metadata: { name, scopes, mode },
+            request: requestOf(request),
+          });
+          return inserted;
+        });
         return reply.code(201).send(presentAccount(row));
       },
     );
@@ -200,18 +212,25 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
       },
       async (request, reply) => {
         requireIdShape('service_account', request.params.id, 'service account');
-        const disabled = await deleteServiceAccount(
-          db,
-          accountScope(request.auth!),
-          request.params.id,
-          clock.now(),
-        );
-        if (disabled === null) throw notFound('service account');
+        const auth = request.auth!;
+        await db.transaction().execute(async (trx) => {
+          const disabled = await deleteServiceAccount(
+            trx,
+            accountScope(auth),
+            request.params.id,
+            clock.now(),
+          );
+          if (disabled === null) throw notFound('service account');
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'service_account.deleted',
+            target: { kind: 'service_account', id: request.params.id },
+            metadata: { keys_disabled: disabled },
+            request: requestOf(request),
+          });
+        });
         await bus.publish({ kind: 'credential', credentialId: request.params.id });
-        request.log.info(
-          { event: 'service_account.deleted', service_account_id: request.params.id },
-          'deleted',
-        );
         return reply.code(204).send();
       },
     );
@@ -247,25 +266,40 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
           body.public_key === undefined ? null : validatePublicKey(body.public_key, body.algorithm);
         const pair = uploaded ? null : generateServiceAccountKeyPair();
         const material = uploaded ?? (pair as GeneratedKeyPair);
-        const row = await insertServiceAccountKeyWithinLimit(
-          db,
-          {
-            orgId: account.org_id,
-            accountId: account.id,
-            algorithm: material.algorithm,
-            publicKeyPem: material.publicKeyPem,
-            origin: uploaded ? 'uploaded' : 'generated',
-            expiresAt,
-          },
-          now,
-        );
-        if (!row) {
-          throw new ApiError(
-            'conflict',
-            `A service account has at most ${MAX_ACTIVE_KEYS} active keys; delete one first`,
+        const row = await db.transaction().execute(async (trx) => {
+          const inserted = await insertServiceAccountKeyWithinLimit(
+            trx,
+            {
+              orgId: account.org_id,
+              accountId: account.id,
+              algorithm: material.algorithm,
+              publicKeyPem: material.publicKeyPem,
+              origin: uploaded ? 'uploaded' : 'generated',
+              expiresAt,
+            },
+            now,
           );
-        }
-        request.log.info({ event: 'service_account.key_added', key_id: row.id }, 'service-account key added');
+          if (!inserted) {
+            throw new ApiError(
+              'conflict',
+              `A service account has at most ${MAX_ACTIVE_KEYS} active keys; delete one first`,
+            );
+          }
+          await audit.record(trx, {
+            orgId: account.org_id,
+            actor: actorOf(auth),
+            action: 'service_account.key_added',
+            target: { kind: 'service_account_key', id: inserted.id },
+            metadata: {
+              service_account_id: account.id,
+              algorithm: inserted.algorithm,
+              origin: inserted.origin,
+              expires_at: inserted.expires_at,
+            },
+            request: requestOf(request),
+          });
+          return inserted;
+        });
         if (!pair) return reply.code(201).send(presentKey(row));
         return reply.code(201).send({
           type: 'service_account' as const,
@@ -306,21 +340,28 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         schema: { tags, summary: 'Delete a key: tokens it signed stop working at once', params: KeyParams },
       },
       async (request, reply) => {
-        const account = await requireAccount(request.auth!, request.params.id);
+        const auth = request.auth!;
+        const account = await requireAccount(auth, request.params.id);
         requireIdShape('service_account_key', request.params.key_id, 'service account key');
-        const deleted = await deleteServiceAccountKey(
-          db,
-          account.org_id,
-          account.id,
-          request.params.key_id,
-          clock.now(),
-        );
-        if (!deleted) throw notFound('service account key');
+        await db.transaction().execute(async (trx) => {
+          const deleted = await deleteServiceAccountKey(
+            trx,
+            account.org_id,
+            account.id,
+            request.params.key_id,
+            clock.now(),
+          );
+          if (!deleted) throw notFound('service account key');
+          await audit.record(trx, {
+            orgId: account.org_id,
+            actor: actorOf(auth),
+            action: 'service_account.key_removed',
+            target: { kind: 'service_account_key', id: request.params.key_id },
+            metadata: { service_account_id: account.id },
+            request: requestOf(request),
+          });
+        });
         await bus.publish({ kind: 'credential', credentialId: request.params.key_id });
-        request.log.info(
-          { event: 'service_account.key_removed', key_id: request.params.key_id },
-          'key deleted',
-        );
         return reply.code(204).send();
       },
     );

@@ -89,11 +89,15 @@ export class ServiceAccountVerifier implements BearerVerifier {
     const kid = this.#kidOf(token);
     const { key, publicKey } = await this.#loadKey(kid);
     if (!key || !publicKey) throw invalid('The token is signed by an unknown key');
-    if (!key.usable)
-      throw new ApiError('revoked_credential', 'The token’s signing key or service account was deleted');
+    const subject = { orgId: key.orgId, kind: 'service_account' as const, id: key.accountId };
+    if (!key.usable) {
+      throw new ApiError('revoked_credential', 'The token’s signing key or service account was deleted', {
+        subject,
+      });
+    }
     const now = this.#clock.now();
     if (key.expiresAt !== null && key.expiresAt <= isoAt(now)) {
-      throw new ApiError('expired_credential', 'The token’s signing key has expired');
+      throw new ApiError('expired_credential', 'The token’s signing key has expired', { subject });
     }
 
     let payload: Record<string, unknown>;

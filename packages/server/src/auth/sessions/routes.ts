@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
+import { requestOf } from '../../audit/log.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
 import { sendHtml } from '../../http/html-page.ts';
@@ -97,6 +98,18 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (!user || !ok || !membership) {
           await deps.loginThrottle.recordFailure(request.ip, account);
           request.log.info({ event: 'login_failed' }, 'sign-in failed');
+          // An org learns of failed sign-ins to its people's accounts; an unknown email belongs to no org.
+          const target = user && !ok ? await primaryMembership(db, user.id) : null;
+          if (user && target) {
+            deps.audit.enqueue({
+              orgId: target.org_id,
+              actor: { kind: 'anonymous', id: request.ip },
+              action: 'user.login_failed',
+              target: { kind: 'user', id: user.id },
+              result: 'failure',
+              request: requestOf(request),
+            });
+          }
           if (wantsHtml(request)) {
             return sendHtml(
               reply,
@@ -109,16 +122,26 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         }
         const previous = request.cookies[SESSION_COOKIE];
         if (previous) await deleteSession(db, previous); // rotate: never reuse a pre-login session
-        const { token, record } = await createSession(
-          db,
-          {
-            userId: user.id,
+        const { token, record } = await db.transaction().execute(async (trx) => {
+          const created = await createSession(
+            trx,
+            {
+              userId: user.id,
+              orgId: membership.org_id,
+              ip: request.ip,
+              userAgent: request.headers['user-agent'] ?? null,
+            },
+            clock.now(),
+          );
+          await deps.audit.record(trx, {
             orgId: membership.org_id,
-            ip: request.ip,
-            userAgent: request.headers['user-agent'] ?? null,
-          },
-          clock.now(),
-        );
+            actor: { kind: 'user', id: user.id },
+            action: 'user.login',
+            target: { kind: 'session', id: created.record.id },
+            request: requestOf(request),
+          });
+          return created;
+        });
         const maxAge = Math.floor(SESSION_TTL_MS / 1000);
         reply.setCookie(SESSION_COOKIE, token, { ...cookieBase, httpOnly: true, maxAge });
         reply.setCookie(CSRF_COOKIE, csrf.tokenFor(record.tokenHash), {
@@ -126,7 +149,6 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           httpOnly: false,
           maxAge,
         });
-        request.log.info({ event: 'login', user_id: user.id }, 'signed in');
         if (wantsHtml(request)) return reply.code(303).header('location', returnTo).send();
         const org = await findOrg(db, membership.org_id);
         return reply.code(200).send({
