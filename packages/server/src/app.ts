@@ -9,6 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { AuditLog, actorOf, requestOf } from './audit/log.ts';
+import { auditRoutes } from './audit/routes.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
@@ -182,7 +183,7 @@ export async function buildApp(
   });
   await bus.ready();
   deps.usage.start(options.usageFlushMs);
-  deps.audit.start();
+  deps.audit.start(config.auditRetentionDays);
   app.decorate('deps', deps);
   app.decorate('routeTable', [] as RouteEntry[]);
 
@@ -243,6 +244,7 @@ export async function buildApp(
   await app.register(apiKeyRoutes(deps));
   await app.register(organizationRoutes(deps));
   await app.register(serviceAccountRoutes(deps));
+  await app.register(auditRoutes(deps));
   await app.register(oauthClientRoutes(deps, deps.oauth));
   await app.register(oauthAuthorizationRoutes(deps, deps.oauth));
   await app.register(interactionRoutes(deps, deps.oauth));

@@ -11,6 +11,7 @@
  */
 import { createHmac, hkdfSync } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
+import { inTransaction } from '../storage/database.ts';
 import type { AuditEventsTable, DB } from '../storage/schema.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -51,9 +52,20 @@ export class AuditChain {
       .digest('hex');
   }
 
-  /** Appends events of one org, in order, inside the caller's transaction. Returns the stored rows. */
-  async append(trx: Executor, orgId: string, events: readonly UnchainedEvent[]): Promise<AuditEventsTable[]> {
+  /**
+   * Appends events of one org, in order, inside the caller's transaction (or a new one: the head's read
+   * and write must never interleave with another append). Returns the stored rows.
+   */
+  async append(db: Executor, orgId: string, events: readonly UnchainedEvent[]): Promise<AuditEventsTable[]> {
     if (events.length === 0) return [];
+    return inTransaction(db, (trx) => this.#append(trx, orgId, events));
+  }
+
+  async #append(
+    trx: Executor,
+    orgId: string,
+    events: readonly UnchainedEvent[],
+  ): Promise<AuditEventsTable[]> {
     const genesis = this.genesis(orgId);
     await trx
       .insertInto('audit_chain_heads')

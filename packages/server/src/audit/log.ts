@@ -20,6 +20,7 @@ import { type Clock, isoAt } from '../clock.ts';
 import type { AuditEventsTable, AuditResult, DB } from '../storage/schema.ts';
 import type { AuditAction } from './actions.ts';
 import { AuditChain, type UnchainedEvent } from './chain.ts';
+import { purgeAuditEvents } from './retention.ts';
 
 export interface AuditActor {
   kind: Principal['kind'] | 'operator' | 'system' | 'anonymous';
@@ -124,9 +125,18 @@ export class AuditLog {
     this.#buffer.push(this.#prepare(input));
   }
 
-  start(): void {
+  /** Flushes every `flushMs`, and applies retention (`retentionDays`) once an hour. */
+  start(retentionDays?: number): void {
+    let nextPurge = 0;
     this.#timer ??= setInterval(() => {
       this.flush().catch(() => {}); // flush() logs its own failures
+      const now = this.#clock.now();
+      if (retentionDays !== undefined && now >= nextPurge) {
+        nextPurge = now + 3_600_000;
+        purgeAuditEvents(this.#db, retentionDays, now).catch((error: unknown) =>
+          this.#log.error({ err: error }, 'audit retention failed'),
+        );
+      }
     }, this.#flushMs);
     this.#timer.unref();
   }

@@ -55,6 +55,27 @@ export function createMetrics(deps: AppDeps): Metrics {
     () => deps.readCache,
   );
   new Gauge({
+    name: 'cohera_audit_buffer_depth',
+    help: 'Buffered audit events not yet written (failed authentications, rate-limit hits, API calls)',
+    registers: [registry],
+    collect() {
+      this.set(deps.audit.bufferDepth);
+    },
+  });
+  new Gauge({
+    name: 'cohera_audit_events_dropped_total',
+    help: 'Audit events dropped since start because the buffer was full (each also recorded as audit.events_dropped)',
+    registers: [registry],
+    collect() {
+      this.set(deps.audit.droppedTotal);
+    },
+  });
+  cacheRatio(
+    'cohera_oauth_token_cache_hit_ratio',
+    'OAuth access-token cache hits / lookups since start',
+    () => deps.oauthTokens,
+  );
+  new Gauge({
     name: 'cohera_redis_fallback',
     help: '1 while rate limits are enforced locally because Redis is unreachable',
     registers: [registry],

@@ -312,8 +312,8 @@ function serviceAccountKeysOlderThanPolicy(
     status: items.length === 0 ? 'pass' : 'fail',
     title: `Service-account keys ${data.rotationDays} days old or older (the organization’s rotation policy)`,
     suggested_action:
-      'Rotate each key: add a new key to the account (up to two are active at once), move the service to ' +
-      'it, then delete the old key; tokens it signed stop working at once.',
+      'Rotate each key: add a new key to the account (an account may have several active keys), move the ' +
+      'service to it, then delete the old key; tokens the old key signed stop working at once.',
     items,
   };
 }

@@ -1,0 +1,191 @@
+/**
+ * `/v1/audit-events` (DESIGN §4): the org's audit log, newest first, with filters; `/export` streams it as
+ * NDJSON in chain order for a SIEM or an archive; `/verify` checks the chain. For `admin` credentials (and
+ * owners and admins signed in to the dashboard). The log covers live activity, so test-mode credentials,
+ * which must never see live data, are refused.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type Kysely, sql } from 'kysely';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app-deps.ts';
+import type { AuthContext } from '../auth/context.ts';
+import { apiTime } from '../clock.ts';
+import { ApiError } from '../http/errors.ts';
+import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../http/pagination.ts';
+import { parseTimestamp, TimestampInput } from '../resources/common.ts';
+import type { AuditEventsTable, DB } from '../storage/schema.ts';
+
+const AuditEvent = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('audit_event'),
+  at: Type.String({ format: 'date-time' }),
+  org_id: Type.String(),
+  actor: Type.Object({ kind: Type.String(), id: Type.String() }),
+  action: Type.String(),
+  target: Type.Union([Type.Object({ kind: Type.String(), id: Type.String() }), Type.Null()]),
+  result: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  seq: Type.Integer({ description: 'Position in the org’s chain' }),
+});
+
+const Filters = {
+  action: Type.Optional(
+    Type.String({
+      maxLength: 100,
+      pattern: '^[a-z_.]+$',
+      description: 'An action, or a prefix ending in "." (e.g. `api_key.`)',
+    }),
+  ),
+  actor_id: Type.Optional(Type.String({ maxLength: 100 })),
+  target_id: Type.Optional(Type.String({ maxLength: 100 })),
+  result: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+  since: Type.Optional(TimestampInput),
+  until: Type.Optional(TimestampInput),
+};
+
+const ListQuery = Type.Object({ ...PaginationQuery, ...Filters }, { additionalProperties: false });
+const ExportQuery = Type.Object(Filters, { additionalProperties: false });
+
+type FilterValues = { [K in keyof typeof Filters]?: string };
+
+export function presentEvent(row: AuditEventsTable) {
+  return {
+    id: row.id,
+    object: 'audit_event' as const,
+    at: apiTime(row.at),
+    org_id: row.org_id,
+    actor: { kind: row.actor_kind, id: row.actor_id },
+    action: row.action,
+    target: row.target_kind && row.target_id ? { kind: row.target_kind, id: row.target_id } : null,
+    result: row.result,
+    ip: row.ip,
+    user_agent: row.user_agent,
+    request_id: row.request_id,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    seq: Number(row.seq),
+  };
+}
+
+/** The org's events matching the filters (the tenant is the first condition of every query). */
+function filtered(db: Kysely<DB>, orgId: string, filters: FilterValues) {
+  let query = db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
+  const { action } = filters;
+  if (action !== undefined) {
+    // A prefix compares the first characters exactly (LIKE would treat `_` as a wildcard).
+    query = action.endsWith('.')
+      ? query.where(sql<string>`substr(action, 1, ${action.length})`, '=', action)
+      : query.where('action', '=', action);
+  }
+  if (filters.actor_id !== undefined) query = query.where('actor_id', '=', filters.actor_id);
+  if (filters.target_id !== undefined) query = query.where('target_id', '=', filters.target_id);
+  if (filters.result !== undefined)
+    query = query.where('result', '=', filters.result as 'success' | 'failure');
+  if (filters.since !== undefined)
+    query = query.where('at', '>=', parseTimestamp('query/since', filters.since));
+  if (filters.until !== undefined) {
+    query = query.where('at', '<=', parseTimestamp('query/until', filters.until, 'end-of-day'));
+  }
+  return query;
+}
+
+function requireLive(auth: AuthContext): void {
+  if (auth.mode === 'test') {
+    throw new ApiError('forbidden', 'The audit log covers live activity: use a live-mode credential');
+  }
+}
+
+export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
+  async function audit(app) {
+    const { db } = deps;
+    const tags = ['Audit log'];
+    const access = { scope: 'admin' as const };
+
+    app.get(
+      '/v1/audit-events',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'The organization’s audit events, newest first',
+          querystring: ListQuery,
+          response: { 200: ListEnvelope(AuditEvent) },
+        },
+      },
+      async (request) => {
+        const auth = request.auth!;
+        requireLive(auth);
+        // Buffered events (failed authentications, API calls) are written within a second; flush so that
+        // what happened just before this request is listed.
+        await deps.audit.flush().catch(() => undefined);
+        const { limit = 20, cursor, ...filters } = request.query;
+        let query = filtered(db, auth.orgId, filters);
+        const after = decodeCursor(cursor, 'evt');
+        if (after) query = query.where('id', '<', after);
+        const rows = await query
+          .orderBy('id', 'desc')
+          .limit(limit + 1)
+          .execute();
+        return pageOf(rows, limit, presentEvent);
+      },
+    );
+
+    app.get(
+      '/v1/audit-events/export',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Every matching event, oldest first, as NDJSON (one JSON object per line)',
+          querystring: ExportQuery,
+        },
+      },
+      async (request, reply) => {
+        const auth = request.auth!;
+        requireLive(auth);
+        await deps.audit.flush().catch(() => undefined);
+        const base = filtered(db, auth.orgId, request.query);
+        // Pages in chain order, so a long export holds one page in memory at a time.
+        async function* lines() {
+          let afterSeq = 0;
+          for (;;) {
+            const page = await base.where('seq', '>', afterSeq).orderBy('seq').limit(500).execute();
+            for (const row of page) yield `${JSON.stringify(presentEvent(row))}\n`;
+            if (page.length < 500) return;
+            afterSeq = Number(page.at(-1)?.seq ?? afterSeq);
+          }
+        }
+        return reply
+          .type('application/x-ndjson; charset=utf-8')
+          .header('content-disposition', `attachment; filename="audit-${auth.orgId}.ndjson"`)
+          .send(Readable.from(lines()));
+      },
+    );
+
+    app.get(
+      '/v1/audit-events/verify',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Check the hash chain: finds an edited, deleted or inserted event',
+          response: {
+            200: Type.Object({
+              ok: Type.Boolean(),
+              checked: Type.Integer(),
+              first_bad: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
+        },
+      },
+      async (request) => {
+        const auth = request.auth!;
+        requireLive(auth);
+        await deps.audit.flush().catch(() => undefined);
+        return deps.audit.chain.verify(db, auth.orgId);
+      },
+    );
+  };
