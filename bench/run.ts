@@ -14,7 +14,9 @@
  * Adding an HTTP row: add an entry to ROWS (and, if it needs a differently configured server, an entry to
  * SERVERS that starts it). Rows are measured interleaved, run by run, so drift hits every row alike. A row
  * that cannot replay one request (the token endpoint: every refresh token is single-use) brings its own
- * probe and load process (`custom`; see bench/token-load.ts).
+ * probe and load process (`custom`; see bench/token-load.ts). A row whose server keeps working after the
+ * load (the audit log's writes of COHERA_AUDIT_API_CALLS=all) declares it (`background`), so that this work
+ * is measured in its own row and not in the next one.
  *
  * Every cohera server runs with COHERA_PUBLIC_URL set to its own address: that is the OAuth issuer, and
  * the OAuth flows of the set-up (bench/oauth.ts) and the access tokens they yield must match it.
@@ -104,11 +106,15 @@ interface Fixture {
 interface Target {
   url: string;
   server: Spawned;
+  /** Where the server's own metrics listener (COHERA_METRICS_PORT) answers, if it has one. */
+  metricsUrl?: string;
 }
 
 interface ServerSpec {
   description: string;
   start(fixture: Fixture): Promise<Target>;
+  /** A line for the notes, read after the last run while the server still runs. */
+  report?(target: Target): Promise<string | null>;
 }
 
 /** A ratio to the baseline row, or an absolute rate (`unit` names what is counted, e.g. tokens). */
@@ -131,6 +137,13 @@ interface HttpRow {
     probe(target: Target, fixture: Fixture): Promise<void>;
     load(target: Target, fixture: Fixture, durationSec: number): Promise<RunMeasurement>;
   };
+  /**
+   * For a row whose server keeps working after the load stops (the audit log writes what it buffered once
+   * a second): `leadInSec` of unmeasured load right before each run, so that the run starts with the work
+   * of the load before it under way, as under steady load; and `settle`, awaited after the warm-up and
+   * after each run, until that work is done, so that it is not measured in the row that follows.
+   */
+  background?: { leadInSec: number; settle(target: Target): Promise<void> };
 }
 
 const SERVERS: Record<string, ServerSpec> = {
@@ -141,6 +154,15 @@ const SERVERS: Record<string, ServerSpec> = {
   embedded: {
     description: 'cohera server: SQLite in a temp data dir, in-memory state',
     start: (fixture) => startCohera(fixture.dataDir, {}),
+  },
+  'audit-none': {
+    description: 'cohera server: same data, COHERA_AUDIT_API_CALLS=none, metrics on a port of its own',
+    start: (fixture) => startAuditServer(fixture, 'none'),
+  },
+  'audit-all': {
+    description: 'cohera server: same data, COHERA_AUDIT_API_CALLS=all, metrics on a port of its own',
+    start: (fixture) => startAuditServer(fixture, 'all'),
+    report: reportDroppedAuditEvents,
   },
   redis: {
     description: 'cohera server: same data, rate limits (and invalidation) on the local Redis',
@@ -226,6 +248,24 @@ const ROWS: HttpRow[] = [
     budget: { minPerSec: 1500, unit: 'tokens' },
     custom: { probe: probeRefresh, load: loadRefreshChains },
   },
+  {
+    id: 'audit-none',
+    name: 'API key → GET /v1/certificates/:id with COHERA_AUDIT_API_CALLS=none',
+    server: 'audit-none',
+    path: certificatePath,
+    headers: bearer,
+    baseline: 'baseline',
+  },
+  {
+    id: 'audit-all',
+    name: 'API key → GET /v1/certificates/:id with COHERA_AUDIT_API_CALLS=all (vs none)',
+    server: 'audit-all',
+    path: certificatePath,
+    headers: bearer,
+    baseline: 'audit-none',
+    budget: { minRatio: 0.9 },
+    background: { leadInSec: 2, settle: auditWritten },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -250,6 +290,60 @@ async function startCohera(dataDir: string, extra: Record<string, string>): Prom
   });
   await waitUntilReady(`${url}/health`, server);
   return { url, server };
+}
+
+/**
+ * A cohera server like the embedded one but for which API calls the audit log records, with its metrics on
+ * a port of its own (read between runs: the audit buffer's depth, dropped events). Both audit rows get
+ * one, so the two servers differ in COHERA_AUDIT_API_CALLS only.
+ */
+async function startAuditServer(fixture: Fixture, calls: 'none' | 'all'): Promise<Target> {
+  const metricsPort = await freePort();
+  const target = await startCohera(fixture.dataDir, {
+    COHERA_AUDIT_API_CALLS: calls,
+    COHERA_METRICS_PORT: String(metricsPort),
+  });
+  return { ...target, metricsUrl: `http://127.0.0.1:${metricsPort}` };
+}
+
+/** The value of an unlabelled metric of a server's metrics listener. */
+async function metric(target: Target, name: string): Promise<number> {
+  if (!target.metricsUrl) throw new Error('the server has no metrics listener');
+  const text = await (await fetch(`${target.metricsUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`the server reports no ${name}`);
+  return Number(line.slice(name.length + 1));
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until a server has written the audit events a load left in its buffer: the buffer is empty (its
+ * last flush has taken them) and the process has used no CPU for 200 ms (the flush has ended).
+ */
+async function auditWritten(target: Target): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while ((await metric(target, 'cohera_audit_buffer_depth')) > 0) {
+    if (Date.now() > deadline) throw new Error('the audit buffer did not empty within 60 s');
+    await sleep(100);
+  }
+  const pid = target.server.child.pid;
+  let before = cpuSeconds(pid);
+  for (let quiet = 0; quiet < 2 && Date.now() < deadline; ) {
+    await sleep(100);
+    const now = cpuSeconds(pid);
+    quiet = now === null || before === null || now - before < 0.02 ? quiet + 1 : 0;
+    before = now;
+  }
+}
+
+/** Whether the audit buffer overflowed: dropped events cost less than written ones, flattering the ratio. */
+async function reportDroppedAuditEvents(target: Target): Promise<string> {
+  const dropped = await metric(target, 'cohera_audit_events_dropped_total');
+  return dropped > 0
+    ? `⚠ audit-all: ${fmtInt(dropped)} audit events were dropped because the buffer was full ` +
+        '(10,000 events between flushes, once a second); the row then measures dropping, not recording, so its ratio flatters.'
+    : 'audit-all: every API call was recorded (no audit event dropped).';
 }
 
 async function startBaseline(fixture: Fixture): Promise<Target> {
@@ -448,6 +542,11 @@ async function runLoadProcess<R extends Omit<LoadResult, 'tool'>>(
   };
 }
 
+/** A row's load: its own, or the default. */
+function loadRow(target: Target, row: HttpRow, fixture: Fixture, durationSec: number) {
+  return row.custom ? row.custom.load(target, fixture, durationSec) : load(target, row, fixture, durationSec);
+}
+
 /** The default load: wrk or autocannon replaying the row's GET over many connections. */
 async function load(target: Target, row: HttpRow, fixture: Fixture, durationSec: number) {
   const spec: LoadSpec = {
@@ -560,7 +659,7 @@ function noteFailures(report: HttpRowReport, result: RunMeasurement): void {
   report.failures = [...(report.failures ?? []), ...result.failures].slice(0, 5);
 }
 
-/** BENCH_ONLY's rows, with the rows their ratios are taken against (the baseline, the API-key row). */
+/** BENCH_ONLY's rows, with the rows their ratios are taken against (the baseline, the API-key row, …). */
 function selectedRows(): HttpRow[] {
   if (!settings.only) return ROWS;
   for (const id of settings.only) {
@@ -606,9 +705,8 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
         if (probe.status !== 200) throw new Error(`probe answered ${probe.status}: ${text.slice(0, 300)}`);
       }
       log(`warm-up  ${row.name} (${settings.warmupSec} s)`);
-      const warmup = row.custom
-        ? await row.custom.load(target, fixture, settings.warmupSec)
-        : await load(target, row, fixture, settings.warmupSec);
+      const warmup = await loadRow(target, row, fixture, settings.warmupSec);
+      await row.background?.settle(target);
       report.warmupNon2xx = warmup.non2xx;
       report.warmupErrors = warmup.errors;
       noteFailures(report, warmup);
@@ -630,9 +728,9 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
       const target = targets.get(row.server);
       if (!report?.runs || !target || report.status === 'failed') continue;
       try {
-        const result = row.custom
-          ? await row.custom.load(target, fixture, settings.durationSec)
-          : await load(target, row, fixture, settings.durationSec);
+        if (row.background) await loadRow(target, row, fixture, row.background.leadInSec);
+        const result = await loadRow(target, row, fixture, settings.durationSec);
+        await row.background?.settle(target);
         report.runs.push(result);
         noteFailures(report, result);
         log(
@@ -858,6 +956,12 @@ async function main(): Promise<void> {
     const { fixture, embedded } = await setUp(join(temp, 'data'));
     targets.set('embedded', embedded);
     http = await measureHttp(fixture, targets);
+    for (const [name, target] of targets) {
+      const note = await SERVERS[name]
+        ?.report?.(target)
+        .catch((error: unknown) => `⚠ ${name}: ${(error as Error).message}`);
+      if (note) notes.push(note);
+    }
 
     const baseline = targets.get('baseline');
     if (baseline) {
