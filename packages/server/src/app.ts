@@ -13,7 +13,7 @@ import { auditRoutes } from './audit/routes.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
-import type { RouteAccess } from './auth/context.ts';
+import type { AuthContext, RouteAccess } from './auth/context.ts';
 import { oauthAuthorizationRoutes } from './auth/oauth/authorization-routes.ts';
 import { oauthClientRoutes } from './auth/oauth/client-routes.ts';
 import { registerOAuthEndpoints } from './auth/oauth/endpoints.ts';
@@ -108,6 +108,13 @@ declare module 'fastify' {
 }
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/** Which app (OAuth) or key (service account) acted, beside the principal, for API-call events. */
+function credentialOf(auth: AuthContext): Record<string, string> {
+  if (auth.clientId) return { client_id: auth.clientId };
+  if (auth.principal.kind === 'service_account' && auth.credentialId) return { key_id: auth.credentialId };
+  return {};
+}
 
 /** Methods that change nothing: not recorded as API calls under COHERA_AUDIT_API_CALLS=writes. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -226,7 +233,12 @@ export async function buildApp(
           actor: actorOf(auth),
           action: 'rate_limit.exceeded',
           result: 'failure',
-          metadata: { method: request.method, route: request.routeOptions.url ?? null, mode: auth.mode },
+          metadata: {
+            method: request.method,
+            route: request.routeOptions.url ?? null,
+            mode: auth.mode,
+            ...credentialOf(auth),
+          },
           request: requestOf(request),
         });
       },
@@ -280,6 +292,7 @@ export async function buildApp(
           route: request.routeOptions.url ?? null,
           status: reply.statusCode,
           mode: auth.mode,
+          ...credentialOf(auth),
         },
         request: requestOf(request),
       });

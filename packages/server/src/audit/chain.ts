@@ -9,20 +9,62 @@
  * takes its row lock on PostgreSQL and the write lock on SQLite, so appends to one org are serialized while
  * different orgs never wait for each other.
  */
-import { createHmac, hkdfSync } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { CompiledQuery, type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import { inTransaction } from '../storage/database.ts';
 import type { AuditEventsTable, DB } from '../storage/schema.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
+const COLUMNS = [
+  'id',
+  'org_id',
+  'seq',
+  'at',
+  'actor_kind',
+  'actor_id',
+  'action',
+  'target_kind',
+  'target_id',
+  'result',
+  'ip',
+  'user_agent',
+  'request_id',
+  'metadata',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof AuditEventsTable)[];
+const BATCH = 200;
+const insertSqls = new Map<string, string>();
+
+/**
+ * The parameterized multi-row INSERT for `rows` events, built once per size and dialect. Events are the one
+ * write made per API call (COHERA_AUDIT_API_CALLS=all), and building the same statement through the query
+ * builder for every batch cost as much as running it.
+ */
+function insertSql(rows: number, postgres: boolean): string {
+  const cacheKey = `${rows}:${postgres}`;
+  let text = insertSqls.get(cacheKey);
+  if (!text) {
+    let n = 0;
+    const tuple = () => `(${COLUMNS.map(() => (postgres ? `$${++n}` : '?')).join(', ')})`;
+    const tuples = Array.from({ length: rows }, tuple).join(', ');
+    text = `insert into audit_events (${COLUMNS.join(', ')}) values ${tuples}`;
+    insertSqls.set(cacheKey, text);
+  }
+  return text;
+}
+
 /** An event ready to be chained: everything but its place in the chain. */
 export type UnchainedEvent = Omit<AuditEventsTable, 'seq' | 'prev_hash' | 'hash'>;
 
 export class AuditChain {
-  readonly #key: Buffer;
+  /** A KeyObject, imported once: HMAC with a plain Buffer key re-imports it on every call (DESIGN §7). */
+  readonly #key: KeyObject;
   constructor(masterKey: Buffer) {
-    this.#key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'cohera/audit-chain/v1', 32));
+    this.#key = createSecretKey(
+      Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'cohera/audit-chain/v1', 32)),
+    );
   }
 
   genesis(orgId: string): string {
@@ -89,11 +131,11 @@ export class AuditChain {
       rows.push(row);
       prev = row.hash;
     }
-    for (let i = 0; i < rows.length; i += 200) {
-      await trx
-        .insertInto('audit_events')
-        .values(rows.slice(i, i + 200))
-        .execute();
+    const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
+    for (let i = 0; i < rows.length; i += BATCH) {
+      const batch = rows.slice(i, i + BATCH);
+      const parameters = batch.flatMap((row) => COLUMNS.map((column) => row[column]));
+      await trx.executeQuery(CompiledQuery.raw(insertSql(batch.length, postgres), parameters));
     }
     await trx.updateTable('audit_chain_heads').set({ hash: prev }).where('org_id', '=', orgId).execute();
     return rows;

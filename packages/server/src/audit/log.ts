@@ -58,6 +58,8 @@ export interface AuditLogOptions {
   bufferSize?: number;
   /** How often the buffer is flushed (default 1 s). */
   flushMs?: number;
+  /** A buffer this full is flushed at once, not at the next tick (default 1,000). */
+  flushAt?: number;
 }
 
 export class AuditLog {
@@ -67,6 +69,7 @@ export class AuditLog {
   readonly #log: Logger;
   readonly #bufferSize: number;
   readonly #flushMs: number;
+  readonly #flushAt: number;
   #buffer: UnchainedEvent[] = [];
   /** Dropped since the last flush, per org (each gets its own `audit.events_dropped` event). */
   #dropped = new Map<string, number>();
@@ -82,6 +85,7 @@ export class AuditLog {
     this.#log = log;
     this.#bufferSize = options.bufferSize ?? 10_000;
     this.#flushMs = options.flushMs ?? 1000;
+    this.#flushAt = options.flushAt ?? 1000;
   }
 
   get bufferDepth(): number {
@@ -123,6 +127,10 @@ export class AuditLog {
       return;
     }
     this.#buffer.push(this.#prepare(input));
+    // Busy: write in batches as they fill, so the buffer absorbs bursts instead of overflowing between ticks.
+    if (this.#buffer.length >= this.#flushAt && this.#flushing === null && this.#timer !== null) {
+      this.flush().catch(() => {});
+    }
   }
 
   /** Flushes every `flushMs`, and applies retention (`retentionDays`) once an hour. */
@@ -147,10 +155,12 @@ export class AuditLog {
     await this.flush();
   }
 
-  /** Writes the buffer, one transaction per flush, one chain append per org. Concurrent calls share it. */
+  /** Writes the buffer: one chain append (one transaction) per org. Concurrent calls share one flush. */
   flush(): Promise<void> {
     this.#flushing ??= this.#write().finally(() => {
       this.#flushing = null;
+      // What arrived while writing, if it is already a full batch.
+      if (this.#buffer.length >= this.#flushAt && this.#timer !== null) this.flush().catch(() => {});
     });
     return this.#flushing;
   }
@@ -178,21 +188,32 @@ export class AuditLog {
       list.push(event);
       byOrg.set(event.org_id, list);
     }
-    try {
-      await this.#db.transaction().execute(async (trx) => {
-        for (const [orgId, list] of byOrg) await this.chain.append(trx, orgId, list);
-      });
-    } catch (error) {
-      // Put them back in front (oldest first); what no longer fits is counted as dropped.
-      const restored = [...events, ...this.#buffer];
-      this.#buffer = restored.slice(0, this.#bufferSize);
-      for (const event of restored.slice(this.#bufferSize)) {
-        this.droppedTotal++;
-        this.#dropped.set(event.org_id, (this.#dropped.get(event.org_id) ?? 0) + 1);
+    // One transaction per org, so one org's trouble never holds back another's events; in org id order,
+    // so two nodes flushing the same orgs take the chain heads' locks in the same order (no deadlock).
+    const failed: UnchainedEvent[] = [];
+    let firstError: unknown = null;
+    for (const orgId of [...byOrg.keys()].sort()) {
+      const list = byOrg.get(orgId) as UnchainedEvent[];
+      try {
+        await this.chain.append(this.#db, orgId, list);
+      } catch (error) {
+        firstError ??= error;
+        failed.push(...list);
       }
-      this.#log.warn({ err: (error as Error).message }, 'audit flush failed; will retry');
-      throw error;
     }
+    if (failed.length === 0) return;
+    // Put them back in front (oldest first); what no longer fits is counted as dropped.
+    const restored = [...failed, ...this.#buffer];
+    this.#buffer = restored.slice(0, this.#bufferSize);
+    for (const event of restored.slice(this.#bufferSize)) {
+      this.droppedTotal++;
+      this.#dropped.set(event.org_id, (this.#dropped.get(event.org_id) ?? 0) + 1);
+    }
+    this.#log.warn(
+      { err: (firstError as Error).message, events: failed.length },
+      'audit flush failed; will retry',
+    );
+    throw firstError;
   }
 }
 

@@ -87,7 +87,9 @@ function filtered(db: Kysely<DB>, orgId: string, filters: FilterValues) {
   if (filters.since !== undefined)
     query = query.where('at', '>=', parseTimestamp('query/since', filters.since));
   if (filters.until !== undefined) {
-    query = query.where('at', '<=', parseTimestamp('query/until', filters.until, 'end-of-day'));
+    // Inclusive to the end of the second given: stored times have milliseconds, the API shows seconds.
+    const until = parseTimestamp('query/until', filters.until, 'end-of-day');
+    query = query.where('at', '<=', /\.\d/.test(filters.until) ? until : `${until.slice(0, 19)}.999Z`);
   }
   return query;
 }
