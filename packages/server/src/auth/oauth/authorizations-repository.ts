@@ -14,6 +14,16 @@ export interface UserScope {
   userId: string;
 }
 
+/** The user's live authorizations: the tenant (org and user) comes first in every query of them. */
+function liveAuthorizations(db: Kysely<DB>, user: UserScope) {
+  return db
+    .selectFrom('oauth_authorizations')
+    .selectAll()
+    .where('org_id', '=', user.orgId)
+    .where('user_id', '=', user.userId)
+    .where('revoked_at', 'is', null);
+}
+
 /** The user's live authorization of a client, if any (the remembered consent). */
 export async function findActiveAuthorization(
   db: Kysely<DB>,
@@ -21,13 +31,8 @@ export async function findActiveAuthorization(
   clientId: string,
 ): Promise<OAuthAuthorizationsTable | null> {
   return (
-    (await db
-      .selectFrom('oauth_authorizations')
-      .selectAll()
-      .where('org_id', '=', user.orgId)
-      .where('user_id', '=', user.userId)
+    (await liveAuthorizations(db, user)
       .where('client_id', '=', clientId)
-      .where('revoked_at', 'is', null)
       .orderBy('id', 'desc')
       .executeTakeFirst()) ?? null
   );
@@ -112,16 +117,7 @@ export async function getAuthorization(
   user: UserScope,
   id: string,
 ): Promise<OAuthAuthorizationsTable | null> {
-  return (
-    (await db
-      .selectFrom('oauth_authorizations')
-      .selectAll()
-      .where('org_id', '=', user.orgId)
-      .where('user_id', '=', user.userId)
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst()) ?? null
-  );
+  return (await liveAuthorizations(db, user).where('id', '=', id).executeTakeFirst()) ?? null;
 }
 
 /** Marks the authorization of a grant revoked (the engine has destroyed or is destroying the grant). */
