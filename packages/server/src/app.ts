@@ -32,6 +32,7 @@ import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { registerPipeline } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
+import { registerIdempotency } from './idempotency/hooks.ts';
 import {
   createMetrics,
   type Metrics,
@@ -208,6 +209,14 @@ export async function buildApp(
   });
   registerErrorHandling(app);
   registerValidation(app);
+  // After registerValidation: its onRoute hook puts the NUL check first, this one puts the key's claim
+  // before it, so a claimed request's validation errors are stored and replayed like any other answer.
+  const idempotency = registerIdempotency(app, {
+    db: deps.db,
+    masterKey: config.masterKey,
+    clock,
+    log: app.log,
+  });
   await app.register(swagger, openApiOptions(config));
 
   registerPipeline(app, {
@@ -303,6 +312,7 @@ export async function buildApp(
 
   app.addHook('onClose', async () => {
     deps.oauth.stop();
+    await idempotency.close();
     await deps.usage
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));

@@ -16,8 +16,16 @@ export const ERROR_CODES = {
   route_not_found: { status: 404, title: 'No such route' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   resource_in_use: { status: 409, title: 'The resource is still referenced' },
+  idempotency_key_in_use: {
+    status: 409,
+    title: 'A request with this idempotency key is still in progress',
+  },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  idempotency_key_reused: {
+    status: 422,
+    title: 'The idempotency key was already used for a different request',
+  },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
   service_unavailable: { status: 503, title: 'The service is unavailable' },

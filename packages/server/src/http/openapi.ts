@@ -6,6 +6,17 @@ import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import type { RouteAccess } from '../auth/context.ts';
 import type { Config } from '../config.ts';
+import { IdempotencyKeyHeaderSchema, idempotentRoute } from '../idempotency/key.ts';
+
+/** The route's header schema with the optional `Idempotency-Key` added. */
+function withIdempotencyKey(headers: unknown): Record<string, unknown> {
+  const own = (headers ?? {}) as { properties?: Record<string, unknown> };
+  return {
+    type: 'object',
+    ...own,
+    properties: { ...own.properties, 'Idempotency-Key': IdempotencyKeyHeaderSchema },
+  };
+}
 
 export function openApiOptions(config: Readonly<Config>): FastifyDynamicSwaggerOptions {
   return {
@@ -35,16 +46,20 @@ export function openApiOptions(config: Readonly<Config>): FastifyDynamicSwaggerO
         },
       },
     },
-    transform: ({ schema, url, route }) => {
+    transform: ({ schema: declared, url, route }) => {
+      // A route may declare no schema at all (Fastify allows it); describe it from its access alone.
+      const schema = declared ?? {};
       const access = (route.config as { access?: RouteAccess } | undefined)?.access;
       if (!access || 'public' in access) return { schema, url };
       const scope = 'scope' in access ? access.scope : null;
       const note = scope ? `Requires the \`${scope}\` scope.` : 'Requires a dashboard session.';
+      const idempotent = idempotentRoute(route.method, url, access);
       return {
         schema: {
           ...schema,
           security: scope ? [{ bearer: [scope] }] : [{ session: [] }],
           description: [schema.description, note].filter(Boolean).join('\n\n'),
+          ...(idempotent ? { headers: withIdempotencyKey(schema.headers) } : {}),
         },
         url,
       };

@@ -21,6 +21,7 @@ import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
 import { serviceAccounts } from './migrations/0003-service-accounts.ts';
 import { oauth } from './migrations/0004-oauth.ts';
 import { audit } from './migrations/0005-audit.ts';
+import { idempotency } from './migrations/0006-idempotency.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -48,6 +49,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003-service-accounts': serviceAccounts(dialect),
     '0004-oauth': oauth(dialect),
     '0005-audit': audit(dialect),
+    '0006-idempotency': idempotency(dialect),
   };
 }
 

@@ -272,6 +272,30 @@ export interface ApiKeyScopeUsageTable {
   last_used_at: string;
 }
 
+/**
+ * One `Idempotency-Key` of one credential (DESIGN §4, docs/idempotency.md): claimed before the handler
+ * runs (`status_code` null: in progress), then completed with the response to replay. Expires 24 h after
+ * creation.
+ */
+export interface IdempotencyKeysTable {
+  org_id: string;
+  mode: Mode;
+  /** Whose key it is: the principal the credential resolved to (`api_key`, `user`, …) and its id. */
+  actor_kind: string;
+  actor_id: string;
+  /** SHA-256 (hex) of the header value; the key itself is never stored. */
+  key_hash: string;
+  /** SHA-256 (hex) of method, URL and raw body: a reuse of the key for another request is refused. */
+  fingerprint: string;
+  created_at: string;
+  expires_at: string;
+  /** Null while the first request is in progress. */
+  status_code: number | null;
+  content_type: string | null;
+  /** The response body, AES-256-GCM sealed under the master key (it may hold a new credential). */
+  response_body: string | null;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -292,4 +316,5 @@ export interface DB {
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
   api_key_scope_usage: ApiKeyScopeUsageTable;
+  idempotency_keys: IdempotencyKeysTable;
 }

@@ -6,7 +6,7 @@
  * then every captured log line, every response, the SQLite files and every row of every table are searched.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -88,6 +88,18 @@ forEachEngine('secrets', (engine, handle) => {
     });
     assert.equal(created.statusCode, 201, created.body);
     secret('created key', created.json().key, 'create key');
+    // Created with an Idempotency-Key: the answer is stored for replay, sealed; the replay hands it out again.
+    const idempotent: InjectOptions = {
+      method: 'POST',
+      url: '/v1/api-keys',
+      headers: { authorization: `Bearer ${admin}`, 'idempotency-key': randomUUID() },
+      payload: { name: 'ci (idempotent)', scopes: ['read:suppliers'] },
+    };
+    const first = await send('create key (idempotent)', idempotent);
+    assert.equal(first.statusCode, 201, first.body);
+    const replayed = await send('create key (replayed)', idempotent);
+    assert.equal(replayed.headers['idempotent-replayed'], 'true');
+    secret('idempotently created key', first.json().key, 'create key (idempotent)', 'create key (replayed)');
     const rolled = await bearer('roll key', admin, 'POST', `/v1/api-keys/${created.json().id}/roll`, {
       grace_period_seconds: 0,
     });

@@ -51,9 +51,13 @@ export interface TestApp {
 
 export async function startTestApp(
   handle: EngineHandle,
-  options: BuildOptions & { env?: Record<string, string> } = {},
+  options: BuildOptions & {
+    env?: Record<string, string>;
+    /** Runs after the app is built and before it is ready: where a test adds routes of its own. */
+    beforeReady?: (app: FastifyInstance) => void | Promise<void>;
+  } = {},
 ): Promise<TestApp> {
-  const { env, ...buildOptions } = options;
+  const { env, beforeReady, ...buildOptions } = options;
   const config = testConfig({ ...handle.env, ...env });
   const app = await buildApp(config, {
     logDestination: logCapture(),
@@ -62,6 +66,7 @@ export async function startTestApp(
     abuseLimits: RELAXED_ABUSE_LIMITS,
     ...buildOptions,
   });
+  await beforeReady?.(app);
   await app.ready();
   return {
     app,
