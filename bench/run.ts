@@ -30,6 +30,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import type { CacheBenchResult } from './credential-cache.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import { authorizationCodeFlows, basicAuthorization, REDIRECT_URI, refreshBody } from './oauth.ts';
+import type { SdkBenchResult } from './sdk-overhead.ts';
 import {
   cpuSeconds,
   envInt,
@@ -829,6 +830,32 @@ async function measureCredentialCache(notes: string[]): Promise<MicroRowReport[]
   ];
 }
 
+/** The SDK's own cost per request (bench/sdk-overhead.ts): no network, the same canned response for all. */
+async function measureSdkOverhead(notes: string[]): Promise<MicroRowReport[]> {
+  log('micro    SDK client overhead (in-process)');
+  const out = await runNode(join(BENCH, 'sdk-overhead.ts'), [], { role: 'server', timeoutMs: 120_000 });
+  const result = JSON.parse(out) as SdkBenchResult;
+  if (result.otherCpuPct !== null && result.otherCpuPct >= 15) {
+    notes.push(`⚠ SDK micro-benchmark: other processes used ${result.otherCpuPct}% of a core while it ran.`);
+  }
+  const baseline = result.nsPerOp['sdk-baseline'] ?? Number.NaN;
+  const row = (id: string, name: string): MicroRowReport => ({
+    id,
+    name,
+    nsPerOp: result.nsPerOp[id] ?? Number.NaN,
+    ratio: (result.nsPerOp[id] ?? Number.NaN) / baseline,
+    budget: null,
+    budgetMet: null,
+    roundsNs: result.roundsNs[id] ?? [],
+  });
+  return [
+    row('sdk-baseline', 'baseline: fetch + response.json() by hand (canned response, no network)'),
+    row('sdk-api-key', 'SDK: client.certificates.get(id) with an API key'),
+    row('sdk-service-account', 'SDK: the same with a service account (its minted token reused)'),
+    row('sdk-sign-per-request', 'what reuse saves: ServiceAccount.generateToken() (ES256) per request'),
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Reporting
 
@@ -980,7 +1007,7 @@ async function main(): Promise<void> {
     removeTempDir(temp);
   }
 
-  const micro = await measureCredentialCache(notes);
+  const micro = [...(await measureCredentialCache(notes)), ...(await measureSdkOverhead(notes))];
 
   for (const row of http) {
     if (row.otherCpuPct != null && row.otherCpuPct >= 15) {
