@@ -68,6 +68,7 @@ const CLIENT_VARIABLES = new Set([
   'COHERA_CLIENT_ID',
   'COHERA_CLIENT_SECRET',
   'COHERA_ACCESS_TOKEN',
+  'COHERA_SERVICE_ACCOUNT_FILE',
 ]);
 
 export class ConfigError extends Error {
