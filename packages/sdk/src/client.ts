@@ -18,6 +18,7 @@ import {
   OrganizationResource,
   Security,
   ServiceAccounts,
+  Usage,
 } from './resources/management.ts';
 import { DEFAULT_BACKOFF } from './retry.ts';
 import { type CredentialSource, type RequestOptions, Transport } from './transport.ts';
@@ -126,6 +127,7 @@ export class Cohera {
   readonly auditEvents: AuditEvents;
   readonly organization: OrganizationResource;
   readonly security: Security;
+  readonly usage: Usage;
 
   constructor(options: CoheraOptions = {}) {
     const credential = credentialFrom(options);
@@ -159,6 +161,7 @@ export class Cohera {
     this.auditEvents = new AuditEvents(transport);
     this.organization = new OrganizationResource(transport);
     this.security = new Security(transport);
+    this.usage = new Usage(transport);
   }
 
   /** The server this client talks to. */

@@ -24,6 +24,7 @@ export type {
   OrganizationResource,
   Security,
   ServiceAccounts,
+  Usage,
 } from './resources/management.ts';
 export type { RequestOptions } from './transport.ts';
 export type * from './types.ts';

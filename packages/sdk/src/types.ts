@@ -172,6 +172,11 @@ export interface ApiKeyListParams extends ListParams {
 export interface ApiKeyRollParams {
   /** How long the old key keeps working, 0 allowed. Default 24 h. */
   grace_period_seconds?: number;
+  /** The new key's scopes: a subset of the old key's (a roll never widens). Default: the same. */
+  scopes?: Scope[];
+  /** The new key's expiry (one of the two); default: the old key's lifetime length. */
+  expires_at?: TimestampInput;
+  expires_in_days?: number;
 }
 
 export interface UsageDay {
@@ -185,6 +190,25 @@ export interface UsageDay {
 
 export interface ApiKeyUsage {
   data: UsageDay[];
+}
+
+/** One rate-limit window of the organization, as it stood after the request that asked. */
+export interface UsageWindow {
+  limit: number;
+  /** Requests left in the window. */
+  remaining: number;
+  /** When the window starts again. */
+  reset: Timestamp;
+}
+
+/** `GET /v1/usage`: the organization's daily traffic in one mode (every credential), and its standing now. */
+export interface OrganizationUsage {
+  object: 'usage';
+  mode: Mode;
+  /** One entry per UTC day, oldest first, today last. */
+  data: UsageDay[];
+  rate_limits: { per_minute: number; per_day: number };
+  current: { minute: UsageWindow; day: UsageWindow };
 }
 
 // ---- Service accounts ---------------------------------------------------------------------------------

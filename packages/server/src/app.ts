@@ -26,6 +26,7 @@ import { sessionRoutes } from './auth/sessions/routes.ts';
 import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { createLogger, lazyChildLoggerFactory } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
@@ -57,6 +58,7 @@ import { RedisInvalidationBus } from './state/redis-invalidation-bus.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { healthRoutes } from './system/health.ts';
 import { UsageRecorder } from './usage/recorder.ts';
+import { usageRoutes } from './usage/routes.ts';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -73,6 +75,8 @@ export interface BuildOptions {
   /** A limiter shared between apps in one process (tests playing several nodes); default from config. */
   limiter?: RateLimiter;
   abuseLimits?: AbuseLimits;
+  /** The built dashboard to serve at /dashboard/ (default packages/dashboard/dist). */
+  dashboardDir?: string;
 }
 
 function createRateLimiter(config: Readonly<Config>, logger: Logger): RateLimiter {
@@ -275,12 +279,15 @@ export async function buildApp(
   await app.register(productRoutes(deps));
   await app.register(certificateRoutes(deps));
   await app.register(securityReportRoutes(deps));
+  await app.register(usageRoutes(deps));
+  await app.register(dashboardRoutes(options.dashboardDir ? { dir: options.dashboardDir } : {}));
 
   const auditCalls = config.auditApiCalls;
   // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
   // for both, since every hook is a dispatch per request.
   app.addHook('onResponse', (request, reply, done) => {
     const auth = request.auth;
+    if (auth) deps.usage.recordOrg(auth.orgId, auth.mode, reply.statusCode);
     if (auth?.principal.kind === 'api_key') {
       deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
       const access = request.routeOptions.config.access;

@@ -19,6 +19,7 @@ import type {
   OAuthClientWithSecret,
   Organization,
   OrganizationUpdateParams,
+  OrganizationUsage,
   SecurityReport,
   ServiceAccountCreateParams,
   ServiceAccountFile,
@@ -219,6 +220,14 @@ export class OrganizationResource extends Resource {
 
   async update(params: OrganizationUpdateParams, options?: RequestOptions): Promise<Organization> {
     return this.transport.request({ method: 'PATCH', path: '/v1/organization', body: params, options });
+  }
+}
+
+/** `/v1/usage`: the organization's traffic across every credential, for charts and capacity planning. */
+export class Usage extends Resource {
+  /** The last `days` days (1–90, default 30) in this client's mode, and where both windows stand now. */
+  async retrieve(params: { days?: number } = {}, options?: RequestOptions): Promise<OrganizationUsage> {
+    return this.transport.request({ method: 'GET', path: '/v1/usage', query: params, options });
   }
 }
 

@@ -23,6 +23,7 @@ export interface PipelineSteps {
 
 export function registerPipeline(app: FastifyInstance, steps: PipelineSteps): void {
   app.decorateRequest('auth', null);
+  app.decorateRequest('rateLimit', null);
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');

@@ -15,6 +15,16 @@ import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
 import type { Decision, RateLimiter, WindowSpec } from './limiter.ts';
 import type { OrgLimitCache, OrgLimits } from './org-limits.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * This request's rate-limit decision (null before the step, and for unauthenticated requests): what its
+     * headers describe, kept so a route can report the standing without counting the request again.
+     */
+    rateLimit: Decision | null;
+  }
+}
+
 export interface RateLimitDeps {
   limiter: RateLimiter;
   orgLimits: OrgLimitCache;
@@ -54,6 +64,7 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     decision: Decision,
     now: number,
   ): Error | undefined {
+    request.rateLimit = decision;
     reply.headers(rateLimitHeaders(decision, now));
     if (decision.allowed) return undefined;
     deps.onLimited?.(request);

@@ -174,8 +174,9 @@ function keysWithoutExpiry(data: ReportData): Check<'keys_without_expiry', ApiKe
       apiKeyItem(
         data,
         key,
-        `Create a replacement with an expiry (POST /v1/api-keys with expires_in_days), deploy it, then revoke ` +
-          `this key (POST /v1/api-keys/${key.id}/revoke).`,
+        `Roll it into a key that expires (POST /v1/api-keys/${key.id}/roll with expires_in_days) and deploy ` +
+          `the new key during the grace period; or revoke it (POST /v1/api-keys/${key.id}/revoke) if nothing ` +
+          'needs it.',
       ),
     );
   return {
@@ -183,9 +184,10 @@ function keysWithoutExpiry(data: ReportData): Check<'keys_without_expiry', ApiKe
     status: items.length === 0 ? 'pass' : 'warn',
     title: 'API keys that never expire',
     suggested_action:
-      'Give every key an expiry (90 days is a good default): create a replacement with expires_in_days, ' +
-      'deploy it, then revoke the old key. Setting the organization’s policy.max_key_lifetime_days makes ' +
-      'every new key expire, and a roll then gives the new key an expiry too.',
+      'Give every key an expiry (90 days is a good default): roll it with expires_in_days, and the old key ' +
+      'keeps working for the grace period while you deploy the new one. Setting the organization’s ' +
+      'policy.max_key_lifetime_days makes every new key expire, and a roll then gives the new key an expiry ' +
+      'even without expires_in_days.',
     items,
   };
 }
@@ -244,8 +246,9 @@ function unusedScopes(data: ReportData): Check<'unused_scopes', UnusedScopesItem
       suggested.length === 0
         ? `It used none of its scopes in ${UNUSED_DAYS} days: revoke it (POST /v1/api-keys/${key.id}/revoke) ` +
           'unless something still needs it.'
-        : `Replace it with a key holding only ${suggested.join(', ')}: create that key, deploy it, then ` +
-          `revoke this one (POST /v1/api-keys/${key.id}/revoke).`;
+        : `Roll it into a key holding only ${suggested.join(', ')} (POST /v1/api-keys/${key.id}/roll with ` +
+          `{"scopes": ${JSON.stringify(suggested)}}), deploy the new key during the grace period, and ` +
+          'verify it with GET /health.';
     items.push({ ...apiKeyItem(data, key, action), used: key.used, suggested_scopes: suggested, unused });
   }
   return {
@@ -255,8 +258,8 @@ function unusedScopes(data: ReportData): Check<'unused_scopes', UnusedScopesItem
       `Scopes granted but unused for ${UNUSED_DAYS} days ` +
       `(keys younger than ${UNUSED_DAYS} days are not judged)`,
     suggested_action:
-      'Least privilege: replace each key with one that holds only its suggested_scopes (a key’s scopes ' +
-      'never change and a roll keeps them, so create a new key), deploy it, then revoke the old key.',
+      'Least privilege: roll each key with its suggested_scopes as the new key’s scopes; the old key keeps ' +
+      'working for the grace period while you deploy the new one.',
     items,
   };
 }

@@ -22,6 +22,7 @@ import { serviceAccounts } from './migrations/0003-service-accounts.ts';
 import { oauth } from './migrations/0004-oauth.ts';
 import { audit } from './migrations/0005-audit.ts';
 import { idempotency } from './migrations/0006-idempotency.ts';
+import { orgUsage } from './migrations/0007-org-usage.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -50,6 +51,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004-oauth': oauth(dialect),
     '0005-audit': audit(dialect),
     '0006-idempotency': idempotency(dialect),
+    '0007-org-usage': orgUsage(dialect),
   };
 }
 

@@ -82,6 +82,18 @@ export interface ApiKeyUsageTable {
   rate_limited: number;
 }
 
+/** Every authenticated request of an org in one mode, whatever the credential, per UTC day. */
+export interface OrgUsageTable {
+  org_id: string;
+  mode: Mode;
+  /** UTC day, `YYYY-MM-DD`. */
+  date: string;
+  requests: number;
+  /** Responses ≥ 400 other than 429. */
+  errors: number;
+  rate_limited: number;
+}
+
 export interface ServiceAccountsTable {
   id: string;
   org_id: string;
@@ -317,4 +329,5 @@ export interface DB {
   audit_chain_heads: AuditChainHeadsTable;
   api_key_scope_usage: ApiKeyScopeUsageTable;
   idempotency_keys: IdempotencyKeysTable;
+  org_usage: OrgUsageTable;
 }

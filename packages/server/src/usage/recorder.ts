@@ -1,24 +1,66 @@
 /**
- * Per-key usage without a database write per request (DESIGN §5.1): requests, errors and rate-limited
- * responses are counted in memory per key and UTC day, with the last use (time, IP), and flushed in one
- * batch every few seconds and on shutdown. Counters are summed by upsert, so nodes flush independently.
- * A failed flush puts its counts back for the next attempt: usage is delayed, never dropped.
+ * Usage without a database write per request (DESIGN §5.1): requests, errors and rate-limited responses
+ * are counted in memory per key and UTC day, with the last use (time, IP), and per organization, mode and
+ * UTC day for every authenticated request whatever its credential; all of it is flushed in one batch every
+ * few seconds and on shutdown. Counters are summed by upsert, so nodes flush independently. A failed flush
+ * puts its counts back for the next attempt: usage is delayed, never dropped.
  */
+import type { Mode } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { touchAuthorizations } from '../auth/oauth/authorizations-repository.ts';
 import { touchServiceAccountKeys } from '../auth/service-accounts/repository.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { DB } from '../storage/schema.ts';
+import { addOrgUsage, type OrgUsageCounts } from './repository.ts';
 
-interface DayCounter {
-  keyId: string;
-  orgId: string;
+/** One day's responses: every one in `requests`; 429s in `rateLimited`, other responses ≥ 400 in `errors`. */
+interface Counts {
   date: string;
   requests: number;
   errors: number;
   rateLimited: number;
 }
+
+interface DayCounter extends Counts {
+  keyId: string;
+  orgId: string;
+}
+
+function tally(counts: Counts, status: number): void {
+  counts.requests++;
+  if (status === 429) counts.rateLimited++;
+  else if (status >= 400) counts.errors++;
+}
+
+/** Puts the counts of a failed flush back, adding them to whatever was counted meanwhile. */
+function restoreCounts<C extends Counts>(into: Map<string, C>, from: Map<string, C>): void {
+  for (const [id, c] of from) {
+    const current = into.get(id);
+    if (current) {
+      current.requests += c.requests;
+      current.errors += c.errors;
+      current.rateLimited += c.rateLimited;
+    } else {
+      into.set(id, c);
+    }
+  }
+}
+
+/** Puts the last uses of a failed flush back, unless a newer use was noted meanwhile. */
+function restoreLatest<U extends { at: number }>(into: Map<string, U>, from: Map<string, U>): void {
+  for (const [id, use] of from) {
+    const current = into.get(id);
+    if (!current || current.at < use.at) into.set(id, use);
+  }
+}
+
+const dayOf = (c: Counts): UsageDay => ({
+  date: c.date,
+  requests: c.requests,
+  errors: c.errors,
+  rate_limited: c.rateLimited,
+});
 
 interface LastUse {
   orgId: string;
@@ -42,6 +84,8 @@ export class UsageRecorder {
   readonly #clock: Clock;
   readonly #log: Logger;
   #counters = new Map<string, DayCounter>();
+  /** Per org, mode and day: `org|mode|date` → counts. */
+  #orgCounters = new Map<string, OrgUsageCounts>();
   #lastUse = new Map<string, LastUse>();
   /**
    * Service-account keys and OAuth authorizations: only their last use is kept (their traffic counts against
@@ -69,10 +113,23 @@ export class UsageRecorder {
       counter = { keyId, orgId, date, requests: 0, errors: 0, rateLimited: 0 };
       this.#counters.set(id, counter);
     }
-    counter.requests++;
-    if (status === 429) counter.rateLimited++;
-    else if (status >= 400) counter.errors++;
+    tally(counter, status);
     this.#lastUse.set(keyId, { orgId, at: now, ip });
+  }
+
+  /**
+   * Counts one response to an authenticated request of an org in a mode, whatever the credential (API key,
+   * service-account or OAuth token, dashboard session). Hot path: two Map operations.
+   */
+  recordOrg(orgId: string, mode: Mode, status: number): void {
+    const date = this.#dateOf(this.#clock.now());
+    const id = `${orgId}|${mode}|${date}`;
+    let counter = this.#orgCounters.get(id);
+    if (!counter) {
+      counter = { orgId, mode, date, requests: 0, errors: 0, rateLimited: 0 };
+      this.#orgCounters.set(id, counter);
+    }
+    tally(counter, status);
   }
 
   #day = { start: 0, end: 0, date: '' };
@@ -102,10 +159,14 @@ export class UsageRecorder {
   /** Counts not yet flushed for a key, so a node's own fresh usage shows at once. */
   pending(keyId: string): UsageDay[] {
     const days: UsageDay[] = [];
-    for (const c of this.#counters.values()) {
-      if (c.keyId === keyId)
-        days.push({ date: c.date, requests: c.requests, errors: c.errors, rate_limited: c.rateLimited });
-    }
+    for (const c of this.#counters.values()) if (c.keyId === keyId) days.push(dayOf(c));
+    return days;
+  }
+
+  /** Counts not yet flushed for an org in a mode, so a node's own fresh traffic shows at once. */
+  pendingOrg(orgId: string, mode: Mode): UsageDay[] {
+    const days: UsageDay[] = [];
+    for (const c of this.#orgCounters.values()) if (c.orgId === orgId && c.mode === mode) days.push(dayOf(c));
     return days;
   }
 
@@ -141,16 +202,19 @@ export class UsageRecorder {
   async #write(): Promise<void> {
     if (
       this.#counters.size === 0 &&
+      this.#orgCounters.size === 0 &&
       this.#lastUse.size === 0 &&
       this.#keyUse.size === 0 &&
       this.#scopeUse.size === 0
     )
       return;
     const counters = this.#counters;
+    const orgCounters = this.#orgCounters;
     const lastUse = this.#lastUse;
     const keyUse = this.#keyUse;
     const scopeUse = this.#scopeUse;
     this.#counters = new Map();
+    this.#orgCounters = new Map();
     this.#lastUse = new Map();
     this.#keyUse = new Map();
     this.#scopeUse = new Map();
@@ -177,6 +241,7 @@ export class UsageRecorder {
             )
             .execute();
         }
+        await addOrgUsage(trx, [...orgCounters.values()]);
         for (const [keyId, use] of lastUse) {
           const at = isoAt(use.at);
           await trx
@@ -209,34 +274,13 @@ export class UsageRecorder {
         }
       });
     } catch (error) {
-      this.#restore(counters, lastUse);
-      for (const [id, use] of scopeUse) {
-        const current = this.#scopeUse.get(id);
-        if (!current || current.at < use.at) this.#scopeUse.set(id, use);
-      }
-      for (const [keyId, use] of keyUse) {
-        const current = this.#keyUse.get(keyId);
-        if (!current || current.at < use.at) this.#keyUse.set(keyId, use);
-      }
+      restoreCounts(this.#counters, counters);
+      restoreCounts(this.#orgCounters, orgCounters);
+      restoreLatest(this.#lastUse, lastUse);
+      restoreLatest(this.#scopeUse, scopeUse);
+      restoreLatest(this.#keyUse, keyUse);
       this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
       throw error;
-    }
-  }
-
-  #restore(counters: Map<string, DayCounter>, lastUse: Map<string, LastUse>): void {
-    for (const [id, c] of counters) {
-      const current = this.#counters.get(id);
-      if (current) {
-        current.requests += c.requests;
-        current.errors += c.errors;
-        current.rateLimited += c.rateLimited;
-      } else {
-        this.#counters.set(id, c);
-      }
-    }
-    for (const [keyId, use] of lastUse) {
-      const current = this.#lastUse.get(keyId);
-      if (!current || current.at < use.at) this.#lastUse.set(keyId, use);
     }
   }
 }

@@ -32,6 +32,13 @@ const PUBLIC_ROUTES = [
   // Public to the pipeline, but the handler answers 404 unless COHERA_METRICS_TOKEN is presented (§4).
   'GET /metrics',
   'HEAD /metrics',
+  // The dashboard's static files (a redirect at /): the app signs in with the session like any page.
+  'GET /',
+  'HEAD /',
+  'GET /dashboard',
+  'HEAD /dashboard',
+  'GET /dashboard/*',
+  'HEAD /dashboard/*',
   // The OAuth protocol endpoints (DESIGN §4): the engine authenticates clients itself, RFC 6749's way.
   'GET /oauth/authorize',
   'HEAD /oauth/authorize',

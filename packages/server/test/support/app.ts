@@ -3,6 +3,7 @@
  * that make orgs and keys through the same code paths the product uses.
  */
 
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { generateApiKey, type Mode, type Scope } from '@cohera/shared';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -16,6 +17,8 @@ import { generatePassword, hashPassword } from '../../src/users/passwords.ts';
 import { addMembership, insertUser } from '../../src/users/repository.ts';
 import { testConfig } from './config.ts';
 import type { EngineHandle } from './engines.ts';
+
+export const DASHBOARD_FIXTURE = join(import.meta.dirname, '../fixtures/dashboard');
 
 export const RELAXED_ABUSE_LIMITS: AbuseLimits = {
   authFailuresPerMinute: 1_000_000,
@@ -64,6 +67,8 @@ export async function startTestApp(
     // Every inject() comes from 127.0.0.1, so the production abuse limits (20 failed authentications per
     // minute per IP) would turn most negative tests into 429s. Tests of the throttling pass their own limits.
     abuseLimits: RELAXED_ABUSE_LIMITS,
+    // A fixed stand-in for the built dashboard: server tests never depend on whether `vite build` ran.
+    dashboardDir: DASHBOARD_FIXTURE,
     ...buildOptions,
   });
   await beforeReady?.(app);

@@ -1,7 +1,8 @@
 /**
  * `/v1/api-keys` (DESIGN §4, §5.1): create (the key is in this response only), list, get, revoke, roll with a
- * grace period, and daily usage. Managing keys needs `admin`, or a dashboard session: owners and admins
- * manage every key of the org, members only the keys they created, and nobody grants scopes they lack.
+ * grace period (optionally narrowing the scopes or setting a new expiry), and daily usage. Managing keys
+ * needs `admin`, or a dashboard session: owners and admins manage every key of the org, members only the
+ * keys they created, and nobody grants scopes they lack.
  */
 import { generateApiKey, normalizeScopes, SCOPES, type Scope } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -14,9 +15,10 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { findOrg } from '../../orgs/repository.ts';
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ApiKeysTable } from '../../storage/schema.ts';
-import { utcDate } from '../../usage/recorder.ts';
+import { UsageDay, UsageQuery, usageDates, usageSeries } from '../../usage/daily.ts';
 import type { AuthContext, RouteAccess } from '../context.ts';
-import { manageableModes, modeToCreate, parseExpiry, requireGrantable } from '../grants.ts';
+import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
+import { asksForExpiry, inheritedExpiry, requestedExpiry } from './lifetime.ts';
 import {
   expireApiKeyBy,
   getApiKey,
@@ -26,10 +28,7 @@ import {
   revokeApiKey,
   usageOf,
 } from './repository.ts';
-
-const DAY_MS = 86_400_000;
-const MAX_GRACE_SECONDS = 30 * 86_400;
-export const DEFAULT_GRACE_SECONDS = 86_400;
+import { DEFAULT_GRACE_SECONDS, RollBody, rolledScopes } from './roll.ts';
 
 const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
@@ -72,32 +71,7 @@ const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const RollBody = Type.Object(
-  {
-    grace_period_seconds: Type.Optional(
-      Type.Integer({
-        minimum: 0,
-        maximum: MAX_GRACE_SECONDS,
-        description: 'How long the old key keeps working (default 86400; 0 ends it now)',
-      }),
-    ),
-  },
-  { additionalProperties: false },
-);
-const UsageQuery = Type.Object(
-  { days: Type.Optional(Type.Integer({ minimum: 1, maximum: 90, default: 30 })) },
-  { additionalProperties: false },
-);
-const Usage = Type.Object({
-  data: Type.Array(
-    Type.Object({
-      date: Type.String(),
-      requests: Type.Integer(),
-      errors: Type.Integer(),
-      rate_limited: Type.Integer(),
-    }),
-  ),
-});
+const Usage = Type.Object({ data: Type.Array(UsageDay) });
 
 /** Key routes: `admin`, or any dashboard session (members are narrowed to their own keys below). */
 const ACCESS: RouteAccess = { scope: 'admin', sessionRoles: ['member'] };
@@ -137,28 +111,9 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       created_by: { kind: row.created_by_kind, id: row.created_by_id },
     });
 
-    /** Resolves the requested expiry against the org's policy (maximum key lifetime). */
-    async function expiryFor(
-      auth: AuthContext,
-      body: { expires_at?: string; expires_in_days?: number },
-      now: number,
-    ) {
-      const { expiresAt, field } = parseExpiry(body, now);
-      const org = await findOrg(db, auth.orgId);
-      const maxDays = org?.max_key_lifetime_days ?? null;
-      if (maxDays !== null) {
-        if (expiresAt === null) {
-          throw invalidField(field, `your organization requires keys to expire within ${maxDays} days`);
-        }
-        if (expiresAt > isoAt(now + maxDays * DAY_MS)) {
-          throw invalidField(
-            field,
-            `must be within the organization's maximum key lifetime of ${maxDays} days`,
-          );
-        }
-      }
-      return expiresAt;
-    }
+    /** The org's maximum key lifetime (null: no limit), read when a key is made so a change applies at once. */
+    const maxLifetimeDays = async (auth: AuthContext) =>
+      (await findOrg(db, auth.orgId))?.max_key_lifetime_days ?? null;
 
     app.post(
       '/v1/api-keys',
@@ -175,7 +130,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const scopes = normalizeScopes(body.scopes);
         requireGrantable(auth, scopes);
         const now = clock.now();
-        const expiresAt = await expiryFor(auth, body, now);
+        const expiresAt = requestedExpiry(body, now, await maxLifetimeDays(auth));
         const key = generateApiKey(mode);
         const row = await db.transaction().execute(async (trx) => {
           const inserted = await insertApiKey(
@@ -288,7 +243,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         schema: {
           tags,
           summary:
-            'Roll an API key: a new key with the same settings; the old one ends after the grace period',
+            'Roll an API key: a new key, optionally narrower or with a new expiry; the old one ends after the grace period',
           params: IdParams,
           body: Type.Optional(RollBody),
           response: { 201: ApiKeyWithSecret },
@@ -301,16 +256,18 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (!old) throw notFound('API key');
         if (old.revoked_at)
           throw new ApiError('conflict', 'A revoked key cannot be rolled; create a new key');
-        const scopes = JSON.parse(old.scopes) as Scope[];
-        requireGrantable(auth, scopes);
+        const held = JSON.parse(old.scopes) as Scope[];
+        // Touching a key (ending it after the grace) needs its scopes, as revoking does: a member cannot
+        // roll a key that holds more than their role, even into a narrower one.
+        requireGrantable(auth, held);
+        const body = request.body ?? {};
+        const scopes = rolledScopes(held, body.scopes);
         const now = clock.now();
-        const grace = request.body?.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
-        // The new key keeps the old one's lifetime length, so a 90-day key rolls into a 90-day key; but never
-        // beyond the org's maximum key lifetime, which may have been set since the old key was made.
-        let lifetime = old.expires_at ? Date.parse(old.expires_at) - Date.parse(old.created_at) : null;
-        const maxDays = (await findOrg(db, auth.orgId))?.max_key_lifetime_days ?? null;
-        if (maxDays !== null && (lifetime === null || lifetime > maxDays * DAY_MS))
-          lifetime = maxDays * DAY_MS;
+        const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
+        const maxDays = await maxLifetimeDays(auth);
+        const expiresAt = asksForExpiry(body)
+          ? requestedExpiry(body, now, maxDays)
+          : inheritedExpiry(old, now, maxDays);
         const tenant = { orgId: old.org_id, mode: old.mode };
         const key = generateApiKey(old.mode);
         const row = await db.transaction().execute(async (trx) => {
@@ -321,7 +278,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             {
               name: old.name,
               scopes,
-              expiresAt: lifetime === null ? null : isoAt(now + lifetime),
+              expiresAt,
               rateLimitPerMinute: old.rate_limit_per_minute,
               createdBy: auth.principal,
               rolledFromId: old.id,
@@ -334,7 +291,14 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             actor: actorOf(auth),
             action: 'api_key.rolled',
             target: { kind: 'api_key', id: old.id },
-            metadata: { new_key_id: inserted.id, grace_period_seconds: grace, prefix: inserted.prefix },
+            metadata: {
+              new_key_id: inserted.id,
+              grace_period_seconds: grace,
+              prefix: inserted.prefix,
+              // What the roll changed besides the key itself: narrowed scopes, or an expiry it was given.
+              ...(body.scopes && inserted.scopes !== old.scopes ? { scopes } : {}),
+              ...(asksForExpiry(body) ? { expires_at: expiresAt } : {}),
+            },
             request: requestOf(request),
           });
           return inserted;
@@ -361,21 +325,9 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const auth = request.auth!;
         const row = await getApiKey(db, managementScope(auth), request.params.id);
         if (!row) throw notFound('API key');
-        const days = request.query.days ?? 30;
-        const now = clock.now();
-        const dates = Array.from({ length: days }, (_, i) => utcDate(now - (days - 1 - i) * DAY_MS));
-        const byDate = new Map(
-          dates.map((date) => [date, { date, requests: 0, errors: 0, rate_limited: 0 }]),
-        );
+        const dates = usageDates(request.query.days ?? 30, clock.now());
         const stored = await usageOf(db, auth.orgId, row.id, dates[0] as string);
-        for (const day of [...stored, ...usage.pending(row.id)]) {
-          const entry = byDate.get(day.date);
-          if (!entry) continue;
-          entry.requests += Number(day.requests);
-          entry.errors += Number(day.errors);
-          entry.rate_limited += Number(day.rate_limited);
-        }
-        return { data: [...byDate.values()] };
+        return { data: usageSeries(dates, [...stored, ...usage.pending(row.id)]) };
       },
     );
   };

@@ -1,0 +1,47 @@
+/**
+ * A new key's expiry under the organization's key policy (DESIGN §5.1): `max_key_lifetime_days` caps what
+ * `POST /v1/api-keys` asks for, and what a roll asks for or inherits, so no way of making a key outlives
+ * the policy.
+ */
+import { isoAt } from '../../clock.ts';
+import { invalidField } from '../../http/errors.ts';
+import type { ApiKeysTable } from '../../storage/schema.ts';
+import { type ExpiryInput, parseExpiry } from '../grants.ts';
+
+const DAY_MS = 86_400_000;
+
+/** Whether the body names an expiry at all (a roll without one keeps the old key's lifetime length). */
+export function asksForExpiry(body: ExpiryInput): boolean {
+  return body.expires_at !== undefined || body.expires_in_days !== undefined;
+}
+
+/**
+ * The expiry a body asks for (`expires_at` or `expires_in_days`; neither means never), refused with a 400
+ * naming the field when the org requires keys to expire, or to expire sooner.
+ */
+export function requestedExpiry(body: ExpiryInput, now: number, maxDays: number | null): string | null {
+  const { expiresAt, field } = parseExpiry(body, now);
+  if (maxDays === null) return expiresAt;
+  if (expiresAt === null) {
+    throw invalidField(field, `your organization requires keys to expire within ${maxDays} days`);
+  }
+  if (expiresAt > isoAt(now + maxDays * DAY_MS)) {
+    throw invalidField(field, `must be within the organization's maximum key lifetime of ${maxDays} days`);
+  }
+  return expiresAt;
+}
+
+/**
+ * A rolled key's default expiry: the old key's lifetime length from now, so a 90-day key rolls into a
+ * 90-day key; but never beyond the org's maximum key lifetime, which may have been set since the old key
+ * was made (and then a key without expiry rolls into one that expires).
+ */
+export function inheritedExpiry(
+  old: Pick<ApiKeysTable, 'created_at' | 'expires_at'>,
+  now: number,
+  maxDays: number | null,
+): string | null {
+  let lifetime = old.expires_at ? Date.parse(old.expires_at) - Date.parse(old.created_at) : null;
+  if (maxDays !== null && (lifetime === null || lifetime > maxDays * DAY_MS)) lifetime = maxDays * DAY_MS;
+  return lifetime === null ? null : isoAt(now + lifetime);
+}
