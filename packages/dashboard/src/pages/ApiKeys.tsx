@@ -1,0 +1,160 @@
+/**
+ * Settings › API Keys: every key of the organization in the current mode (name, prefix…last4, scopes,
+ * mode, created, expires, last used, status), Create New Key, and per key Usage, Roll and Revoke.
+ */
+import { useState } from 'react';
+import { api, listAll } from '../api/client.ts';
+import type { ApiKey, Organization } from '../api/types.ts';
+import { ConfirmDialog } from '../components/ConfirmDialog.tsx';
+import { EmptyState, ErrorNotice, Loading, StatusBadge } from '../components/Notice.tsx';
+import { canManage, useApp } from '../context.ts';
+import { useResource } from '../hooks.ts';
+import { formatDate, keyLabel, relativeTime } from '../lib/format.ts';
+import { Link } from '../router.tsx';
+import { CreateKeyDialog } from './api-keys/CreateKeyDialog.tsx';
+import { RollKeyDialog } from './api-keys/RollKeyDialog.tsx';
+
+export function ApiKeysPage() {
+  const { mode, session } = useApp();
+  const keys = useResource(() => listAll<ApiKey>('/v1/api-keys', { mode }), [mode]);
+  const org = useResource(() => api<Organization>('GET', '/v1/organization'), []);
+  const [creating, setCreating] = useState(false);
+  const [rolling, setRolling] = useState<ApiKey | null>(null);
+  const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const manage = canManage(session.role);
+
+  return (
+    <>
+      <p className="muted">
+        Keys authenticate scripts and servers (<code>Authorization: Bearer ck_…</code>). Give each key only
+        the scopes it needs and an expiration, roll keys regularly, and revoke the ones you no longer use.
+      </p>
+      <div className="toolbar">
+        <span className="muted">
+          {mode === 'live' ? 'Live' : 'Test'} keys{keys.data ? ` · ${keys.data.length}` : ''}
+        </span>
+        <span className="spacer" />
+        {manage ? (
+          <button type="button" className="button" onClick={() => setCreating(true)}>
+            Create new key
+          </button>
+        ) : null}
+      </div>
+      {keys.loading && !keys.data ? <Loading what="API keys" /> : null}
+      {keys.error ? <ErrorNotice error={keys.error} onRetry={keys.reload} /> : null}
+      {keys.data && keys.data.length === 0 ? (
+        <EmptyState title={`No ${mode} API keys yet`}>
+          <p>Create a key to call the API from a script or a server.</p>
+        </EmptyState>
+      ) : null}
+      {keys.data && keys.data.length > 0 ? (
+        <div className="table-wrap">
+          <table className="table">
+            <caption className="visually-hidden">API keys</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Key</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Mode</th>
+                <th scope="col">Created</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Status</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <tr key={key.id} data-key-id={key.id}>
+                  <th scope="row">{key.name}</th>
+                  <td>
+                    <code>{keyLabel(key.prefix, key.last4)}</code>
+                  </td>
+                  <td>
+                    <ul className="scope-list">
+                      {key.scopes.map((scope) => (
+                        <li key={scope}>{scope}</li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td>{key.mode}</td>
+                  <td>{formatDate(key.created_at)}</td>
+                  <td>
+                    {key.expires_at ? (
+                      formatDate(key.expires_at)
+                    ) : (
+                      <span className="badge badge-warn">never</span>
+                    )}
+                  </td>
+                  <td title={key.last_used_at ?? undefined}>{relativeTime(key.last_used_at)}</td>
+                  <td>
+                    <StatusBadge status={key.status} />
+                  </td>
+                  <td>
+                    <div className="row-actions">
+                      <Link
+                        to={`/usage?key=${encodeURIComponent(key.id)}`}
+                        aria-label={`Usage of ${key.name}`}
+                      >
+                        Usage
+                      </Link>
+                      {manage && key.status !== 'revoked' ? (
+                        <>
+                          <button
+                            type="button"
+                            onClick={() => setRolling(key)}
+                            aria-label={`Roll ${key.name}`}
+                          >
+                            Roll
+                          </button>
+                          <button
+                            type="button"
+                            className="danger-text"
+                            onClick={() => setRevoking(key)}
+                            aria-label={`Revoke ${key.name}`}
+                          >
+                            Revoke
+                          </button>
+                        </>
+                      ) : null}
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+
+      <CreateKeyDialog
+        open={creating}
+        onClose={() => setCreating(false)}
+        onCreated={keys.reload}
+        defaultMode={mode}
+        maxLifetimeDays={org.data?.policy.max_key_lifetime_days ?? null}
+      />
+      <RollKeyDialog apiKey={rolling} onClose={() => setRolling(null)} onRolled={keys.reload} />
+      <ConfirmDialog
+        title={revoking ? `Revoke “${revoking.name}”?` : 'Revoke key?'}
+        open={revoking !== null}
+        confirmLabel="Revoke key"
+        onClose={() => setRevoking(null)}
+        onConfirm={async () => {
+          if (!revoking) return;
+          await api('POST', `/v1/api-keys/${encodeURIComponent(revoking.id)}/revoke`);
+          keys.reload();
+        }}
+      >
+        {revoking ? (
+          <p>
+            Requests with <code>{keyLabel(revoking.prefix, revoking.last4)}</code> fail from now on, on every
+            server within a second. This cannot be undone.
+          </p>
+        ) : null}
+      </ConfirmDialog>
+    </>
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * The landing page: the organization's tier and limits, where it stands now, last week's traffic, what the
+ * security checklist says, and how to make a first call.
+ */
+import { api, listAll } from '../api/client.ts';
+import type { ApiKey, Organization, OrgUsage, SecurityReport } from '../api/types.ts';
+import { ErrorNotice, Loading } from '../components/Notice.tsx';
+import { RateMeter } from '../components/RateMeter.tsx';
+import { UsageChart } from '../components/UsageChart.tsx';
+import { canManage, useApp } from '../context.ts';
+import { useResource } from '../hooks.ts';
+import { formatCount } from '../lib/format.ts';
+import { Link } from '../router.tsx';
+
+export function OverviewPage() {
+  const { session, mode } = useApp();
+  const manage = canManage(session.role);
+  const org = useResource(() => api<Organization>('GET', '/v1/organization'), []);
+  const usage = useResource(() => api<OrgUsage>('GET', '/v1/usage', { query: { days: 7 } }), [mode]);
+  const keys = useResource(
+    () => (manage ? listAll<ApiKey>('/v1/api-keys', { mode }) : Promise.resolve([] as ApiKey[])),
+    [mode, manage],
+  );
+  const report = useResource(
+    () => (manage ? api<SecurityReport>('GET', '/v1/security/report') : Promise.resolve(null)),
+    [manage],
+  );
+  const activeKeys = keys.data?.filter((k) => k.status === 'active').length ?? null;
+  const failing = report.data?.checks.filter((c) => c.status !== 'pass') ?? [];
+
+  return (
+    <>
+      <div className="cards">
+        <div className="card">
+          <h2 className="small muted">Organization</h2>
+          <p className="big">{session.org.name}</p>
+          <p className="muted">
+            You are <strong>{session.role}</strong> · signed in as {session.user.email}
+          </p>
+        </div>
+        <div className="card">
+          <h2 className="small muted">Tier</h2>
+          <p className="big">{session.org.tier}</p>
+          {org.data ? (
+            <p className="muted">
+              {formatCount(org.data.rate_limits.per_minute)}/min · {formatCount(org.data.rate_limits.per_day)}
+              /day
+            </p>
+          ) : null}
+        </div>
+        {manage ? (
+          <div className="card">
+            <h2 className="small muted">Active {mode} API keys</h2>
+            <p className="big">{activeKeys ?? '…'}</p>
+            <Link to="/settings/api-keys">Manage API keys</Link>
+          </div>
+        ) : null}
+        {manage ? (
+          <div className="card">
+            <h2 className="small muted">Security checklist</h2>
+            <p className="big">
+              {report.data ? (failing.length === 0 ? 'All clear' : `${failing.length} to review`) : '…'}
+            </p>
+            <Link to="/security">Open the checklist</Link>
+          </div>
+        ) : null}
+      </div>
+
+      {usage.loading && !usage.data ? <Loading what="usage" /> : null}
+      {usage.error ? <ErrorNotice error={usage.error} onRetry={usage.reload} /> : null}
+      {usage.data ? (
+        <>
+          <div className="panel">
+            <RateMeter label="This minute" window={usage.data.current.minute} />
+            <RateMeter label="Today (UTC)" window={usage.data.current.day} />
+          </div>
+          <UsageChart days={usage.data.data} title="Requests per day, last 7 days" />
+        </>
+      ) : null}
+
+      <section className="panel" aria-labelledby="first-call">
+        <h2 id="first-call">Make a first call</h2>
+        <p>
+          Create a key with the scopes you need on the <Link to="/settings/api-keys">API keys</Link> page,
+          then:
+        </p>
+        <pre className="mono">
+          {`curl -H "Authorization: Bearer $COHERA_API_KEY" ${window.location.origin}/v1/certificates`}
+        </pre>
+        <p className="muted small">
+          or with the TypeScript SDK: <code>new Cohera().certificates.list()</code> reads{' '}
+          <code>COHERA_API_KEY</code>.
+        </p>
+        {org.error ? <ErrorNotice error={org.error} /> : null}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * Roll a key (the reference's rotation without downtime): a new key with the same settings, the old one
+ * still working for a grace period you choose, the new key shown once. The security page opens it with a
+ * preset: fewer scopes (least privilege) or an expiration for a key that had none.
+ */
+import { type FormEvent, useState } from 'react';
+import { api } from '../../api/client.ts';
+import type { ApiKey, ApiKeyWithSecret, Scope } from '../../api/types.ts';
+import { Dialog } from '../../components/Dialog.tsx';
+import { ErrorNotice } from '../../components/Notice.tsx';
+import { SecretReveal } from '../../components/SecretReveal.tsx';
+import { keyLabel } from '../../lib/format.ts';
+
+export const GRACE_OPTIONS = [
+  { seconds: 0, label: 'Immediately' },
+  { seconds: 3600, label: '1 hour' },
+  { seconds: 86_400, label: '24 hours (recommended)' },
+  { seconds: 7 * 86_400, label: '7 days' },
+];
+
+export interface RollPreset {
+  /** The new key's scopes (a subset of the old key's). */
+  scopes?: Scope[];
+  /** The new key's lifetime. */
+  expiresInDays?: number;
+  reason?: string;
+}
+
+export function RollKeyDialog({
+  apiKey,
+  preset,
+  onClose,
+  onRolled,
+}: {
+  apiKey: ApiKey | null;
+  preset?: RollPreset;
+  onClose: () => void;
+  onRolled: () => void;
+}) {
+  const [grace, setGrace] = useState(86_400);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const [rolled, setRolled] = useState<ApiKeyWithSecret | null>(null);
+
+  const close = () => {
+    setRolled(null);
+    setError(null);
+    setGrace(86_400);
+    onClose();
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!apiKey) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const body: Record<string, unknown> = { grace_period_seconds: grace };
+      if (preset?.scopes) body.scopes = preset.scopes;
+      if (preset?.expiresInDays) body.expires_in_days = preset.expiresInDays;
+      const next = await api<ApiKeyWithSecret>('POST', `/v1/api-keys/${encodeURIComponent(apiKey.id)}/roll`, {
+        body,
+      });
+      setRolled(next);
+      onRolled();
+    } catch (caught) {
+      setError(caught instanceof Error ? caught : new Error(String(caught)));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const open = apiKey !== null;
+  if (rolled) {
+    return (
+      <Dialog title="Your new API key" open={open} onClose={close}>
+        <SecretReveal
+          label={`New key for “${rolled.name}”`}
+          value={rolled.key}
+          note="Deploy it, then check it works: the old key stops at the end of the grace period."
+        />
+        <p className="muted small">
+          Scopes: {rolled.scopes.join(', ')}.{' '}
+          {rolled.expires_at ? `Expires ${rolled.expires_at.slice(0, 10)}.` : 'Never expires.'}
+        </p>
+        <div className="dialog-actions">
+          <button type="button" className="button" onClick={close}>
+            Done
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog
+      title={apiKey ? `Roll “${apiKey.name}”` : 'Roll key'}
+      open={open}
+      onClose={close}
+      busy={busy}
+      description={
+        apiKey
+          ? `A new key replaces ${keyLabel(apiKey.prefix, apiKey.last4)}. ${preset?.reason ?? 'It keeps the same scopes, mode and lifetime.'}`
+          : undefined
+      }
+    >
+      <form onSubmit={submit}>
+        {preset?.scopes ? (
+          <p>
+            New scopes: <strong>{preset.scopes.join(', ')}</strong>
+          </p>
+        ) : null}
+        {preset?.expiresInDays ? (
+          <p>
+            The new key expires in <strong>{preset.expiresInDays} days</strong>.
+          </p>
+        ) : null}
+        <fieldset>
+          <legend>Keep the old key working for</legend>
+          {GRACE_OPTIONS.map((option) => (
+            <label className="radio" key={option.seconds}>
+              <input
+                type="radio"
+                name="grace"
+                value={option.seconds}
+                checked={grace === option.seconds}
+                onChange={() => setGrace(option.seconds)}
+              />
+              {option.label}
+            </label>
+          ))}
+        </fieldset>
+        {error ? <ErrorNotice error={error} /> : null}
+        <div className="dialog-actions">
+          <button type="button" className="secondary" onClick={close} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Rolling…' : 'Roll key'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

@@ -1,0 +1,433 @@
+/**
+ * The dashboard end to end in a real browser: Debian's Chromium driven by playwright-core against a real
+ * listening server on loopback serving the real build (packages/dashboard/dist, made by `npm install`; built
+ * here if missing). A person signs in on the shared sign-in page, creates a key with scopes and an expiry,
+ * copies it and uses it with the API, rolls it, revokes it and sees the API refuse it; registers an OAuth
+ * app; creates a service account, generates a key and downloads service-account.json, then uses it; sees
+ * usage and audit entries appear; works the security checklist. Dialogs are checked for focus handling,
+ * and every page for CSP violations and for requests leaving loopback.
+ *
+ * Screenshots of the main pages are written to test-artifacts/dashboard/ (kept out of git) for review.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { ServiceAccount } from '../../sdk/src/auth/index.ts';
+import { Cohera } from '../../sdk/src/index.ts';
+import { createOrg, type TestOrg } from '../../server/test/support/app.ts';
+import { type EngineHandle, prepareEngine } from '../../server/test/support/engines.ts';
+import {
+  authorizationRequest,
+  Browser as FetchBrowser,
+  type OAuthTestServer,
+  registerClient,
+  runAuthorization,
+  startOAuthServer,
+} from '../../server/test/support/oauth.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const WAIT_MS = 15_000;
+const DASHBOARD = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(DASHBOARD, '../..');
+const DIST = join(DASHBOARD, 'dist');
+const SHOTS = join(ROOT, 'test-artifacts', 'dashboard');
+
+const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+];
+
+interface PageLog {
+  foreign: string[];
+  cspViolations: string[];
+  errors: string[];
+}
+
+function watch(page: Page): PageLog {
+  const log: PageLog = { foreign: [], cspViolations: [], errors: [] };
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (url.protocol !== 'blob:' && url.protocol !== 'data:' && url.hostname !== '127.0.0.1')
+      log.foreign.push(request.url());
+  });
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) log.cspViolations.push(message.text());
+  });
+  page.on('pageerror', (error) => log.errors.push(error.message));
+  return log;
+}
+
+const missing = existsSync(CHROMIUM)
+  ? null
+  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); playwright never downloads a browser here`;
+
+if (missing && process.env.CI === 'true') {
+  test('Chromium is installed (CI must run the dashboard browser tests, never skip them)', () => {
+    assert.fail(missing);
+  });
+} else if (missing) {
+  test('the dashboard in Chromium', { skip: missing }, () => {});
+} else {
+  describe('the dashboard in Chromium [sqlite]', { timeout: 240_000 }, () => {
+    let handle: EngineHandle;
+    let server: OAuthTestServer;
+    let browser: Browser;
+    let context: BrowserContext;
+    let page: Page;
+    let log: PageLog;
+    let org: TestOrg;
+    let admin: Cohera;
+
+    before(async () => {
+      if (!existsSync(join(DIST, 'index.html'))) {
+        // `npm install` builds it (the root `prepare` script); a checkout without scripts builds it here.
+        execFileSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build'], {
+          cwd: DASHBOARD,
+          stdio: 'ignore',
+        });
+      }
+      mkdirSync(SHOTS, { recursive: true });
+      handle = await prepareEngine('sqlite');
+      server = await startOAuthServer(handle, { dashboardDir: DIST });
+      org = await createOrg(server.app, 'pro');
+      admin = new Cohera({ apiKey: org.adminKey, baseUrl: server.baseUrl });
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+      context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.baseUrl });
+      context.setDefaultTimeout(WAIT_MS);
+      context.setDefaultNavigationTimeout(WAIT_MS);
+      page = await context.newPage();
+      log = watch(page);
+    });
+
+    after(async () => {
+      await context?.close();
+      await browser?.close();
+      await server?.close();
+      await handle?.cleanup();
+    });
+
+    const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    const heading = () => page.locator('main h1');
+    async function go(nav: string) {
+      await page
+        .getByRole('navigation', { name: 'Dashboard' })
+        .getByRole('link', { name: nav, exact: true })
+        .click();
+      await assert.doesNotReject(
+        heading()
+          .filter({ hasText: nav === 'API keys' ? 'API keys' : nav })
+          .waitFor(),
+      );
+    }
+    const keyRow = (name: string) =>
+      page.locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) });
+
+    test('/ sends an unsigned visitor to the shared sign-in page, and back after signing in', async () => {
+      await page.goto(`${server.baseUrl}/`);
+      await page.locator('input[name=password]').waitFor();
+      assert.equal(new URL(page.url()).pathname, '/auth/login');
+      assert.equal(new URL(page.url()).searchParams.get('return_to'), '/dashboard/');
+      await page.locator('input[name=email]').fill(org.email);
+      await page.locator('input[name=password]').fill(org.password);
+      await page.locator('button[type=submit]').click();
+      await heading().filter({ hasText: 'Overview' }).waitFor();
+      assert.equal(new URL(page.url()).pathname, '/dashboard/');
+      // The org, the role and the tier are always in view.
+      const top = page.locator('header.topbar');
+      assert.match((await top.textContent()) ?? '', /Org \d+/);
+      assert.match((await top.textContent()) ?? '', /owner/);
+      assert.match((await top.textContent()) ?? '', /pro/);
+      await shot('overview');
+    });
+
+    let key = '';
+    const KEY_NAME = 'ERP certificate sync';
+
+    test('Settings › API Keys: create a key with scopes and an expiry; it is shown once and copied', async () => {
+      await go('API keys');
+      const create = page.getByRole('button', { name: 'Create new key' });
+      await create.click();
+      const dialog = page.getByRole('dialog', { name: 'Create new key' });
+      await dialog.waitFor();
+      // The first field has the focus; Escape closes and gives the focus back to the opener.
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.id),
+        await dialog.getByLabel('Name').getAttribute('id'),
+      );
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'hidden' });
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Create new key');
+
+      await create.click();
+      // Submitting empty names each problem instead of sending anything.
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      await dialog.getByText('Give the key a name').waitFor();
+      await dialog.getByText('Choose at least one scope.').first().waitFor();
+
+      await dialog.getByLabel('Name').fill(KEY_NAME);
+      await dialog.getByRole('checkbox', { name: 'read:certificates' }).check();
+      await dialog.getByRole('checkbox', { name: 'write:suppliers' }).check();
+      // write includes read: shown checked and locked.
+      assert.equal(await dialog.getByRole('checkbox', { name: /^read:suppliers/ }).isChecked(), true);
+      assert.equal(await dialog.getByRole('checkbox', { name: /^read:suppliers/ }).isDisabled(), true);
+      await dialog.getByLabel('Expiration').selectOption('never');
+      await dialog.getByText('A key that never expires').waitFor();
+      await dialog.getByLabel('Expiration').selectOption('30');
+      await shot('create-key-dialog');
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      await result.getByText('you will not see it again').waitFor();
+      const field = result.getByLabel(/API key “/);
+      key = await field.inputValue();
+      assert.match(key, /^ck_live_[0-9A-Za-z]{38}$/);
+      // The secret takes the focus when it replaces the form.
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('readonly')), '');
+      await result.getByRole('button', { name: 'Copy' }).click();
+      await result.getByText('Copied to the clipboard.').waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+      await shot('key-shown-once');
+      await result.getByRole('button', { name: 'Done' }).click();
+
+      const row = keyRow(KEY_NAME);
+      await row.waitFor();
+      const text = (await row.textContent()) ?? '';
+      assert.ok(text.includes(`${key.slice(0, 12)}…${key.slice(-4)}`), text);
+      assert.ok(!text.includes(key), 'the table never shows the key');
+      assert.match(text, /read:certificates/);
+      assert.match(text, /write:suppliers/);
+      const expires = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+      assert.ok(text.includes(expires), `expires ${expires}: ${text}`);
+      // Nothing of the key is kept in the browser's storage.
+      const stored = await page.evaluate(
+        () => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }),
+      );
+      assert.ok(!stored.includes(key.slice(8)));
+      await shot('api-keys');
+    });
+
+    test('the copied key works with the API, within its scopes', async () => {
+      const client = new Cohera({ apiKey: key, baseUrl: server.baseUrl });
+      await client.certificates.list();
+      await client.suppliers.create({ name: 'Made with the dashboard key', country: 'DE' });
+      await assert.rejects(client.products.list(), /insufficient_scope/);
+    });
+
+    let rolled = '';
+    test('Roll: a new key shown once; with no grace the old key stops at once', async () => {
+      await keyRow(KEY_NAME)
+        .first()
+        .getByRole('button', { name: `Roll ${KEY_NAME}` })
+        .click();
+      const dialog = page.getByRole('dialog', { name: `Roll “${KEY_NAME}”` });
+      await dialog.getByRole('radio', { name: 'Immediately' }).check();
+      await dialog.getByRole('button', { name: 'Roll key' }).click();
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      rolled = await result.getByLabel(/New key for/).inputValue();
+      assert.match(rolled, /^ck_live_/);
+      assert.notEqual(rolled, key);
+      await result.getByRole('button', { name: 'Done' }).click();
+      await assert.rejects(
+        new Cohera({ apiKey: key, baseUrl: server.baseUrl }).certificates.list(),
+        /expired_credential|revoked_credential/,
+      );
+      await new Cohera({ apiKey: rolled, baseUrl: server.baseUrl }).certificates.list();
+    });
+
+    test('Revoke, confirmed: the status says revoked and the API refuses the key', async () => {
+      const rows = keyRow(KEY_NAME);
+      // The rolled key is the active one.
+      const active = rows.filter({ hasText: 'active' });
+      await active.getByRole('button', { name: `Revoke ${KEY_NAME}` }).click();
+      const confirm = page.getByRole('dialog', { name: `Revoke “${KEY_NAME}”?` });
+      // Cancel is the safe default.
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+      await confirm.getByRole('button', { name: 'Revoke key' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await rows.filter({ hasText: 'revoked' }).first().waitFor();
+      const refused = await new Cohera({ apiKey: rolled, baseUrl: server.baseUrl }).certificates
+        .list()
+        .catch((e: unknown) => e);
+      assert.match(String(refused), /revoked_credential/);
+    });
+
+    test('Usage: the organization’s chart and standing, and the key’s own chart, show the traffic', async () => {
+      await go('Usage');
+      const orgChart = page.locator('figure', { hasText: 'Requests per day' }).first();
+      await orgChart.waitFor();
+      const caption = (await orgChart.locator('figcaption').textContent()) ?? '';
+      const total = Number(/([\d,]+) requests/.exec(caption)?.[1]?.replace(/,/g, ''));
+      assert.ok(total >= 4, caption);
+      await page.getByText('This minute').waitFor();
+      const [active] = (await admin.apiKeys.list().toArray()).filter(
+        (k) => k.name === KEY_NAME && k.status !== 'revoked',
+      );
+      const chosen = active ?? (await admin.apiKeys.list().toArray()).find((k) => k.name === KEY_NAME);
+      assert.ok(chosen);
+      await page.getByLabel('API key').selectOption(chosen.id);
+      assert.match(new URL(page.url()).search, new RegExp(`key=${chosen.id}`));
+      await page.locator('figure', { hasText: `${KEY_NAME}: requests per day` }).waitFor();
+      await shot('usage');
+    });
+
+    test('Developer console: register an app; the client ID and the secret (once) are shown', async () => {
+      await go('Developer console');
+      await page.getByRole('button', { name: 'Register app' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Register app' });
+      await dialog.getByLabel('Name').fill('Supplier portal');
+      await dialog.getByLabel('Redirect URIs').fill('http://supplier-portal.example/callback');
+      await dialog.getByText(/must use https/).waitFor();
+      await dialog.getByLabel('Redirect URIs').fill('https://supplier-portal.example/callback');
+      await dialog.getByRole('checkbox', { name: 'read:certificates' }).check();
+      await dialog.getByRole('button', { name: 'Register app' }).click();
+      const result = page.getByRole('dialog', { name: '“Supplier portal” is registered' });
+      const secret = await result.getByLabel('Client secret').inputValue();
+      assert.match(secret, /^cs_/);
+      const clientId = await result.getByLabel('Client ID').inputValue();
+      await shot('app-registered');
+      await result.getByRole('button', { name: 'Done' }).click();
+      const apps = await admin.oauthClients.list().toArray();
+      const app = apps.find((a) => a.client_id === clientId);
+      assert.ok(app, 'the app exists');
+      assert.deepEqual(app.redirect_uris, ['https://supplier-portal.example/callback']);
+      assert.ok(!JSON.stringify(apps).includes(secret));
+      await page.getByRole('rowheader', { name: 'Supplier portal' }).waitFor();
+      await shot('developer-console');
+    });
+
+    test('Authorized apps: an app the user authorized is listed and can be revoked', async () => {
+      const client = await registerClient(server, org.adminKey, {
+        name: 'Audit helper',
+        scopes: ['read:certificates'],
+      });
+      const request = await authorizationRequest(server.as, client, ['read:certificates']);
+      await runAuthorization(new FetchBrowser(server.baseUrl), request, org);
+      await go('Authorized apps');
+      const row = page.locator('tr', { hasText: 'Audit helper' });
+      await row.waitFor();
+      await row.getByRole('button', { name: /Revoke/ }).click();
+      await page
+        .getByRole('dialog')
+        .getByRole('button', { name: /Revoke/ })
+        .click();
+      await row.waitFor({ state: 'detached' });
+    });
+
+    test('Service accounts: create one, generate a key, download service-account.json and use it', async () => {
+      await go('Service accounts');
+      await page.getByRole('button', { name: 'Create service account' }).click();
+      const dialog = page.getByRole('dialog', { name: /service account/i });
+      await dialog.getByLabel('Name').fill('inventory-sync');
+      await dialog.getByRole('checkbox', { name: 'read:certificates' }).check();
+      await dialog.getByRole('button', { name: /^Create/ }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.getByRole('button', { name: 'Generate key for inventory-sync' }).click();
+      const generate = page.getByRole('dialog', { name: 'Generate a key for “inventory-sync”' });
+      await generate.getByRole('button', { name: 'Generate key' }).click();
+      const fileDialog = page.getByRole('dialog', { name: 'Download service-account.json' });
+      // Closing before saving is named for what it loses.
+      await fileDialog.getByRole('button', { name: 'Close without saving' }).waitFor();
+      const download = page.waitForEvent('download');
+      await fileDialog.getByRole('button', { name: /^Download service-account/ }).click();
+      const file = await download;
+      assert.equal(file.suggestedFilename(), 'service-account.json');
+      const json = JSON.parse(readFileSync(await file.path(), 'utf8'));
+      assert.equal(json.type, 'service_account');
+      await shot('service-account-key');
+      await fileDialog.getByRole('button', { name: 'Done' }).click();
+      await fileDialog.waitFor({ state: 'hidden' });
+      const sa = await ServiceAccount.fromJSON(json);
+      const client = new Cohera({
+        serviceAccount: sa,
+        scopes: ['read:certificates'],
+        baseUrl: server.baseUrl,
+      });
+      assert.equal((await client.whoami()).id, json.service_account_id);
+      await shot('service-accounts');
+    });
+
+    test('Audit log: the actions taken above are there, filterable, exportable and verified', async () => {
+      await go('Audit log');
+      await page.getByText('api_key.created').first().waitFor();
+      await page.getByLabel(/Action/).fill('api_key.revoked');
+      await page.getByRole('button', { name: /Apply/ }).click();
+      await page.getByRole('cell', { name: 'api_key.revoked' }).first().waitFor();
+      assert.equal(await page.getByRole('cell', { name: 'api_key.created' }).count(), 0);
+      const exportLink = page.getByRole('link', { name: /Export NDJSON/ });
+      assert.match(
+        (await exportLink.getAttribute('href')) ?? '',
+        /^\/v1\/audit-events\/export\?.*action=api_key\.revoked/,
+      );
+      await page.getByRole('button', { name: /Verify/ }).click();
+      await page.getByText(/not been altered/).waitFor();
+      await shot('audit-log');
+    });
+
+    test('Security: the checklist flags the key without expiry, and "Set an expiration" fixes it', async () => {
+      await go('Security');
+      const fix = page.getByRole('button', { name: /^Set an expiration for / }).first();
+      await fix.waitFor();
+      await shot('security');
+      const before = (await admin.apiKeys.list().toArray()).filter(
+        (k) => k.status === 'active' && !k.expires_at,
+      );
+      assert.ok(before.length >= 1, 'the bootstrap admin key has no expiry');
+      await fix.click();
+      const dialog = page.getByRole('dialog', { name: /^Roll “/ });
+      await dialog.getByText('expires in 90 days').first().waitFor();
+      await dialog.getByRole('button', { name: 'Roll key' }).click();
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      const next = await result.getByLabel(/New key for/).inputValue();
+      await result.getByRole('button', { name: 'Done' }).click();
+      const who = await new Cohera({ apiKey: next, baseUrl: server.baseUrl }).whoami();
+      const days = (Date.parse(who.expires_at ?? '') - Date.now()) / 86_400_000;
+      assert.ok(days > 89 && days <= 90, `the new key expires in ${days} days`);
+    });
+
+    test('test mode shows test data only', async () => {
+      await go('API keys');
+      await page.getByRole('button', { name: 'Test', exact: true }).click();
+      await page.getByText('Test mode').first().waitFor();
+      await page.getByText('No test API keys yet').waitFor();
+      await page.getByRole('button', { name: 'Live', exact: true }).click();
+      await keyRow(KEY_NAME).first().waitFor();
+    });
+
+    test('on a narrow screen the navigation collapses behind a Menu button', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      const menu = page.getByRole('button', { name: 'Menu' });
+      assert.equal(await menu.getAttribute('aria-expanded'), 'false');
+      await menu.click();
+      assert.equal(await menu.getAttribute('aria-expanded'), 'true');
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Usage' }).click();
+      await heading().filter({ hasText: 'Usage' }).waitFor();
+      await shot('mobile-usage');
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    test('no page broke its CSP, threw, or reached beyond loopback', () => {
+      assert.deepEqual(log.cspViolations, []);
+      assert.deepEqual(log.errors, []);
+      assert.deepEqual(log.foreign, []);
+    });
+
+    test('sign out ends the session and returns to the sign-in page', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.locator('input[name=password]').waitFor();
+      const response = await page.request.get(`${server.baseUrl}/auth/session`);
+      assert.equal(response.status(), 401);
+    });
+  });
+}
