@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ServiceAccount } from '../../sdk/src/auth/index.ts';
 import { Cohera } from '../../sdk/src/index.ts';
-import { createOrg, type TestOrg } from '../../server/test/support/app.ts';
+import { createMember, createOrg, type TestOrg } from '../../server/test/support/app.ts';
 import { type EngineHandle, prepareEngine } from '../../server/test/support/engines.ts';
 import {
   authorizationRequest,
@@ -120,16 +120,31 @@ if (missing && process.env.CI === 'true') {
 
     const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
     const heading = () => page.locator('main h1');
+    /** Every form control on the page has an accessible name (a label, aria-label or aria-labelledby). */
+    async function assertLabelled() {
+      const unlabelled = await page.evaluate(() =>
+        Array.from(document.querySelectorAll<HTMLInputElement>('input, select, textarea'))
+          .filter((el) => el.type !== 'hidden' && el.checkVisibility())
+          .filter(
+            (el) =>
+              el.labels?.length === 0 &&
+              !el.getAttribute('aria-label') &&
+              !el.getAttribute('aria-labelledby'),
+          )
+          .map((el) => el.outerHTML.slice(0, 120)),
+      );
+      assert.deepEqual(unlabelled, [], 'form controls without a label');
+    }
     async function go(nav: string) {
       await page
         .getByRole('navigation', { name: 'Dashboard' })
         .getByRole('link', { name: nav, exact: true })
         .click();
-      await assert.doesNotReject(
-        heading()
-          .filter({ hasText: nav === 'API keys' ? 'API keys' : nav })
-          .waitFor(),
-      );
+      await heading().filter({ hasText: nav }).waitFor();
+      // The heading takes the focus on a page change, for keyboard and screen-reader users.
+      assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
+      await page.waitForLoadState('networkidle');
+      await assertLabelled();
     }
     const keyRow = (name: string) =>
       page.locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) });
@@ -415,6 +430,37 @@ if (missing && process.env.CI === 'true') {
       await heading().filter({ hasText: 'Usage' }).waitFor();
       await shot('mobile-usage');
       await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    test('a member sees their role’s limits, not broken pages', async () => {
+      const member = await createMember(server, org, 'member');
+      const memberContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      try {
+        const memberPage = await memberContext.newPage();
+        await memberPage.goto(`${server.baseUrl}/dashboard/settings/api-keys`);
+        await memberPage.locator('input[name=email]').fill(member.email);
+        await memberPage.locator('input[name=password]').fill(member.password);
+        await memberPage.locator('button[type=submit]').click();
+        await memberPage.locator('main h1').filter({ hasText: 'API keys' }).waitFor();
+        assert.match((await memberPage.locator('header.topbar').textContent()) ?? '', /member/);
+        // A member manages the keys they created, never with admin.
+        await memberPage.getByText('As a member you see and manage the keys you created').waitFor();
+        await memberPage.getByRole('button', { name: 'Create new key' }).click();
+        const dialog = memberPage.getByRole('dialog', { name: 'Create new key' });
+        await dialog.getByRole('checkbox', { name: 'read:certificates' }).waitFor();
+        assert.equal(await dialog.getByRole('checkbox', { name: /^admin/ }).count(), 0);
+        await memberPage.keyboard.press('Escape');
+        // Organization-wide pages say the role does not allow them, instead of breaking.
+        await memberPage.getByRole('link', { name: 'Service accounts' }).click();
+        await memberPage
+          .getByText(/Your role does not allow this|owners and admins|owner or admin/)
+          .first()
+          .waitFor();
+        await memberPage.getByRole('link', { name: 'Authorized apps' }).click();
+        await memberPage.getByText('You have not authorized any apps.').waitFor();
+      } finally {
+        await memberContext.close();
+      }
     });
 
     test('no page broke its CSP, threw, or reached beyond loopback', () => {

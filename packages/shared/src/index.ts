@@ -4,4 +4,5 @@ export * from './countries.ts';
 export * from './crc32.ts';
 export * from './errors.ts';
 export * from './ids.ts';
+export * from './redirect-uris.ts';
 export * from './scopes.ts';

@@ -1,30 +1,10 @@
 /**
  * Redirect URIs as the Register-app dialog takes them (one per line), checked by the server's own rules
- * (RFC 9700: absolute, https, plain http only to a loopback host, no fragment, no credentials; at most 10),
- * so a mistake is named in the form before anything is sent. The server checks again.
+ * (shared with it), so a mistake is named in the form before anything is sent. The server checks again.
  */
+import { MAX_REDIRECT_URIS, redirectUriProblem } from '../../../shared/src/redirect-uris.ts';
 
-export const MAX_REDIRECT_URIS = 10;
-
-function isLoopbackHost(hostname: string): boolean {
-  return ['localhost', '127.0.0.1', '[::1]'].includes(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
-export function redirectUriProblem(value: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return 'must be an absolute URI';
-  }
-  if (value.includes('#')) return 'must not contain a fragment';
-  if (url.username || url.password) return 'must not contain credentials';
-  if (url.protocol === 'https:') return null;
-  if (url.protocol === 'http:') {
-    return isLoopbackHost(url.hostname) ? null : 'must use https (http is allowed only for loopback hosts)';
-  }
-  return 'must use https (or http for a loopback host)';
-}
+export { MAX_REDIRECT_URIS, redirectUriProblem };
 
 export function parseRedirectUris(text: string): { uris: string[]; errors: string[] } {
   const uris: string[] = [];

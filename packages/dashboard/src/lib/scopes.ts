@@ -4,6 +4,7 @@
  * `read:*`/`write:*` cover every resource. A selection is sent in its smallest form, so a key lists what it
  * means and no more.
  */
+import { hasScope, isScope } from '../../../shared/src/scopes.ts';
 import type { Scope } from '../api/types.ts';
 
 export const RESOURCES = [
@@ -26,15 +27,9 @@ export const SCOPE_WORDS: Record<Scope, string> = {
   admin: 'Full access to all resources, keys, apps and the audit log',
 };
 
-/** Whether holding `held` grants `wanted`. */
+/** Whether holding `held` grants `wanted`: the server's own rule (@cohera/shared), not a copy of it. */
 export function grants(held: readonly string[], wanted: string): boolean {
-  if (held.includes('admin') || held.includes(wanted)) return true;
-  const [action, resource] = wanted.split(':');
-  if (wanted === 'admin' || !action || !resource) return false;
-  if (held.includes(`${action}:*`)) return true;
-  if (action === 'read')
-    return held.includes(`write:${resource}`) || (resource !== '*' && held.includes('write:*'));
-  return false;
+  return isScope(wanted) && hasScope(held, wanted);
 }
 
 /** The smallest set that grants the same: implied scopes dropped, in a stable order. */

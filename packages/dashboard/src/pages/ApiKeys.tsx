@@ -21,10 +21,18 @@ export function ApiKeysPage() {
   const [creating, setCreating] = useState(false);
   const [rolling, setRolling] = useState<ApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const manage = canManage(session.role);
+  // Every role manages keys: owners and admins all of the organization's, a member those they created,
+  // with at most the member's own scopes (read:* and write:*; never admin).
+  const admin = canManage(session.role);
 
   return (
     <>
+      {admin ? null : (
+        <p className="notice">
+          As a member you see and manage the keys you created. They can hold at most <code>read:*</code> and{' '}
+          <code>write:*</code>; ask an owner or admin for anything more.
+        </p>
+      )}
       <p className="muted">
         Keys authenticate scripts and servers (<code>Authorization: Bearer ck_…</code>). Give each key only
         the scopes it needs and an expiration, roll keys regularly, and revoke the ones you no longer use.
@@ -34,11 +42,9 @@ export function ApiKeysPage() {
           {mode === 'live' ? 'Live' : 'Test'} keys{keys.data ? ` · ${keys.data.length}` : ''}
         </span>
         <span className="spacer" />
-        {manage ? (
-          <button type="button" className="button" onClick={() => setCreating(true)}>
-            Create new key
-          </button>
-        ) : null}
+        <button type="button" className="button" onClick={() => setCreating(true)}>
+          Create new key
+        </button>
       </div>
       {keys.loading && !keys.data ? <Loading what="API keys" /> : null}
       {keys.error ? <ErrorNotice error={keys.error} onRetry={keys.reload} /> : null}
@@ -101,7 +107,7 @@ export function ApiKeysPage() {
                       >
                         Usage
                       </Link>
-                      {manage && key.status !== 'revoked' ? (
+                      {key.status !== 'revoked' ? (
                         <>
                           <button
                             type="button"
@@ -134,6 +140,7 @@ export function ApiKeysPage() {
         onClose={() => setCreating(false)}
         onCreated={keys.reload}
         defaultMode={mode}
+        allowAdmin={admin}
         maxLifetimeDays={org.data?.policy.max_key_lifetime_days ?? null}
       />
       <RollKeyDialog apiKey={rolling} onClose={() => setRolling(null)} onRolled={keys.reload} />

@@ -23,12 +23,15 @@ export function CreateKeyDialog({
   onClose,
   onCreated,
   defaultMode,
+  allowAdmin,
   maxLifetimeDays,
 }: {
   open: boolean;
   onClose: () => void;
   onCreated: () => void;
   defaultMode: Mode;
+  /** Only owners and admins may give a key `admin`. */
+  allowAdmin: boolean;
   maxLifetimeDays: number | null;
 }) {
   const [name, setName] = useState('');
@@ -114,7 +117,7 @@ export function CreateKeyDialog({
           </p>
         ) : null}
 
-        <ScopePicker value={scopes} onChange={setScopes} />
+        <ScopePicker value={scopes} onChange={setScopes} allowAdmin={allowAdmin} />
         {submitted && scopesProblem ? <p className="field-error">{scopesProblem}</p> : null}
 
         <fieldset>

@@ -7,16 +7,10 @@ import { type FormEvent, useState } from 'react';
 import { api } from '../../api/client.ts';
 import type { ApiKey, ApiKeyWithSecret, Scope } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
+import { DEFAULT_GRACE_SECONDS, GracePeriod } from '../../components/GracePeriod.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
 import { keyLabel } from '../../lib/format.ts';
-
-export const GRACE_OPTIONS = [
-  { seconds: 0, label: 'Immediately' },
-  { seconds: 3600, label: '1 hour' },
-  { seconds: 86_400, label: '24 hours (recommended)' },
-  { seconds: 7 * 86_400, label: '7 days' },
-];
 
 export interface RollPreset {
   /** The new key's scopes (a subset of the old key's). */
@@ -37,7 +31,7 @@ export function RollKeyDialog({
   onClose: () => void;
   onRolled: () => void;
 }) {
-  const [grace, setGrace] = useState(86_400);
+  const [grace, setGrace] = useState(DEFAULT_GRACE_SECONDS);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
   const [rolled, setRolled] = useState<ApiKeyWithSecret | null>(null);
@@ -45,7 +39,7 @@ export function RollKeyDialog({
   const close = () => {
     setRolled(null);
     setError(null);
-    setGrace(86_400);
+    setGrace(DEFAULT_GRACE_SECONDS);
     onClose();
   };
 
@@ -114,21 +108,7 @@ export function RollKeyDialog({
             The new key expires in <strong>{preset.expiresInDays} days</strong>.
           </p>
         ) : null}
-        <fieldset>
-          <legend>Keep the old key working for</legend>
-          {GRACE_OPTIONS.map((option) => (
-            <label className="radio" key={option.seconds}>
-              <input
-                type="radio"
-                name="grace"
-                value={option.seconds}
-                checked={grace === option.seconds}
-                onChange={() => setGrace(option.seconds)}
-              />
-              {option.label}
-            </label>
-          ))}
-        </fieldset>
+        <GracePeriod legend="Keep the old key working for" value={grace} onChange={setGrace} />
         {error ? <ErrorNotice error={error} /> : null}
         <div className="dialog-actions">
           <button type="button" className="secondary" onClick={close} disabled={busy}>

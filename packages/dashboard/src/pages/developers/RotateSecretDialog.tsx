@@ -7,12 +7,10 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { api } from '../../api/client.ts';
 import type { OAuthClient, OAuthClientWithSecret } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
+import { DEFAULT_GRACE_SECONDS, GracePeriod } from '../../components/GracePeriod.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
 import { formatDateTime } from '../../lib/format.ts';
-import { GRACE_OPTIONS } from '../api-keys/RollKeyDialog.tsx';
-
-const DEFAULT_GRACE = 86_400;
 
 /** Whether a previous secret is still in its grace period. */
 export function previousSecretActive(client: OAuthClient, now = Date.now()): boolean {
@@ -28,7 +26,7 @@ export function RotateSecretDialog({
   onClose: () => void;
   onRotated: () => void;
 }) {
-  const [grace, setGrace] = useState(DEFAULT_GRACE);
+  const [grace, setGrace] = useState(DEFAULT_GRACE_SECONDS);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
   const [rotated, setRotated] = useState<OAuthClientWithSecret | null>(null);
@@ -42,7 +40,7 @@ export function RotateSecretDialog({
   const close = () => {
     setRotated(null);
     setError(null);
-    setGrace(DEFAULT_GRACE);
+    setGrace(DEFAULT_GRACE_SECONDS);
     onClose();
   };
 
@@ -115,24 +113,12 @@ export function RotateSecretDialog({
             secret is kept.
           </p>
         ) : null}
-        <fieldset>
-          <legend>Keep the previous secret working for</legend>
-          {GRACE_OPTIONS.map((option) => (
-            <label className="radio" key={option.seconds}>
-              <input
-                type="radio"
-                name="grace"
-                value={option.seconds}
-                checked={grace === option.seconds}
-                onChange={() => setGrace(option.seconds)}
-              />
-              {option.label}
-            </label>
-          ))}
-          <p className="field-hint">
-            Long enough to deploy the new secret everywhere. Choose Immediately if the secret leaked.
-          </p>
-        </fieldset>
+        <GracePeriod
+          legend="Keep the previous secret working for"
+          value={grace}
+          onChange={setGrace}
+          hint="Long enough to deploy the new secret everywhere. Choose Immediately if the secret leaked."
+        />
         {error ? <ErrorNotice error={error} /> : null}
         <div className="dialog-actions">
           <button type="button" className="secondary" onClick={close} disabled={busy}>
