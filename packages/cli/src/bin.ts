@@ -83,7 +83,8 @@ async function runBootstrap(args: string[]): Promise<void> {
         `  api key    ${result.api_key}`,
         '',
         'The password and the API key are shown only now: store them in a secret manager.',
-        'Sign in at /auth/login, or call the API with: Authorization: Bearer <api key>',
+        `Sign in to the dashboard at ${settings.publicUrl}/dashboard/ with the email and password,`,
+        'or call the API with: Authorization: Bearer <api key>',
         '',
       ].join('\n'),
     );

@@ -35,7 +35,12 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       ? null
       : await startMetricsServer(app.metrics, config.host, config.metricsPort);
   app.log.info(
-    { url, storage: app.deps.database.dialect, location: app.deps.database.location },
+    {
+      url,
+      dashboard: `${config.publicUrl.replace(/\/+$/, '')}/dashboard/`,
+      storage: app.deps.database.dialect,
+      location: app.deps.database.location,
+    },
     'cohera is ready',
   );
 
