@@ -416,6 +416,12 @@ if (missing && process.env.CI === 'true') {
       await page.getByRole('button', { name: 'Test', exact: true }).click();
       await page.getByText('Test mode').first().waitFor();
       await page.getByText('No test API keys yet').waitFor();
+      // The Create dialog follows the switch: in test mode it makes test keys only.
+      await page.getByRole('button', { name: 'Create new key' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create new key' });
+      assert.equal(await dialog.getByRole('radio', { name: /^Test/ }).isChecked(), true);
+      assert.equal(await dialog.getByRole('radio', { name: /^Live/ }).isDisabled(), true);
+      await page.keyboard.press('Escape');
       await page.getByRole('button', { name: 'Live', exact: true }).click();
       await keyRow(KEY_NAME).first().waitFor();
     });

@@ -136,6 +136,8 @@ export function ApiKeysPage() {
       ) : null}
 
       <CreateKeyDialog
+        // A new dialog for each mode, so it proposes the mode the Live/Test switch is in.
+        key={mode}
         open={creating}
         onClose={() => setCreating(false)}
         onCreated={keys.reload}

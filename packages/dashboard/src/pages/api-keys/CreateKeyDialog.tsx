@@ -128,6 +128,8 @@ export function CreateKeyDialog({
               name="mode"
               value="live"
               checked={mode === 'live'}
+              // Test mode is a sandbox: from it, only test keys can be made.
+              disabled={defaultMode === 'test'}
               onChange={() => setMode('live')}
             />
             Live (<code>ck_live_…</code>)
