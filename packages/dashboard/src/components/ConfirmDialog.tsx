@@ -1,5 +1,6 @@
 /** "Are you sure?" for what cannot be undone (revoke, delete): says what happens, the button names the act. */
-import { type ReactNode, useState } from 'react';
+import type { ReactNode } from 'react';
+import { useSubmit } from '../hooks.ts';
 import { Dialog } from './Dialog.tsx';
 import { ErrorNotice } from './Notice.tsx';
 
@@ -18,23 +19,16 @@ export function ConfirmDialog({
   onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const close = () => {
-    setError(null);
+    clearError();
     onClose();
   };
   const confirm = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await onConfirm();
       close();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <Dialog title={title} open={open} onClose={close} busy={busy}>

@@ -4,12 +4,13 @@
  * key, shown once with a Copy button.
  */
 import { type FormEvent, useId, useState } from 'react';
-import { ApiProblem, api } from '../../api/client.ts';
+import { api } from '../../api/client.ts';
 import type { ApiKeyWithSecret, Mode, Scope } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { ScopePicker } from '../../components/ScopePicker.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
+import { useSubmit } from '../../hooks.ts';
 import {
   DEFAULT_EXPIRY,
   dateFromNow,
@@ -40,8 +41,7 @@ export function CreateKeyDialog({
   const [expiry, setExpiry] = useState<ExpiryChoice>(DEFAULT_EXPIRY);
   const [customDate, setCustomDate] = useState(dateFromNow(90));
   const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
   const ids = { name: useId(), expiry: useId(), date: useId(), nameError: useId(), expiryError: useId() };
 
@@ -52,7 +52,7 @@ export function CreateKeyDialog({
     setScopes([]);
     setExpiry(DEFAULT_EXPIRY);
     setSubmitted(false);
-    setError(null);
+    clearError();
     onClose();
   };
 
@@ -64,19 +64,13 @@ export function CreateKeyDialog({
     event.preventDefault();
     setSubmitted(true);
     if (nameProblem || scopesProblem || 'error' in expiryResult) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const key = await api<ApiKeyWithSecret>('POST', '/v1/api-keys', {
         body: { name: name.trim(), scopes, mode, ...expiryResult.params },
       });
       setCreated(key);
       onCreated();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new ApiProblem(0, null, null));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (created) {

@@ -10,6 +10,7 @@ import { Dialog } from '../../components/Dialog.tsx';
 import { DEFAULT_GRACE_SECONDS, GracePeriod } from '../../components/GracePeriod.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
+import { useSubmit } from '../../hooks.ts';
 import { keyLabel } from '../../lib/format.ts';
 
 export interface RollPreset {
@@ -32,13 +33,12 @@ export function RollKeyDialog({
   onRolled: () => void;
 }) {
   const [grace, setGrace] = useState(DEFAULT_GRACE_SECONDS);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const [rolled, setRolled] = useState<ApiKeyWithSecret | null>(null);
 
   const close = () => {
     setRolled(null);
-    setError(null);
+    clearError();
     setGrace(DEFAULT_GRACE_SECONDS);
     onClose();
   };
@@ -46,9 +46,7 @@ export function RollKeyDialog({
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!apiKey) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const body: Record<string, unknown> = { grace_period_seconds: grace };
       if (preset?.scopes) body.scopes = preset.scopes;
       if (preset?.expiresInDays) body.expires_in_days = preset.expiresInDays;
@@ -57,11 +55,7 @@ export function RollKeyDialog({
       });
       setRolled(next);
       onRolled();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const open = apiKey !== null;

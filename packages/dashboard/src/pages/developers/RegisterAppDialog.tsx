@@ -11,6 +11,7 @@ import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { ScopePicker } from '../../components/ScopePicker.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
+import { useSubmit } from '../../hooks.ts';
 import { MAX_REDIRECT_URIS, parseRedirectUris } from '../../lib/redirect-uris.ts';
 import { CopyField } from './CopyField.tsx';
 
@@ -49,8 +50,7 @@ export function RegisterAppDialog({
   const [urisTouched, setUrisTouched] = useState(false);
   const [scopes, setScopes] = useState<Scope[]>([]);
   const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const [created, setCreated] = useState<OAuthClientWithSecret | null>(null);
   const result = useRef<HTMLDivElement>(null);
   const ids = {
@@ -81,7 +81,7 @@ export function RegisterAppDialog({
     setUrisTouched(false);
     setScopes([]);
     setSubmitted(false);
-    setError(null);
+    clearError();
     onClose();
   };
 
@@ -95,19 +95,13 @@ export function RegisterAppDialog({
     event.preventDefault();
     setSubmitted(true);
     if (nameProblem || scopesProblem || redirect.errors.length > 0) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const client = await api<OAuthClientWithSecret>('POST', '/v1/oauth/clients', {
         body: { name: name.trim(), client_type: clientType, redirect_uris: redirect.uris, scopes, mode },
       });
       setCreated(client);
       onRegistered();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   if (created) {

@@ -10,6 +10,7 @@ import { Dialog } from '../../components/Dialog.tsx';
 import { DEFAULT_GRACE_SECONDS, GracePeriod } from '../../components/GracePeriod.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
+import { useSubmit } from '../../hooks.ts';
 import { formatDateTime } from '../../lib/format.ts';
 
 /** Whether a previous secret is still in its grace period. */
@@ -27,8 +28,7 @@ export function RotateSecretDialog({
   onRotated: () => void;
 }) {
   const [grace, setGrace] = useState(DEFAULT_GRACE_SECONDS);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const [rotated, setRotated] = useState<OAuthClientWithSecret | null>(null);
   const result = useRef<HTMLDivElement>(null);
 
@@ -39,7 +39,7 @@ export function RotateSecretDialog({
 
   const close = () => {
     setRotated(null);
-    setError(null);
+    clearError();
     setGrace(DEFAULT_GRACE_SECONDS);
     onClose();
   };
@@ -47,9 +47,7 @@ export function RotateSecretDialog({
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (!client) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const next = await api<OAuthClientWithSecret>(
         'POST',
         `/v1/oauth/clients/${encodeURIComponent(client.id)}/rotate-secret`,
@@ -57,11 +55,7 @@ export function RotateSecretDialog({
       );
       setRotated(next);
       onRotated();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const open = client !== null;

@@ -9,6 +9,7 @@ import type { Mode, Scope, ServiceAccountObject } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { ScopePicker } from '../../components/ScopePicker.tsx';
+import { useSubmit } from '../../hooks.ts';
 
 export function CreateServiceAccountDialog({
   open,
@@ -24,15 +25,14 @@ export function CreateServiceAccountDialog({
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<Scope[]>([]);
   const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const ids = { name: useId(), nameError: useId(), nameHint: useId(), scopesError: useId() };
 
   const close = () => {
     setName('');
     setScopes([]);
     setSubmitted(false);
-    setError(null);
+    clearError();
     onClose();
   };
 
@@ -43,19 +43,13 @@ export function CreateServiceAccountDialog({
     event.preventDefault();
     setSubmitted(true);
     if (nameProblem || scopesProblem) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const account = await api<ServiceAccountObject>('POST', '/v1/service-accounts', {
         body: { name: name.trim(), scopes, mode },
       });
       onCreated(account);
       close();
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

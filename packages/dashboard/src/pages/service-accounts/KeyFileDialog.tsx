@@ -9,6 +9,7 @@ import { api } from '../../api/client.ts';
 import type { ServiceAccountFile, ServiceAccountObject } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
+import { useSubmit } from '../../hooks.ts';
 import { expiryDaysParams, saysMoreThan, serverFieldError } from './fields.ts';
 
 const FILE_NAME = 'service-account.json';
@@ -25,8 +26,7 @@ export function KeyFileDialog({
 }) {
   const [days, setDays] = useState('');
   const [submitted, setSubmitted] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<Error | null>(null);
+  const { busy, error, run, clearError } = useSubmit();
   const [file, setFile] = useState<ServiceAccountFile | null>(null);
   const [saved, setSaved] = useState<'no' | 'downloaded' | 'copied' | 'copy-failed'>('no');
   const downloadButton = useRef<HTMLButtonElement>(null);
@@ -43,7 +43,7 @@ export function KeyFileDialog({
     setSaved('no');
     setDays('');
     setSubmitted(false);
-    setError(null);
+    clearError();
     onClose();
   };
 
@@ -54,9 +54,7 @@ export function KeyFileDialog({
     event.preventDefault();
     setSubmitted(true);
     if (!account || 'error' in expiry) return;
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const generated = await api<ServiceAccountFile>(
         'POST',
         `/v1/service-accounts/${encodeURIComponent(account.id)}/keys`,
@@ -64,11 +62,7 @@ export function KeyFileDialog({
       );
       setFile(generated);
       onGenerated(account, generated.private_key_id);
-    } catch (caught) {
-      setError(caught instanceof Error ? caught : new Error(String(caught)));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const download = (event: MouseEvent<HTMLButtonElement>) => {
