@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ServiceAccount } from '../../sdk/src/auth/index.ts';
 import { Cohera } from '../../sdk/src/index.ts';
@@ -28,6 +29,7 @@ import {
   runAuthorization,
   startOAuthServer,
 } from '../../server/test/support/oauth.ts';
+import { newId } from '../../shared/src/ids.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 15_000;
@@ -320,6 +322,34 @@ if (missing && process.env.CI === 'true') {
       assert.ok(!JSON.stringify(apps).includes(secret));
       await page.getByRole('rowheader', { name: 'Supplier portal' }).waitFor();
       await shot('developer-console');
+    });
+
+    test('Developer console: an app registered before the redirect-URI rules is flagged, in words', async () => {
+      // Written straight into the database, as an older release let it be registered (issue 14).
+      const id = newId('oauth_client', Date.now());
+      const now = new Date().toISOString();
+      const uris = ['https://legacy-portal.example/callback', 'https://x;frame-ancestors/cb'];
+      await sql`
+        insert into oauth_clients (id, org_id, mode, name, client_type, redirect_uris, scopes, secret_hash,
+          secret_last4, previous_secret_hash, previous_secret_expires_at, created_by_kind, created_by_id,
+          created_at, updated_at, deleted_at)
+        values (${id}, ${org.orgId}, 'live', 'Legacy portal', 'public', ${JSON.stringify(uris)},
+          ${JSON.stringify(['read:certificates'])}, null, null, null, null, 'user', ${org.userId}, ${now}, ${now}, null)
+      `.execute(server.app.deps.db);
+      await go('Overview');
+      await go('Developer console');
+      const notice = page.locator('#refused-redirect-uris');
+      await notice.waitFor();
+      const text = ((await notice.textContent()) ?? '').replace(/\s+/g, ' ');
+      assert.match(text, /redirect URIs that Cohera refuses/);
+      assert.match(text, /Legacy portal: https:\/\/x;frame-ancestors\/cb\. This redirect URI has a host/);
+      assert.match(text, /semicolon/);
+      assert.match(text, /Register the app again/);
+      assert.doesNotMatch(text, /legacy-portal\.example/, 'the good URI is not listed as refused');
+      const row = page.locator('tr', { has: page.getByRole('rowheader', { name: 'Legacy portal' }) });
+      assert.equal(await row.locator('li[data-refused]').count(), 1);
+      await shot('developer-console-refused-uri');
+      await admin.oauthClients.delete(id);
     });
 
     test('Authorized apps: an app the user authorized is listed and can be revoked', async () => {

@@ -114,6 +114,14 @@ describe('redirect URIs', () => {
     assert.match(errors[0] ?? '', /b\.example/);
     assert.deepEqual(parseRedirectUris('  \n').errors, ['Add at least one redirect URI.']);
   });
+  test('hosts are checked strictly and sent canonical, as the server stores them', () => {
+    const { uris, errors } = parseRedirectUris(
+      'https://Bücher.example/cb\nhttps://xn--bcher-kva.example/cb\nhttps://x;frame-ancestors/cb\nhttps://a.example/cb;v=1',
+    );
+    assert.deepEqual(uris, ['https://xn--bcher-kva.example/cb', 'https://a.example/cb;v=1']);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0] ?? '', /^https:\/\/x;frame-ancestors\/cb has a host .*semicolon/);
+  });
 });
 
 describe('formats', () => {

@@ -3,6 +3,7 @@
  * redirect URIs, scopes, secret …last4, created), Register app, and per app Rotate secret (confidential
  * apps) and Delete. The reference's steps: register the application, configure its redirect URIs, note its
  * client ID and client secret. Managing apps needs the `admin` scope, so a member sees why not instead.
+ * Redirect URIs the server refuses (apps registered before its rules) are named above the list, with why.
  */
 import { useState } from 'react';
 import { api, listAll } from '../api/client.ts';
@@ -81,6 +82,7 @@ function AppsConsole() {
           </p>
         </EmptyState>
       ) : null}
+      {apps.data ? <RefusedRedirectUris apps={apps.data} /> : null}
       {apps.data && apps.data.length > 0 ? (
         <div className="table-wrap">
           <table className="table">
@@ -112,11 +114,17 @@ function AppsConsole() {
                   <td>{app.client_type}</td>
                   <td>
                     <ul className="uri-list">
-                      {app.redirect_uris.map((uri) => (
-                        <li key={uri}>
-                          <code>{uri}</code>
-                        </li>
-                      ))}
+                      {app.redirect_uris.map((uri) => {
+                        const refused = app.redirect_uri_problems.some((p) => p.redirect_uri === uri);
+                        return (
+                          <li key={uri} data-refused={refused || undefined}>
+                            <code>{uri}</code>
+                            {refused ? (
+                              <span className="field-error cell-note">refused: see above</span>
+                            ) : null}
+                          </li>
+                        );
+                      })}
                     </ul>
                   </td>
                   <td>
@@ -203,5 +211,34 @@ function AppsConsole() {
         ) : null}
       </ConfirmDialog>
     </>
+  );
+}
+
+/**
+ * Apps registered before the redirect-URI rules with URIs that break them: sign-ins through those URIs are
+ * refused, so the console says which, why (the server's words) and what to do, above the list.
+ */
+function RefusedRedirectUris({ apps }: { apps: OAuthClient[] }) {
+  const affected = apps.filter((app) => app.redirect_uri_problems.length > 0);
+  if (affected.length === 0) return null;
+  return (
+    <div className="notice notice-error" role="alert" id="refused-redirect-uris">
+      <p>
+        <strong>
+          {affected.length === 1 ? 'An app has' : `${affected.length} apps have`} redirect URIs that Cohera
+          refuses.
+        </strong>{' '}
+        Authorization requests that use them get an error page instead of reaching the app.
+      </p>
+      <ul>
+        {affected.flatMap((app) =>
+          app.redirect_uri_problems.map((problem) => (
+            <li key={`${app.id} ${problem.redirect_uri}`}>
+              <strong>{app.name}</strong>: <code>{problem.redirect_uri}</code>. {problem.problem}
+            </li>
+          )),
+        )}
+      </ul>
+    </div>
   );
 }

@@ -18,9 +18,11 @@ export const DEFAULT_DASHBOARD_DIR = resolve(import.meta.dirname, '../../../dash
 
 /**
  * The app's own scripts and styles only: no inline script, no eval, no third-party origin; framing refused
- * (clickjacking on the key and revoke buttons); API calls to this origin only.
+ * (clickjacking on the key and revoke buttons), first, as in every policy the server builds (a browser obeys
+ * the first occurrence of a directive); API calls to this origin only.
  */
 export const DASHBOARD_CSP = [
+  "frame-ancestors 'none'",
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
@@ -30,7 +32,6 @@ export const DASHBOARD_CSP = [
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'self'",
-  "frame-ancestors 'none'",
 ].join('; ');
 
 function listFiles(root: string): Set<string> {

@@ -1,8 +1,9 @@
 /**
  * The server-rendered pages (sign-in, OAuth consent, OAuth errors): one layout and one style, plain and
  * accessible HTML with no script, sent with a CSP that allows nothing but the inline style and same-origin
- * form posts, and never cached.
+ * form posts (and the OAuth client's origins, where a flow ends), refuses every frame, and never cached.
  */
+import { isSerializedOrigin } from '@cohera/shared';
 import type { FastifyReply } from 'fastify';
 
 export function escapeHtml(value: string): string {
@@ -48,21 +49,48 @@ ${body}
 </html>`;
 }
 
+const SCRIPT_HASH = /^'sha256-[A-Za-z0-9+/]{43}='$/;
+
 /**
- * `formActions`: origins a form on the page may end up at. Browsers apply `form-action` to the redirects
- * that follow a form post too, and a sign-in or consent in the OAuth flow ends with a redirect to the
- * client's registered redirect URI, so those origins (and only those) are listed beside our own.
+ * The Content-Security-Policy of every HTML page the server renders (and of the OAuth engine's, see
+ * auth/oauth/engine-headers.ts). Built only from constants and values that match a strict grammar:
+ * - `frame-ancestors 'none'` comes first. A browser obeys the first occurrence of a directive and ignores
+ *   repeats, so nothing after it (an injected `; frame-ancestors https://evil`, say) can make the page
+ *   frameable: the sign-in and consent pages must never be clickjacked into a grant;
+ * - `formActions`: origins a form on the page may end up at. Browsers apply `form-action` to the redirects
+ *   that follow a form post too, and a sign-in or consent in the OAuth flow ends with a redirect to the
+ *   client's registered redirect URI, so those origins (and only those) are listed beside our own. Each must
+ *   be a serialized origin (`scheme://host[:port]`, isSerializedOrigin); anything else is dropped, never
+ *   pasted, whatever the caller passed;
+ * - `scriptHashes`: `'sha256-…'` sources for an inline script (the engine's form_post page has one); none of
+ *   our pages runs a script.
  */
-export function pageCsp(formActions: readonly string[] = []): string {
-  const sources = ["'self'", ...formActions].join(' ');
-  return `default-src 'none'; style-src 'unsafe-inline'; form-action ${sources}; frame-ancestors 'none'`;
+export function pageCsp(formActions: readonly string[] = [], scriptHashes: readonly string[] = []): string {
+  const origins = [...new Set(formActions.filter(isSerializedOrigin))];
+  const hashes = [...new Set(scriptHashes.filter((hash) => SCRIPT_HASH.test(hash)))];
+  return [
+    "frame-ancestors 'none'",
+    "default-src 'none'",
+    "style-src 'unsafe-inline'",
+    ...(hashes.length ? [`script-src ${hashes.join(' ')}`] : []),
+    `form-action ${["'self'", ...origins].join(' ')}`,
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/**
+ * The headers of an HTML page written straight to the raw response (a hijacked reply): the same policy, and
+ * `X-Frame-Options: DENY` for browsers that predate `frame-ancestors`.
+ */
+export function pageHeaders(formActions?: readonly string[]): Record<string, string> {
+  return {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': pageCsp(formActions),
+    'x-frame-options': 'DENY',
+    'cache-control': 'no-store',
+  };
 }
 
 export function sendHtml(reply: FastifyReply, status: number, html: string, formActions?: readonly string[]) {
-  return reply
-    .code(status)
-    .header('content-security-policy', pageCsp(formActions))
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(html);
+  return reply.code(status).headers(pageHeaders(formActions)).send(html);
 }

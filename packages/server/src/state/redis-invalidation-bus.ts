@@ -17,6 +17,8 @@ export class RedisInvalidationBus implements InvalidationBus {
   readonly #handlers = new HandlerSet();
   readonly #log: Logger;
   readonly #ready: Promise<void>;
+  /** Settles when the publisher first connects or fails: a publish before that would be dropped. */
+  readonly #publisherSettled: Promise<void>;
   #connectedOnce = false;
 
   constructor(url: string, prefix: string, log: Logger) {
@@ -30,6 +32,10 @@ export class RedisInvalidationBus implements InvalidationBus {
     });
     this.#subscriber = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
     this.#publisher.on('error', () => {}); // reported through the subscriber's state below
+    this.#publisherSettled = new Promise((resolve) => {
+      this.#publisher.once('ready', () => resolve());
+      this.#publisher.once('error', () => resolve());
+    });
     this.#subscriber.on('error', (error: Error) =>
       this.#log.warn({ err: error.message }, 'redis invalidation bus error'),
     );
@@ -76,7 +82,8 @@ export class RedisInvalidationBus implements InvalidationBus {
   }
 
   ready(): Promise<void> {
-    return this.#ready;
+    // Both connections: an operator command publishes once right after start-up and then exits.
+    return Promise.all([this.#ready, this.#publisherSettled]).then(() => undefined);
   }
 
   async close(): Promise<void> {

@@ -457,6 +457,20 @@ forEachEngine('oauth: authorization code flow', (_engine, handle) => {
       'none',
     ]);
     assert.equal(as.userinfo_endpoint, undefined);
+    // What an app may request here (issue 14): every API scope, the wildcards, `offline_access` (accepted,
+    // changes nothing); not `openid`, which is refused with invalid_scope (the test above).
+    assert.deepEqual(as.scopes_supported, [
+      'read:certificates',
+      'write:certificates',
+      'read:suppliers',
+      'write:suppliers',
+      'read:products',
+      'write:products',
+      'read:*',
+      'write:*',
+      'admin',
+      'offline_access',
+    ]);
     const jwks = (await (await fetch(as.jwks_uri as string)).json()) as { keys: { d?: string }[] };
     assert.ok(jwks.keys.length >= 1);
     assert.ok(

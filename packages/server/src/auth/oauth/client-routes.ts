@@ -26,7 +26,12 @@ import {
   rotateClientSecret,
 } from './clients-repository.ts';
 import type { OAuthServer } from './provider.ts';
-import { MAX_REDIRECT_URIS, requireValidRedirectUris } from './redirect-uris.ts';
+import {
+  explainRedirectUriProblem,
+  MAX_REDIRECT_URIS,
+  redirectUriProblemsOf,
+  requireValidRedirectUris,
+} from './redirect-uris.ts';
 
 /** How long a replaced secret keeps working by default: a day, as for a rolled API key. */
 export const DEFAULT_SECRET_GRACE_SECONDS = 86_400;
@@ -43,6 +48,16 @@ const OAuthClient = Type.Object({
   name: Type.String(),
   client_type: ClientType,
   redirect_uris: Type.Array(Type.String()),
+  redirect_uri_problems: Type.Array(
+    Type.Object({
+      redirect_uri: Type.String(),
+      problem: Type.String({ description: 'What is wrong with it and what to do, in words' }),
+    }),
+    {
+      description:
+        'Registered redirect URIs that break the rules (apps registered before them): authorization requests that use them are refused. Empty for a healthy app.',
+    },
+  ),
   scopes: Type.Array(Type.String()),
   mode: ModeSchema,
   secret_last4: Type.Union([Type.String(), Type.Null()]),
@@ -98,6 +113,10 @@ function presentClient(row: OAuthClientsTable) {
     name: row.name,
     client_type: row.client_type,
     redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    redirect_uri_problems: redirectUriProblemsOf(row).map((problem) => ({
+      redirect_uri: problem.redirect_uri,
+      problem: explainRedirectUriProblem(problem),
+    })),
     scopes: JSON.parse(row.scopes) as string[],
     mode: row.mode,
     secret_last4: row.secret_last4,
@@ -123,7 +142,7 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
     app.post(
       '/v1/oauth/clients',
       {
-        config: { access },
+        config: { access, secretFields: ['client_secret'] },
         schema: {
           tags,
           summary: 'Register an OAuth app (returns the client secret once)',
@@ -238,7 +257,7 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
     app.post(
       '/v1/oauth/clients/:id/rotate-secret',
       {
-        config: { access },
+        config: { access, secretFields: ['client_secret'] },
         // An empty POST (no body, no content type) rotates with the default grace period.
         preValidation: (request, _reply, done) => {
           request.body ??= {};

@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import { isoAt } from '../../clock.ts';
 import type { DB, OAuthClientsTable, OAuthClientType } from '../../storage/schema.ts';
 import type { Principal } from '../context.ts';
+import { usableRedirectOrigins } from './redirect-uris.ts';
 
 export interface ClientScope {
   orgId: string;
@@ -76,6 +77,8 @@ export async function insertClient(
     name: input.name,
     client_type: input.clientType,
     redirect_uris: JSON.stringify(input.redirectUris),
+    // Checked on the way in (redirect-uris.ts requireValidRedirectUris): nothing to flag.
+    redirect_uri_problems: '[]',
     scopes: JSON.stringify(normalizeScopes(input.scopes)),
     secret_hash: secret ? hashClientSecret(secret) : null,
     secret_last4: secret ? secret.slice(-4) : null,
@@ -180,7 +183,12 @@ export async function rotateClientSecret(
   return { row: { ...client, ...changes }, secret };
 }
 
-/** The origins of a client's redirect URIs (where a flow may end; the CORS and form-action allow lists). */
-export function redirectOrigins(client: Pick<OAuthClientsTable, 'redirect_uris'>): string[] {
-  return [...new Set((JSON.parse(client.redirect_uris) as string[]).map((uri) => new URL(uri).origin))];
+/**
+ * The origins of a client's usable redirect URIs (where a flow may end; the form-action allow list), each a
+ * serialized origin of a URI that passes the rules: never a flagged one, never raw text from the row.
+ */
+export function redirectOrigins(
+  client: Pick<OAuthClientsTable, 'redirect_uris' | 'redirect_uri_problems'>,
+): string[] {
+  return usableRedirectOrigins(client);
 }

@@ -13,7 +13,7 @@ import type { InteractionResults } from 'oidc-provider';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { requestOf } from '../../audit/log.ts';
-import { pageCsp, sendHtml } from '../../http/html-page.ts';
+import { pageHeaders, sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { loginPage } from '../sessions/login-page.ts';
 import { findSession, SESSION_COOKIE, type SessionRecord, scopesForRole } from '../sessions/store.ts';
@@ -110,6 +110,7 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       reply.hijack();
       reply.raw.setHeader('x-request-id', request.id);
       reply.raw.setHeader('cache-control', 'no-store');
+      reply.raw.setHeader('x-frame-options', 'DENY');
       try {
         await oauth.provider.interactionFinished(request.raw, reply.raw, result, {
           mergeWithLastSubmission: 'consent' in result,
@@ -119,10 +120,7 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         // Fastify no longer answers a hijacked request.
         request.log.info({ err: (error as Error).message }, 'OAuth interaction could not be finished');
         if (!reply.raw.headersSent) {
-          reply.raw.writeHead(400, {
-            'content-type': 'text/html; charset=utf-8',
-            'content-security-policy': pageCsp(),
-          });
+          reply.raw.writeHead(400, pageHeaders());
           reply.raw.end(
             errorPage('invalid_request', 'This authorization has expired. Start again from the app.'),
           );

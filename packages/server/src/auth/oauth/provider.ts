@@ -28,7 +28,7 @@ import Provider, {
 } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/log.ts';
-import type { Clock } from '../../clock.ts';
+import { type Clock, isoAt } from '../../clock.ts';
 import type { Config } from '../../config.ts';
 import type { InvalidationBus } from '../../state/invalidation-bus.ts';
 import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
@@ -49,8 +49,16 @@ import {
   markGrantRevoked,
 } from './authorizations-repository.ts';
 import { clientSecretMatches } from './clients-repository.ts';
-import { errorPage } from './pages.ts';
-import { ACCESS_TOKEN_TTL_SECONDS, loadSigningKey, signingKeysVersion } from './signing-keys.ts';
+import { correctDiscoveryMetadata } from './discovery.ts';
+import { guardEngineResponses } from './engine-headers.ts';
+import { renderEngineError } from './error-page.ts';
+import {
+  ACCESS_TOKEN_TTL_SECONDS,
+  announceSigningKeyChange,
+  loadSigningKey,
+  RETIRED_KEY_OVERLAP_MS,
+  signingKeysVersion,
+} from './signing-keys.ts';
 
 export const OAUTH_ROUTES = {
   authorization: '/oauth/authorize',
@@ -265,17 +273,15 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
     // redirect URIs, and no others.
     clientBasedCORS: (_ctx, origin, client) =>
       client.redirectUris?.some((uri) => new URL(uri).origin === origin) ?? false,
-    renderError: async (ctx, out) => {
-      ctx.type = 'html';
-      ctx.set('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-      ctx.body = errorPage(String(out.error ?? 'server_error'), String(out.error_description ?? ''));
-    },
+    renderError: renderEngineError(db),
   };
 }
 
 /**
  * Holds the engine and swaps it when the signing keys change (a rotation made by any node or the CLI): the
- * engine's key set is fixed when it is built, so a new key means a new engine over the same storage.
+ * engine's key set is fixed when it is built, so a new key means a new engine over the same storage. It
+ * notices a change on its own within `start`'s interval, and at once when the invalidation bus says the
+ * keys changed (`cohera admin rotate-signing-key --revoke-old` announces it).
  */
 export class OAuthServer {
   readonly #deps: OAuthServerDeps;
@@ -284,6 +290,8 @@ export class OAuthServer {
   #keysVersion: string;
   #timer: NodeJS.Timeout | null = null;
   #purgeAt = 0;
+  /** Set by stop(): a bus shared with other apps (tests playing a fleet) may still deliver messages. */
+  #stopped = false;
 
   private constructor(deps: OAuthServerDeps, provider: Provider, keysVersion: string) {
     this.#deps = deps;
@@ -294,7 +302,15 @@ export class OAuthServer {
 
   static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
     const { provider, version } = await OAuthServer.#build(deps);
-    return new OAuthServer(deps, provider, version);
+    const server = new OAuthServer(deps, provider, version);
+    // After a reconnect (`all`) a revocation may have been missed: look at the keys again too.
+    deps.bus.subscribe((message) => {
+      if (server.#stopped || (message.kind !== 'signing_keys' && message.kind !== 'all')) return;
+      server
+        .#reload(false)
+        .catch((error: unknown) => deps.log.error({ err: error }, 'reloading the OAuth signing keys failed'));
+    });
+    return server;
   }
 
   static async #build(deps: OAuthServerDeps) {
@@ -325,6 +341,8 @@ export class OAuthServer {
       };
       return clientSecretMatches(stored, actual, clock.now());
     };
+    guardEngineResponses(provider);
+    correctDiscoveryMetadata(provider);
     observe(provider, deps);
     return { provider, version };
   }
@@ -338,14 +356,40 @@ export class OAuthServer {
     void this.#handler(req, res);
   }
 
-  /** Rebuilds the engine if the key set changed since it was built. */
-  async reloadKeys(): Promise<boolean> {
+  /**
+   * Rebuilds the engine if the key set changed since it was built. When keys were withdrawn (revoked, or
+   * deleted after their overlap), says so on the invalidation bus, so that every node's verifier drops the
+   * tokens and keys it cached: that is how a revocation reaches a node the CLI could not tell (a single
+   * node on SQLite, or a lost message), within one interval.
+   */
+  reloadKeys(): Promise<boolean> {
+    return this.#reload(true);
+  }
+
+  #reloading: Promise<boolean> | null = null;
+
+  #reload(announce: boolean): Promise<boolean> {
+    this.#reloading ??= this.#rebuildIfChanged(announce).finally(() => {
+      this.#reloading = null;
+    });
+    return this.#reloading;
+  }
+
+  async #rebuildIfChanged(announce: boolean): Promise<boolean> {
     const version = await signingKeysVersion(this.#deps.db);
     if (version === this.#keysVersion) return false;
     const { provider, version: built } = await OAuthServer.#build(this.#deps);
+    const withdrawn = withdrawnKids(this.#keysVersion, built, this.#deps.clock.now());
     this.#provider = provider;
     this.#handler = provider.callback();
     this.#keysVersion = built;
+    if (withdrawn.length > 0) {
+      this.#deps.log.warn(
+        { event: 'oauth.signing_keys_withdrawn', kids: withdrawn },
+        'OAuth signing keys were withdrawn: access tokens they signed are refused from now on',
+      );
+      if (announce) await announceSigningKeyChange(this.#deps.bus);
+    }
     return true;
   }
 
@@ -377,9 +421,30 @@ export class OAuthServer {
   }
 
   stop(): void {
+    this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
   }
+}
+
+/**
+ * The keys in `before` (a signingKeysVersion fingerprint, `kid:retired_at,…`) that are gone from `after`
+ * while tokens they signed were still accepted: revoked, not merely deleted once past their overlap.
+ */
+function withdrawnKids(before: string, after: string, now: number): string[] {
+  const entries = (version: string) =>
+    version
+      .split(',')
+      .filter(Boolean)
+      .map((entry) => {
+        const separator = entry.indexOf(':');
+        return { kid: entry.slice(0, separator), retiredAt: entry.slice(separator + 1) };
+      });
+  const remaining = new Set(entries(after).map((entry) => entry.kid));
+  const acceptedSince = isoAt(now - RETIRED_KEY_OVERLAP_MS);
+  return entries(before)
+    .filter(({ kid, retiredAt }) => !remaining.has(kid) && (retiredAt === '' || retiredAt > acceptedSince))
+    .map(({ kid }) => kid);
 }
 
 /**

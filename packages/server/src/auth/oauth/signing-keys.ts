@@ -2,7 +2,8 @@
  * The authorization server's token-signing keys (ES256). Generated on first start, stored with the private
  * half sealed under the master key, and rotated with an overlap: after a rotation the newest key signs, and
  * the replaced key stays published in the JWKS (and accepted by the API) for as long as a token it signed
- * may live, so tokens in flight keep working. Expired retired keys are deleted.
+ * may live, so tokens in flight keep working. Expired retired keys are deleted. In an emergency (a key that
+ * may have leaked) a rotation can withdraw every older key at once instead (rotateSigningKeyRevokingOld).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { newId } from '@cohera/shared';
@@ -10,6 +11,7 @@ import type { JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import { isoAt } from '../../clock.ts';
 import { SecretBox } from '../../crypto/secret-box.ts';
+import type { InvalidationBus } from '../../state/invalidation-bus.ts';
 import type { DB, OAuthSigningKeysTable } from '../../storage/schema.ts';
 
 /** Access tokens live an hour (DESIGN §5.3). */
@@ -125,6 +127,34 @@ export async function rotateSigningKey(db: Kysely<DB>, masterKey: Buffer, now: n
       .execute();
   });
   return row.kid;
+}
+
+/**
+ * The emergency rotation, for a signing key that may have leaked: a new key, and every other key deleted in
+ * the same transaction, so none is published or accepted any more — the API's verifier finds no key for
+ * their `kid` and refuses every access token they signed, however recent. Refresh tokens are opaque and
+ * stored, not signed, so apps get new access tokens with them. The caller announces the change
+ * (announceSigningKeyChange) so that every node drops what it cached at once; a node that misses it finds
+ * out within its key-reload interval (provider.ts). Returns the new key's id and the ids withdrawn.
+ */
+export async function rotateSigningKeyRevokingOld(
+  db: Kysely<DB>,
+  masterKey: Buffer,
+  now: number,
+): Promise<{ kid: string; revoked: string[] }> {
+  const row = generate(now, signingKeyBox(masterKey));
+  const revoked = await db.transaction().execute(async (trx) => {
+    const old = await trx.selectFrom('oauth_signing_keys').select('kid').orderBy('kid', 'desc').execute();
+    await trx.deleteFrom('oauth_signing_keys').where('kid', '!=', row.kid).execute();
+    await trx.insertInto('oauth_signing_keys').values(row).execute();
+    return old.map((key) => key.kid);
+  });
+  return { kid: row.kid, revoked };
+}
+
+/** Tells every node the key set changed: engines reload, verifiers drop cached tokens and keys. */
+export function announceSigningKeyChange(bus: Pick<InvalidationBus, 'publish'>): Promise<void> {
+  return bus.publish({ kind: 'signing_keys' });
 }
 
 /** A public key by `kid`, if it may still verify tokens (for the API's token verifier). */
