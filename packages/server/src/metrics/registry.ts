@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../http/errors.ts';
+import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
 import { RedisRateLimiter } from '../ratelimit/redis-limiter.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 
@@ -76,6 +77,30 @@ export function createMetrics(deps: AppDeps): Metrics {
     () => deps.oauthTokens,
   );
   new Gauge({
+    name: 'cohera_password_hashes_in_flight',
+    help: 'Sign-in password hashes (argon2id) running now; at most COHERA_PASSWORD_HASH_CONCURRENCY',
+    registers: [registry],
+    collect() {
+      this.set(deps.passwords.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'cohera_password_hash_queue_depth',
+    help: 'Sign-ins waiting for a password-hashing slot; at most COHERA_PASSWORD_HASH_QUEUE',
+    registers: [registry],
+    collect() {
+      this.set(deps.passwords.queued);
+    },
+  });
+  new Gauge({
+    name: 'cohera_password_hashes_rejected_total',
+    help: 'Sign-ins refused with 503 since start because the password-hashing queue was full',
+    registers: [registry],
+    collect() {
+      this.set(deps.passwords.rejected);
+    },
+  });
+  new Gauge({
     name: 'cohera_redis_fallback',
     help: '1 while rate limits are enforced locally because Redis is unreachable',
     registers: [registry],
@@ -136,14 +161,33 @@ export function metricsTokenMatches(expected: string, header: string | undefined
   return timingSafeEqual(a, b);
 }
 
-/** `GET /metrics` on the main port, only for a bearer of COHERA_METRICS_TOKEN (otherwise it does not exist). */
-export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics, token: string | null): void {
+/**
+ * `GET /metrics` on the main port, only for a bearer of COHERA_METRICS_TOKEN (otherwise it does not exist).
+ * A wrong token is a failed authentication of the client IP like any other (`failures`): past the limit the
+ * IP gets 429 here and on every route, so the token cannot be guessed at speed. A request with no
+ * Authorization header is not a guess and does not count, and neither does anything while metrics are off
+ * (the route does not exist then, and a route that does not exist counts nothing).
+ */
+export function registerMetricsRoute(
+  app: FastifyInstance,
+  metrics: Metrics,
+  token: string | null,
+  failures: AuthFailureGuard,
+): void {
+  const notFound = () => new ApiError('route_not_found', `No route for GET /metrics`);
   app.get(
     '/metrics',
     { config: { access: { public: true } }, schema: { hide: true } },
     async (request, reply) => {
-      if (token === null || !metricsTokenMatches(token, request.headers.authorization)) {
-        throw new ApiError('route_not_found', `No route for GET /metrics`);
+      const header = request.headers.authorization;
+      if (token === null || header === undefined) throw notFound();
+      // A blocked IP learns nothing, not even whether this guess was right.
+      const blocked = failures.blocked(request.ip);
+      if (blocked) throw blocked;
+      if (!metricsTokenMatches(token, header)) {
+        // Awaited, so the guess that reaches the limit blocks the very next request on this node.
+        await failures.recordFailure(request.ip);
+        throw notFound();
       }
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     },

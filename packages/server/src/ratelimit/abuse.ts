@@ -4,7 +4,8 @@
  * - Failed authentication is counted per client IP in the shared limiter (global across a fleet). Once an
  *   IP passes the limit, this node blocks it until the window ends: a local Map lookup, so requests with
  *   good credentials pay no extra round trip, and a blocked IP learns nothing about the keys it tries.
- * - Sign-in is limited per IP and per account, checked before the password is verified.
+ * - Sign-in is limited per IP and per account: each attempt is counted (reserved) atomically before the
+ *   password hash runs, and given back when it succeeds.
  */
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
@@ -83,6 +84,12 @@ export class AuthFailureGuard {
   }
 }
 
+/** A sign-in attempt counted up front (see LoginThrottle.reserve). */
+export interface LoginAttempt {
+  /** Gives the attempt back to both windows: once (later calls do nothing); never throws. */
+  release(): Promise<void>;
+}
+
 export class LoginThrottle {
   readonly #limiter: RateLimiter;
   readonly #clock: Clock;
@@ -94,35 +101,54 @@ export class LoginThrottle {
     this.#limits = limits;
   }
 
-  #windows(ip: string, email: string, counting: boolean): WindowSpec[] {
+  #windows(ip: string, account: string): WindowSpec[] {
     return [
       {
         key: `loginip:{${ip}}`,
         name: 'login-ip',
-        limit: counting ? UNLIMITED : this.#limits.loginFailuresPerIpPerMinute,
+        limit: this.#limits.loginFailuresPerIpPerMinute,
         windowSeconds: 60,
       },
       {
-        key: `loginacct:{${email}}`,
+        key: `loginacct:{${account}}`,
         name: 'login-account',
-        limit: counting ? UNLIMITED : this.#limits.loginFailuresPerAccountPer15Minutes,
+        limit: this.#limits.loginFailuresPerAccountPer15Minutes,
         windowSeconds: 900,
       },
     ];
   }
 
-  /** Throws a 429 when this IP or account has failed too often. */
-  async check(ip: string, email: string): Promise<void> {
+  /**
+   * Counts this attempt against its IP's and its account's windows, or throws a 429 when either is full —
+   * in one atomic step (one Lua script on Redis, so across a fleet too), BEFORE the password is hashed.
+   * Checking first and counting only after the ~20 ms hash let every attempt that arrived meanwhile pass the
+   * check: 100 concurrent guesses at one account were all verified. Reserved first, at most `limit` attempts
+   * per window can ever reach argon2, however concurrent. All or nothing: an attempt one window refuses
+   * takes nothing from the other.
+   *
+   * The caller releases the attempt when it succeeds, so the windows keep counting failures only (a user
+   * signing in often, or many users behind one office NAT, never fill them). Releasing gives back exactly
+   * this attempt's unit and nothing more: a success never clears earlier failures, so an attacker who knows
+   * one password (their own account) cannot reset an IP's budget for guessing at other accounts, and a
+   * victim's sign-in does not hand the attacker guessing at it a fresh window.
+   */
+  async reserve(ip: string, account: string): Promise<LoginAttempt> {
+    const windows = this.#windows(ip, account);
     const now = this.#clock.now();
-    const decision: Decision = await this.#limiter.peek(this.#windows(ip, email, false), now);
+    const decision: Decision = await this.#limiter.consume(windows, now);
     if (!decision.allowed) throw rateLimited(retryAfterSeconds(decision, now), 'failed sign-in attempts');
-  }
-
-  async recordFailure(ip: string, email: string): Promise<void> {
-    try {
-      await this.#limiter.consume(this.#windows(ip, email, true), this.#clock.now());
-    } catch {
-      // best effort, as above
-    }
+    let released = false;
+    return {
+      release: async () => {
+        if (released) return;
+        released = true;
+        try {
+          // The reservation's own time, so the unit goes back to the window that counted it.
+          await this.#limiter.release(windows, now);
+        } catch {
+          // Best effort: an unreleased unit only makes the limit stricter until its window ends.
+        }
+      },
+    };
   }
 }

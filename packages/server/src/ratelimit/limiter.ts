@@ -34,6 +34,12 @@ export interface RateLimiter {
   consume(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision>;
   /** Reads the windows without counting (e.g. "is this IP blocked?"). */
   peek(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision>;
+  /**
+   * Gives back the unit a `consume` of the same windows at the same `nowMs` counted: for an attempt that was
+   * reserved up front and turned out not to count (a successful sign-in). Never below zero; a window that
+   * has rolled over since is left alone, so a late release cannot eat into the next window's budget.
+   */
+  release(windows: readonly WindowSpec[], nowMs: number): void | Promise<void>;
   close(): Promise<void>;
 }
 

@@ -48,6 +48,16 @@ export class MemoryRateLimiter implements RateLimiter {
     );
   }
 
+  release(windows: readonly WindowSpec[], nowMs: number): void {
+    for (const spec of windows) {
+      const counter = this.#counters.get(spec.key);
+      // Only the window the unit was counted in: after a roll-over the counter belongs to a new window.
+      if (counter && counter.window === windowIndex(nowMs, spec.windowSeconds) && counter.count > 0) {
+        counter.count--;
+      }
+    }
+  }
+
   #sweep(nowMs: number): void {
     if (nowMs - this.#lastSweep < 10_000) return;
     this.#lastSweep = nowMs;

@@ -38,12 +38,27 @@ for i = 1, n do out[i + 1] = before[i] end
 return out
 `;
 
+/**
+ * KEYS: the counters a consume incremented (same window indices). Decrements each that is still above zero;
+ * a counter that expired (its window is over) is not recreated. DECR keeps the key's expiry.
+ */
+const RELEASE_SCRIPT = `
+for i = 1, #KEYS do
+  local c = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if c > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 1
+`;
+
 /** Seconds a counter outlives its window, so nodes with slightly skewed clocks still agree. */
 const EXPIRY_SLACK_SECONDS = 5;
 const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
 
-type ConsumeRedis = Redis & { cohera_consume(...args: Array<string | number>): Promise<number[]> };
+type ConsumeRedis = Redis & {
+  cohera_consume(...args: Array<string | number>): Promise<number[]>;
+  cohera_release(...args: Array<string | number>): Promise<number>;
+};
 
 export interface RedisRateLimiterOptions {
   url: string;
@@ -79,6 +94,7 @@ export class RedisRateLimiter implements RateLimiter {
       retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
     }) as ConsumeRedis;
     this.#redis.defineCommand('cohera_consume', { lua: CONSUME_SCRIPT });
+    this.#redis.defineCommand('cohera_release', { lua: RELEASE_SCRIPT });
     this.#redis.on('error', () => {}); // state changes are reported below, once per outage
     this.#redis.on('ready', () => {
       if (this.#degraded) this.#log.warn('redis is back: rate limits are global again');
@@ -127,11 +143,19 @@ export class RedisRateLimiter implements RateLimiter {
     }
   }
 
+  #share(windows: readonly WindowSpec[]): WindowSpec[] {
+    return windows.map((w) => ({ ...w, limit: Math.max(1, Math.ceil(w.limit / this.#nodes)) }));
+  }
+
   #local(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision {
     this.fallbackDecisions++;
-    const share = windows.map((w) => ({ ...w, limit: Math.max(1, Math.ceil(w.limit / this.#nodes)) }));
+    const share = this.#share(windows);
     const decision = consume ? this.#fallback.consume(share, nowMs) : this.#fallback.peek(share, nowMs);
     return decision;
+  }
+
+  #keys(windows: readonly WindowSpec[], nowMs: number): string[] {
+    return windows.map((w) => `${this.#prefix}rl:${w.key}:${windowIndex(nowMs, w.windowSeconds)}`);
   }
 
   #run(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision | Promise<Decision> {
@@ -139,7 +163,7 @@ export class RedisRateLimiter implements RateLimiter {
       this.#markDegraded(new Error(`connection ${this.#redis.status}`));
       return this.#local(windows, nowMs, consume);
     }
-    const keys = windows.map((w) => `${this.#prefix}rl:${w.key}:${windowIndex(nowMs, w.windowSeconds)}`);
+    const keys = this.#keys(windows, nowMs);
     const args: Array<string | number> = [
       keys.length,
       ...keys,
@@ -164,6 +188,23 @@ export class RedisRateLimiter implements RateLimiter {
 
   peek(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision> {
     return this.#run(windows, nowMs, false);
+  }
+
+  /** One round trip, like consume; during an outage the local fallback gives the unit back instead. */
+  release(windows: readonly WindowSpec[], nowMs: number): void | Promise<void> {
+    if (this.#redis.status !== 'ready') {
+      this.#markDegraded(new Error(`connection ${this.#redis.status}`));
+      this.#fallback.release(windows, nowMs);
+      return;
+    }
+    const keys = this.#keys(windows, nowMs);
+    return this.#redis.cohera_release(keys.length, ...keys).then(
+      () => {},
+      (error: unknown) => {
+        this.#markDegraded(error);
+        this.#fallback.release(windows, nowMs);
+      },
+    );
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * Passwords: argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane). Verification of an
- * unknown email runs against a fixed dummy hash so that "no such user" and "wrong password" take the same
- * time and give the same answer.
+ * Passwords: argon2id with OWASP's recommended parameters (19 MiB, 2 passes, 1 lane). These are the raw,
+ * unbounded primitives: the server's request paths hash and verify through PasswordHasher
+ * (password-hasher.ts), which bounds how many run at once. `hashPassword` alone is also used where one
+ * hash runs per process (the operator's `cohera admin bootstrap`) and by test fixtures.
  */
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
@@ -13,15 +14,8 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password, OPTIONS);
 }
 
-let dummyHash: Promise<string> | null = null;
-
-/** Verifies `password` against `stored`, or against a dummy hash when there is no user (same cost). */
-export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {
-  if (stored === null) {
-    dummyHash ??= hashPassword(randomBytes(16).toString('base64url'));
-    await verify(await dummyHash, password);
-    return false;
-  }
+/** Checks `password` against a stored PHC string; a malformed stored hash is a mismatch, not an error. */
+export async function passwordMatches(stored: string, password: string): Promise<boolean> {
   try {
     return await verify(stored, password);
   } catch {

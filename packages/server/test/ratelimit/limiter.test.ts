@@ -2,7 +2,7 @@
  * The limiter port, one conformance suite for both implementations (memory; Redis at 127.0.0.1:6379 under
  * a prefix of its own): counting, rejection at the limit, all-or-nothing across windows (a request a day
  * window rejects takes nothing from the minute window — rate-limiter-flexible's RateLimiterUnion issues
- * #280/#150), `peek` never counts, window roll-over, and exactness under concurrency across two limiter
+ * #280/#150), `peek` never counts, `release` gives a unit back, window roll-over, and exactness under concurrency across two limiter
  * instances (two nodes). Redis only: every counter key expires on its own.
  */
 import assert from 'node:assert/strict';
@@ -151,6 +151,35 @@ for (const impl of implementations) {
       const full = await a.peek(windows, now);
       assert.equal(full.allowed, false);
       assert.equal(full.windows[0]?.used, 2);
+    });
+
+    test('release gives back one unit per window, never below zero, and never to a later window', async () => {
+      const id = ids();
+      const now = midMinuteNow();
+      const windows: WindowSpec[] = [
+        { key: id.m, name: 'minute', limit: 3, windowSeconds: 60 },
+        { key: id.d, name: 'day', limit: 100, windowSeconds: 86_400 },
+      ];
+      for (let i = 0; i < 3; i++) assert.equal((await a.consume(windows, now)).allowed, true);
+      assert.equal((await a.consume(windows, now)).allowed, false);
+      // Another node gives a unit back: the shared count drops in both windows and one more fits.
+      await b.release(windows, now);
+      assert.deepEqual(
+        (await a.peek(windows, now)).windows.map((w) => w.used),
+        [2, 2],
+      );
+      assert.equal((await a.consume(windows, now)).allowed, true);
+      // Released at the reservation's time after the minute rolled over: the new minute is untouched.
+      const next = now + 30_000;
+      assert.equal((await a.consume(windows, next)).allowed, true);
+      await a.release([windows[0] as WindowSpec], now);
+      assert.equal((await a.peek(windows, next)).windows[0]?.used, 1);
+      // Never below zero: releasing more than was counted leaves an empty window, not a negative one.
+      const fresh: WindowSpec[] = [{ key: ids().m, name: 'minute', limit: 1, windowSeconds: 60 }];
+      await a.release(fresh, now);
+      await a.release(fresh, now);
+      assert.equal((await a.consume(fresh, now)).allowed, true);
+      assert.equal((await a.consume(fresh, now)).allowed, false);
     });
 
     test('the next minute starts a fresh minute window; the day window carries on', async () => {

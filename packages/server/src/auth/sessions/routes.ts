@@ -13,7 +13,7 @@ import { apiTime } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
 import { sendHtml } from '../../http/html-page.ts';
 import { findOrg } from '../../orgs/repository.ts';
-import { verifyPassword } from '../../users/passwords.ts';
+import { PasswordHashingBusy } from '../../users/password-hasher.ts';
 import { findUserByEmail, primaryMembership } from '../../users/repository.ts';
 import { interactionFormActions } from '../oauth/interaction-routes.ts';
 import { loginPage, safeReturnTo } from './login-page.ts';
@@ -90,13 +90,26 @@ export const sessionRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const { email, password } = request.body;
         const returnTo = safeReturnTo(request.body.return_to);
         const account = email.trim().toLowerCase();
-        await deps.loginThrottle.check(request.ip, account);
+        // Counted before anything is looked up or hashed, so concurrent guesses cannot outrun the limit.
+        const attempt = await deps.loginThrottle.reserve(request.ip, account);
         const user = await findUserByEmail(db, email);
-        // Unknown email and wrong password: same work (argon2 against a dummy hash), same answer.
-        const ok = await verifyPassword(user?.password_hash ?? null, password);
+        let ok: boolean;
+        try {
+          // Unknown email and wrong password: same work (argon2 against a dummy hash, in the same bounded
+          // queue), same answer.
+          ok = await deps.passwords.verify(user?.password_hash ?? null, password);
+        } catch (error) {
+          if (!(error instanceof PasswordHashingBusy)) throw error;
+          // No password was checked: the attempt is given back, and the client told when to come again.
+          await attempt.release();
+          throw new ApiError('service_unavailable', 'Too many sign-ins in progress; retry in 1 s', {
+            headers: { 'retry-after': '1' },
+          });
+        }
         const membership = ok && user ? await primaryMembership(db, user.id) : null;
+        // Only failures use up the sign-in limits: a success gives back its own attempt (and nothing more).
+        if (ok && membership) await attempt.release();
         if (!user || !ok || !membership) {
-          await deps.loginThrottle.recordFailure(request.ip, account);
           request.log.info({ event: 'login_failed' }, 'sign-in failed');
           // An org learns of failed sign-ins to its people's accounts; an unknown email belongs to no org.
           const target = user && !ok ? await primaryMembership(db, user.id) : null;
