@@ -1,31 +1,63 @@
 /**
  * The verified-token cache both JWT verifiers share (service-account tokens and OAuth access tokens, DESIGN
  * §7): an asymmetric signature costs ~5× an API-key check, so a token that verified is remembered by its
- * SHA-256 until it ends, and a client that reuses its token (as the SDK does) pays for the signature once.
- * Bounded; entries are evicted when what they depend on is revoked (the invalidation bus).
+ * SHA-256, and a client that reuses its token (as the SDK does) pays for the signature once.
+ *
+ * How long an entry is trusted:
+ * - never past the token's own end (`validUntil`): the cache never extends a token's life;
+ * - until something it depends on changes: the invalidation bus evicts it on every node within a second
+ *   (a deleted key or account, a revoked grant, a member demoted or removed);
+ * - at most `recheckMs` (30 s, the same bound as the API-key cache) after storage last confirmed it
+ *   (`checkedAt`): a stale entry is a miss, so the verifier reads storage again before serving the token.
+ *   This is the backstop when a bus message is lost (a publish that failed, a node partitioned from Redis);
+ *   without it a token outlived its revocation by up to its `exp`, an hour.
+ * A hit stays one Map lookup and two comparisons, with no promise and no query.
  */
 import { ApiError } from '../http/errors.ts';
 import type { AuthContext } from './context.ts';
+
+/**
+ * How long a cached credential is served without asking storage again: the bound on how stale a node can
+ * be when an invalidation message never reaches it (docs/operations.md). API keys use the same interval.
+ */
+export const CREDENTIAL_RECHECK_MS = 30_000;
 
 export interface VerifiedToken {
   context: AuthContext;
   /** Until when the token is acceptable (its `exp` plus the clock skew allowed), epoch ms. */
   validUntil: number;
+  /** When storage last confirmed what the context rests on (taken before that read), epoch ms. */
+  checkedAt: number;
 }
 
 export class VerifiedTokenCache<Entry extends VerifiedToken> {
   readonly #entries = new Map<string, Entry>();
+  /** Verifications in flight per token, so a burst with one new or stale token makes one storage read. */
+  readonly #pending = new Map<string, Promise<AuthContext>>();
   readonly #max: number;
+  readonly #recheckMs: number;
+  /**
+   * Bumped by every eviction. A verification that read storage before an eviction may have read the old
+   * state (the role before the demotion, the grant before its revocation) and must not cache it: `remember`
+   * takes the generation seen before the read and drops the result when it changed meanwhile.
+   */
+  #generation = 0;
   hits = 0;
   misses = 0;
 
-  constructor(max = 10_000) {
+  constructor(max = 10_000, recheckMs = CREDENTIAL_RECHECK_MS) {
     this.#max = max;
+    this.#recheckMs = recheckMs;
+  }
+
+  get generation(): number {
+    return this.#generation;
   }
 
   /**
    * The context of a token verified before, or undefined (verify it, then `remember`). A token past its end
-   * is forgotten and refused here: the cache never extends a token's life.
+   * is forgotten and refused here; one not confirmed by storage for `recheckMs` is forgotten and must be
+   * verified again.
    */
   lookup(tokenHash: string, now: number): AuthContext | undefined {
     const cached = this.#entries.get(tokenHash);
@@ -33,15 +65,38 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
       this.misses++;
       return undefined;
     }
-    if (cached.validUntil > now) {
-      this.hits++;
-      return cached.context;
+    if (cached.validUntil <= now) {
+      this.#entries.delete(tokenHash);
+      throw new ApiError('expired_credential', 'The token has expired');
     }
-    this.#entries.delete(tokenHash);
-    throw new ApiError('expired_credential', 'The token has expired');
+    if (now - cached.checkedAt >= this.#recheckMs) {
+      this.#entries.delete(tokenHash);
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    return cached.context;
   }
 
-  remember(tokenHash: string, entry: Entry): void {
+  /**
+   * Runs `verify` for a token unless a verification of it is already in flight, whose result is shared.
+   * An eviction detaches the verifications in flight, so a request that arrives after it never receives a
+   * context read before it.
+   */
+  verifyOnce(tokenHash: string, verify: () => Promise<AuthContext>): Promise<AuthContext> {
+    const inFlight = this.#pending.get(tokenHash);
+    if (inFlight) return inFlight;
+    const started = verify().finally(() => {
+      if (this.#pending.get(tokenHash) === started) this.#pending.delete(tokenHash);
+    });
+    this.#pending.set(tokenHash, started);
+    return started;
+  }
+
+  /** Caches a verified token, unless an eviction happened since `generation` was read (see above). */
+  remember(tokenHash: string, entry: Entry, generation: number): void {
+    if (generation !== this.#generation) return;
+    this.#entries.delete(tokenHash);
     if (this.#entries.size >= this.#max) {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#entries.delete(oldest);
@@ -49,12 +104,16 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
     this.#entries.set(tokenHash, entry);
   }
 
-  /** Forgets every token whose entry matches (a deleted key, a revoked grant). */
+  /** Forgets every token whose entry matches (a deleted key, a revoked grant, a changed membership). */
   evict(matches: (entry: Entry) => boolean): void {
+    this.#generation++;
+    this.#pending.clear();
     for (const [tokenHash, entry] of this.#entries) if (matches(entry)) this.#entries.delete(tokenHash);
   }
 
   clear(): void {
+    this.#generation++;
+    this.#pending.clear();
     this.#entries.clear();
   }
 }

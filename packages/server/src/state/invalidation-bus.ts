@@ -1,6 +1,7 @@
 /**
- * The invalidation bus: how a change on one node (a key revoked, rolled or deleted; an org's tier changed)
- * reaches the credential caches of every node within a second (DESIGN §5.1). Three transports behind one
+ * The invalidation bus: how a change on one node (a key revoked, rolled or deleted; an org's tier changed;
+ * a member's role changed or the member removed) reaches the credential caches of every node within a
+ * second (DESIGN §5.1, §5.3). Three transports behind one
  * port: in-process (one node), Redis pub/sub (a fleet with Redis), PostgreSQL LISTEN/NOTIFY (a fleet on
  * PostgreSQL without Redis). A node that loses its subscription clears its caches when it reconnects,
  * because it may have missed messages meanwhile.
@@ -9,7 +10,11 @@ export type Invalidation =
   | { kind: 'api_key'; keyHash: string }
   | { kind: 'org'; orgId: string }
   | { kind: 'credential'; credentialId: string }
+  /** A user's role in an org changed, or they left it: every context derived from that membership goes. */
+  | { kind: 'member'; orgId: string; userId: string }
   | { kind: 'resource'; id: string }
+  /** The OAuth signing keys changed (an emergency revocation): reload them, drop cached tokens and keys. */
+  | { kind: 'signing_keys' }
   | { kind: 'all' };
 
 export interface InvalidationBus {
@@ -39,6 +44,10 @@ export function decodeInvalidation(raw: string): Invalidation {
     if (value.kind === 'credential' && typeof value.credentialId === 'string') {
       return { kind: 'credential', credentialId: value.credentialId };
     }
+    if (value.kind === 'member' && typeof value.orgId === 'string' && typeof value.userId === 'string') {
+      return { kind: 'member', orgId: value.orgId, userId: value.userId };
+    }
+    if (value.kind === 'signing_keys') return { kind: 'signing_keys' };
   } catch {
     // fall through
   }

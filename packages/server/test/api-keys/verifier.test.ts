@@ -177,5 +177,34 @@ forEachEngine('api keys: verifier under a flood', (_engine, handle) => {
       clock.advance(10_001);
       assert.equal(await outcome(verifier, key), 'revoked_credential');
     });
+
+    test('a lookup that read the row before a revocation does not cache it after the invalidation', async () => {
+      const verifier = new ApiKeyVerifier(t.app.deps.db, clock);
+      const key = await createKey(t.app, org, ['read:suppliers']);
+      // The lookup is in flight (it read, or will read, the key while it is still active) when the key is
+      // revoked and the invalidation arrives: the row it read must not land in the cache afterwards.
+      const inFlight = verifier.verify(key);
+      assert.ok(inFlight instanceof Promise, 'an uncached key is looked up');
+      await t.app.deps.db
+        .updateTable('api_keys')
+        .set({ revoked_at: new Date(clock.now()).toISOString() })
+        .where('key_hash', '=', hashApiKey(key))
+        .execute();
+      verifier.invalidate(hashApiKey(key));
+      await inFlight.catch(() => undefined); // whichever row it read, it answers only the requests that joined it
+      assert.equal(verifier.size, 0, 'nothing read before the invalidation was remembered');
+      assert.equal(await outcome(verifier, key), 'revoked_credential');
+    });
+
+    test('a request arriving after an invalidation does not join a lookup that began before it', async () => {
+      const verifier = new ApiKeyVerifier(t.app.deps.db, clock);
+      const key = await createKey(t.app, org, ['read:suppliers']);
+      const before = lookups.count;
+      const first = verifier.verify(key);
+      verifier.invalidate(hashApiKey(key));
+      const second = verifier.verify(key);
+      await Promise.all([first, second]);
+      assert.equal(lookups.count, before + 2, 'the second request read the database afresh');
+    });
   });
 });

@@ -56,6 +56,7 @@ const SAMPLES: Invalidation[] = [
   { kind: 'api_key', keyHash: 'a'.repeat(64) },
   { kind: 'org', orgId: 'org_0000000000000000000000' },
   { kind: 'credential', credentialId: 'sak_0000000000000000000000' },
+  { kind: 'member', orgId: 'org_0000000000000000000000', userId: 'user_000000000000000000000' },
   { kind: 'all' },
 ];
 const MALFORMED = [
@@ -68,6 +69,8 @@ const MALFORMED = [
   '{"kind":"api_key"}',
   '{"kind":"api_key","keyHash":7}',
   '{"kind":"org","orgId":null}',
+  '{"kind":"member","orgId":"org_1"}',
+  '{"kind":"member","orgId":"org_1","userId":7}',
   '{"kind":"drop_tables"}',
   '{"keyHash":"abc"}',
 ];

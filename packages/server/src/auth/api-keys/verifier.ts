@@ -11,6 +11,7 @@ import { ApiError } from '../../http/errors.ts';
 import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
+import { CREDENTIAL_RECHECK_MS } from '../verified-token-cache.ts';
 import { type ApiKeyCredential, findCredentialByHash, hashApiKey } from './repository.ts';
 
 export interface ApiKeyVerifierOptions {
@@ -41,6 +42,12 @@ export class ApiKeyVerifier {
   readonly #negativeTtlMs: number;
   /** Lookups in flight per hash, so a burst of one uncached key makes one query. */
   readonly #pending = new Map<string, Promise<CacheEntry>>();
+  /**
+   * Bumped by every invalidation. A lookup that read the database before an invalidation must not write
+   * its (possibly pre-revocation) row back into the cache afterwards, or a revoked key would be served
+   * until the entry goes stale: the lookup remembers its row only if no invalidation happened meanwhile.
+   */
+  #generation = 0;
   hits = 0;
   misses = 0;
 
@@ -48,7 +55,7 @@ export class ApiKeyVerifier {
     this.#db = db;
     this.#clock = clock;
     this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#positiveTtlMs = options.positiveTtlMs ?? 30_000;
+    this.#positiveTtlMs = options.positiveTtlMs ?? CREDENTIAL_RECHECK_MS;
     this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
   }
 
@@ -76,17 +83,24 @@ export class ApiKeyVerifier {
 
   /** Drops a key from this node's cache (after revoke/roll/delete; fan-out calls it on every node). */
   invalidate(keyHash: string): void {
+    this.#generation++;
     this.#cache.delete(keyHash);
+    // Requests arriving from now on must read the database afresh, not join a lookup that began before.
+    this.#pending.delete(keyHash);
   }
 
   /** Drops every cached key of an org (its tier or limits changed). */
   invalidateOrg(orgId: string): void {
+    this.#generation++;
+    this.#pending.clear();
     for (const [hash, entry] of this.#cache) {
       if (entry.credential?.orgId === orgId) this.#cache.delete(hash);
     }
   }
 
   clear(): void {
+    this.#generation++;
+    this.#pending.clear();
     this.#cache.clear();
   }
 
@@ -104,7 +118,8 @@ export class ApiKeyVerifier {
   #load(hash: string): Promise<CacheEntry> {
     let pending = this.#pending.get(hash);
     if (!pending) {
-      pending = findCredentialByHash(this.#db, hash)
+      const generation = this.#generation;
+      const lookup: Promise<CacheEntry> = findCredentialByHash(this.#db, hash)
         .then((credential) => {
           const now = this.#clock.now();
           const entry: CacheEntry = {
@@ -113,10 +128,13 @@ export class ApiKeyVerifier {
             revoked: credential?.revokedAt != null,
             staleAt: now + (credential ? this.#positiveTtlMs : this.#negativeTtlMs),
           };
-          this.#remember(hash, entry);
+          if (generation === this.#generation) this.#remember(hash, entry);
           return entry;
         })
-        .finally(() => this.#pending.delete(hash));
+        .finally(() => {
+          if (this.#pending.get(hash) === lookup) this.#pending.delete(hash);
+        });
+      pending = lookup;
       this.#pending.set(hash, pending);
     }
     return pending;

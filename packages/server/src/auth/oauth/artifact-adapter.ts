@@ -23,6 +23,7 @@ import { SecretBox } from '../../crypto/secret-box.ts';
 import { inTransaction } from '../../storage/database.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
+import { usableRedirectUris } from './redirect-uris.ts';
 
 export interface ArtifactEvents {
   /** In the transaction that ends a grant: its authorization is marked revoked (and the end recorded). */
@@ -56,17 +57,22 @@ export interface CoheraClientFields {
  * ceiling is not the engine's `scope` (that is for OpenID scopes) but `cohera_scopes`: the resource
  * server's scopes for this client (provider.ts, getResourceServerInfo). The previous secret's hash rides
  * along so a token request authenticates the client without another query.
+ *
+ * Only the redirect URIs that pass today's rules reach the engine (redirect-uris.ts): it can never redirect
+ * to, nor allow CORS from, one registered before them. A client left with none is unknown to the engine.
  */
-export function clientMetadata(row: OAuthClientsTable): AdapterPayload {
+export function clientMetadata(row: OAuthClientsTable): AdapterPayload | undefined {
   const confidential = row.client_type === 'confidential';
   const ceiling = JSON.parse(row.scopes) as string[];
+  const redirectUris = usableRedirectUris(row);
+  if (redirectUris.length === 0) return undefined;
   return {
     cohera_scopes: SCOPES.filter((scope) => hasScope(ceiling, scope)),
     cohera_previous_secret_hash: row.previous_secret_hash,
     cohera_previous_secret_expires_at: row.previous_secret_expires_at,
     client_id: row.id,
     client_name: row.name,
-    redirect_uris: JSON.parse(row.redirect_uris) as string[],
+    redirect_uris: redirectUris,
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
@@ -108,6 +114,16 @@ export async function findArtifact(
   return row ? (JSON.parse(box.open(row.payload, sealContext(model, key))) as AdapterPayload) : null;
 }
 
+/** Deletes a grant and everything issued under it (codes, refresh tokens): the engine can use none of it. */
+export async function deleteGrantArtifacts(db: Kysely<DB>, grantId: string): Promise<void> {
+  await db.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
+  await db
+    .deleteFrom('oauth_artifacts')
+    .where('model', '=', 'Grant')
+    .where('id', '=', artifactKey(grantId))
+    .execute();
+}
+
 /**
  * Revokes a grant outside the engine's own flows (a user revoking an app, a client deleted, a replay that
  * won a race): its codes and tokens and the grant itself are deleted, then announced.
@@ -119,12 +135,7 @@ export async function revokeGrant(
   alsoInTransaction?: (trx: Kysely<DB>) => Promise<void>,
 ): Promise<void> {
   await inTransaction(db, async (trx) => {
-    await trx.deleteFrom('oauth_artifacts').where('grant_id', '=', grantId).execute();
-    await trx
-      .deleteFrom('oauth_artifacts')
-      .where('model', '=', 'Grant')
-      .where('id', '=', artifactKey(grantId))
-      .execute();
+    await deleteGrantArtifacts(trx, grantId);
     await events.grantEnded(trx, grantId);
     await alsoInTransaction?.(trx);
   });

@@ -7,8 +7,9 @@
  *   and the user is still a member of the org;
  * - the request gets the token's scopes, narrowed to what the user's role holds today.
  *
- * A verified token is cached by SHA-256 until it expires (the same scheme as service-account tokens), and
- * evicted on every node when its grant or the token itself is revoked (invalidation bus).
+ * A verified token is cached by SHA-256 (the same scheme as service-account tokens), evicted on every node
+ * when its grant or the token itself is revoked or its user's membership changes (invalidation bus), and
+ * checked against storage again at least every 30 s, in case such a message was lost.
  */
 import { createPublicKey, hash, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { hasScope, isScope, type Scope } from '@cohera/shared';
@@ -22,7 +23,7 @@ import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
 import { scopesForRole } from '../sessions/store.ts';
-import { type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
+import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
 import { findPublicSigningKey } from './signing-keys.ts';
 
 const CLOCK_SKEW_SECONDS = 60;
@@ -38,6 +39,8 @@ export interface OAuthTokenVerifierOptions {
   issuer: string;
   audience: string;
   maxTokens?: number;
+  /** How long a cached token is served before its authorization and membership are read again. */
+  recheckMs?: number;
 }
 
 function invalid(detail: string): ApiError {
@@ -55,8 +58,8 @@ export class OAuthTokenVerifier implements BearerVerifier {
   constructor(db: Kysely<DB>, clock: Clock, options: OAuthTokenVerifierOptions) {
     this.#db = db;
     this.#clock = clock;
-    this.#options = { maxTokens: 10_000, ...options };
-    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens);
+    this.#options = { maxTokens: 10_000, recheckMs: CREDENTIAL_RECHECK_MS, ...options };
+    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#options.recheckMs);
   }
 
   get hits(): number {
@@ -76,10 +79,15 @@ export class OAuthTokenVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
-    return this.#tokens.lookup(tokenHash, this.#clock.now()) ?? this.#verifySlow(token, tokenHash);
+    return (
+      this.#tokens.lookup(tokenHash, this.#clock.now()) ??
+      this.#tokens.verifyOnce(tokenHash, () => this.#verifySlow(token, tokenHash))
+    );
   }
 
   async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
+    // Before any read: an eviction from here on means what we read may already be out of date.
+    const generation = this.#tokens.generation;
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -161,32 +169,61 @@ export class OAuthTokenVerifier implements BearerVerifier {
       expiresAt: isoAt((exp as number) * 1000),
       via: 'bearer',
     };
-    this.#tokens.remember(tokenHash, {
-      context,
-      validUntil: ((exp as number) + CLOCK_SKEW_SECONDS) * 1000,
-      jti: String(jti),
-      grantId: row.grant_id,
-    });
+    this.#tokens.remember(
+      tokenHash,
+      {
+        context,
+        validUntil: ((exp as number) + CLOCK_SKEW_SECONDS) * 1000,
+        // `now` was taken before the authorization and membership were read: the recheck counts from then.
+        checkedAt: now,
+        jti: String(jti),
+        grantId: row.grant_id,
+      },
+      generation,
+    );
     return context;
   }
+
+  /**
+   * Bumped whenever the cached keys are dropped (a signing-key revocation): a lookup that read the key table
+   * before that may hold a key just withdrawn, and must not put it back in the cache.
+   */
+  #keysGeneration = 0;
 
   async #key(kid: string): Promise<KeyObject | null> {
     const now = this.#clock.now();
     const cached = this.#keys.get(kid);
     if (cached && cached.staleAt > now) return cached.key;
+    const generation = this.#keysGeneration;
     const jwk = await findPublicSigningKey(this.#db, kid, now);
     const key = jwk ? createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }) : null;
+    if (generation !== this.#keysGeneration) return key;
     if (this.#keys.size >= 1_000) this.#keys.clear();
     // A known key is rechecked every minute (it may have retired past its overlap); an unknown one in 5 s.
     this.#keys.set(kid, { key, staleAt: now + (key ? 60_000 : 5_000) });
     return key;
   }
 
-  /** Evicts tokens of a revoked grant or a revoked token (`credentialId` is either id). */
+  /**
+   * Evicts tokens of a revoked grant or a revoked token (`credentialId` is either id), and every token of a
+   * user in an org whose role there changed or who left it: their scopes were narrowed to the old role; and
+   * every token and key when the signing keys were revoked.
+   */
   apply(message: Invalidation): void {
-    if (message.kind === 'all') {
+    // `signing_keys`: keys were withdrawn (an emergency revocation); every token they signed must be
+    // verified again, against the key table that no longer has them.
+    if (message.kind === 'all' || message.kind === 'signing_keys') {
       this.#tokens.clear();
       this.#keys.clear();
+      this.#keysGeneration++;
+      return;
+    }
+    if (message.kind === 'member') {
+      const { orgId, userId } = message;
+      this.#tokens.evict(
+        ({ context }) =>
+          context.orgId === orgId && context.principal.kind === 'user' && context.principal.id === userId,
+      );
       return;
     }
     if (message.kind !== 'credential') return;

@@ -7,8 +7,9 @@
  * - `scopes` must lie within the account's ceiling; the request gets exactly the token's scopes;
  * - the key and its account must still exist and the key must not have expired.
  *
- * Verified tokens are cached until they expire (verified-token-cache.ts), and evicted when their key or
- * account is deleted.
+ * Verified tokens are cached until they expire (verified-token-cache.ts), evicted on every node when their
+ * key or account is deleted, and checked against storage again at least every 30 s after their key was
+ * read, in case that message was lost.
  */
 
 import { createPublicKey, hash, type KeyObject } from 'node:crypto';
@@ -22,7 +23,7 @@ import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
-import { type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
+import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
 import { findVerificationKey, type VerificationKey } from './repository.ts';
 
 export const CLOCK_SKEW_SECONDS = 60;
@@ -39,6 +40,8 @@ interface TokenEntry extends VerifiedToken {
 interface KeyEntry {
   key: VerificationKey | null;
   publicKey: KeyObject | null;
+  /** When the key row was read (before the query), epoch ms: tokens verified with it are as fresh as this. */
+  loadedAt: number;
   staleAt: number;
 }
 
@@ -46,7 +49,10 @@ export interface ServiceAccountVerifierOptions {
   issuer: string;
   audience: string;
   maxTokens?: number;
+  /** How long a key row is reused before it is read again. */
   keyTtlMs?: number;
+  /** How long a cached token is served before its key and account are read again. */
+  recheckMs?: number;
 }
 
 function invalid(detail: string): ApiError {
@@ -64,8 +70,13 @@ export class ServiceAccountVerifier implements BearerVerifier {
   constructor(db: Kysely<DB>, clock: Clock, options: ServiceAccountVerifierOptions) {
     this.#db = db;
     this.#clock = clock;
-    this.#options = { maxTokens: 10_000, keyTtlMs: 30_000, ...options };
-    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens);
+    this.#options = {
+      maxTokens: 10_000,
+      keyTtlMs: CREDENTIAL_RECHECK_MS,
+      recheckMs: CREDENTIAL_RECHECK_MS,
+      ...options,
+    };
+    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#options.recheckMs);
   }
 
   get hits(): number {
@@ -82,12 +93,17 @@ export class ServiceAccountVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
-    return this.#tokens.lookup(tokenHash, this.#clock.now()) ?? this.#verifySlow(token, tokenHash);
+    return (
+      this.#tokens.lookup(tokenHash, this.#clock.now()) ??
+      this.#tokens.verifyOnce(tokenHash, () => this.#verifySlow(token, tokenHash))
+    );
   }
 
   async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
+    // Before any read: an eviction from here on means what we read may already be out of date.
+    const generation = this.#tokens.generation;
     const kid = this.#kidOf(token);
-    const { key, publicKey } = await this.#loadKey(kid);
+    const { key, publicKey, loadedAt } = await this.#loadKey(kid);
     if (!key || !publicKey) throw invalid('The token is signed by an unknown key');
     const subject = { orgId: key.orgId, kind: 'service_account' as const, id: key.accountId };
     if (!key.usable) {
@@ -145,16 +161,22 @@ export class ServiceAccountVerifier implements BearerVerifier {
       expiresAt: isoAt(exp * 1000),
       via: 'bearer',
     };
-    this.#tokens.remember(tokenHash, {
-      context,
-      // Never past the token's own end, nor past its key's.
-      validUntil: Math.min(
-        (exp + CLOCK_SKEW_SECONDS) * 1000,
-        key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
-      ),
-      keyId: key.keyId,
-      accountId: key.accountId,
-    });
+    this.#tokens.remember(
+      tokenHash,
+      {
+        context,
+        // Never past the token's own end, nor past its key's.
+        validUntil: Math.min(
+          (exp + CLOCK_SKEW_SECONDS) * 1000,
+          key.expiresAt ? Date.parse(key.expiresAt) : Infinity,
+        ),
+        // As fresh as the key row it was checked against (which may come from the key cache), not newer.
+        checkedAt: loadedAt,
+        keyId: key.keyId,
+        accountId: key.accountId,
+      },
+      generation,
+    );
     return context;
   }
 
@@ -178,12 +200,16 @@ export class ServiceAccountVerifier implements BearerVerifier {
     const now = this.#clock.now();
     const cached = this.#keys.get(kid);
     if (cached && cached.staleAt > now) return cached;
+    const generation = this.#tokens.generation;
     const key = await findVerificationKey(this.#db, kid);
     const entry: KeyEntry = {
       key,
       publicKey: key ? createPublicKey(key.publicKeyPem) : null,
+      loadedAt: now,
       staleAt: now + (key ? this.#options.keyTtlMs : 5_000),
     };
+    // A row read before a deletion was announced is used for this request only, never kept for others.
+    if (generation !== this.#tokens.generation) return entry;
     if (this.#keys.size >= 10_000) this.#keys.clear();
     this.#keys.set(kid, entry);
     return entry;
