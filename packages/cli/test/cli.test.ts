@@ -342,3 +342,76 @@ describe('cohera admin (PostgreSQL)', async () => {
     }
   });
 });
+
+describe('cohera admin audit-reseal (SQLite)', () => {
+  const dir = tempDir();
+  const oldKey = randomBytes(32).toString('base64');
+  const newKey = randomBytes(32).toString('base64');
+  let org: BootstrapOutput;
+
+  before(async () => {
+    // The chain is written under one master key (org.created, in the bootstrap's transaction).
+    org = parseBootstrap(
+      await cohera(['admin', 'bootstrap', '--org', 'Sealed', '--email', 'seal@example.com', '--json'], {
+        COHERA_DATA_DIR: dir.path,
+        COHERA_MASTER_KEY: oldKey,
+      }),
+    );
+  });
+  after(() => dir.remove());
+
+  /** The org's verify answer from a server on the data dir, under the given master key. */
+  async function verify(masterKey: string): Promise<{ ok: boolean; reason: string | null }> {
+    const app = await buildApp(testConfig({ COHERA_MASTER_KEY: masterKey }, dir.path), {
+      logDestination: logCapture(),
+    });
+    try {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/v1/audit-events/verify',
+        headers: { authorization: `Bearer ${org.api_key}` },
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json();
+    } finally {
+      await app.close();
+    }
+  }
+
+  test('needs exactly one of --org and --all, and an org that exists', async () => {
+    const env = { COHERA_DATA_DIR: dir.path, COHERA_MASTER_KEY: newKey };
+    assertUsage(await cohera(['admin', 'audit-reseal'], env), 'give either --org ORG_ID or --all');
+    assertUsage(await cohera(['admin', 'audit-reseal', '--org', org.org_id, '--all'], env), /either/);
+    const unknown = await cohera(['admin', 'audit-reseal', '--org', 'org_nosuchorg'], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no organization with id org_nosuchorg/);
+  });
+
+  test('after a master-key change, --drop-unverifiable brings the chain back to verifying', async () => {
+    assert.equal((await verify(oldKey)).ok, true);
+    assert.equal((await verify(newKey)).reason, 'head_unauthenticated');
+    const run = await cohera(['admin', 'audit-reseal', '--all', '--drop-unverifiable', '--json'], {
+      COHERA_DATA_DIR: dir.path,
+      COHERA_MASTER_KEY: newKey,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), {
+      resealed: [
+        {
+          org_id: org.org_id,
+          head: { seq: 1, was_authentic: false },
+          purge_marker: { seq: 0, was_authentic: false },
+          dropped_events: 1,
+        },
+      ],
+    });
+    assert.deepEqual(await verify(newKey), {
+      ok: true,
+      checked: 1,
+      first_bad: null,
+      reason: null,
+      head_seq: 2,
+      digest: null,
+    });
+  });
+});

@@ -87,6 +87,7 @@ export type Checks = [
   Assert<Equal<Wire<SDK.AuditEventListParams>, Query<'/v1/audit-events', 'get'>>>,
   Assert<Equal<Wire<SDK.AuditEventFilters>, Query<'/v1/audit-events/export', 'get'>>>,
   Assert<Equal<SDK.AuditVerification, Json<'/v1/audit-events/verify', 'get', 200>>>,
+  Assert<Equal<SDK.AuditVerifyParams, Query<'/v1/audit-events/verify', 'get'>>>,
   Assert<Equal<SDK.Organization, Json<'/v1/organization', 'get', 200>>>,
   Assert<Equal<SDK.OrganizationUpdateParams, Body<'/v1/organization', 'patch'>>>,
   Assert<Equal<SDK.SecurityReport, Json<'/v1/security/report', 'get', 200>>>,

@@ -2,7 +2,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ServiceAccount } from '../src/auth/index.ts';
-import { AuthenticationError, Cohera, NotFoundError, Page, type Supplier } from '../src/index.ts';
+import {
+  AuthenticationError,
+  Cohera,
+  ConflictError,
+  NotFoundError,
+  Page,
+  type Supplier,
+  ValidationError,
+} from '../src/index.ts';
 import { type SdkTestServer, startServer } from './support/server.ts';
 
 describe('resources', () => {
@@ -141,6 +149,36 @@ describe('resources', () => {
     assert.equal(refused.code, 'revoked_credential');
   });
 
+  test('a create whose answer is lost: the retry throws secret_already_shown, never a key-less object', async () => {
+    // The first attempt reaches the server and is carried out; its answer is lost on the way back.
+    let lost = 0;
+    const losing: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (init?.method === 'POST' && lost++ === 0) {
+        await response.body?.cancel();
+        throw new TypeError('fetch failed: the connection was reset');
+      }
+      return response;
+    };
+    const flaky = new Cohera({ apiKey: s.org.adminKey, baseUrl: s.baseUrl, fetch: losing, maxRetries: 1 });
+    const error = await flaky.apiKeys
+      .create({ name: 'lost answer', scopes: ['read:certificates'] })
+      .catch((e: unknown) => e);
+    assert.ok(error instanceof ConflictError, String(error));
+    assert.equal(error.code, 'secret_already_shown');
+    const made = error.problem?.result as { id: string; key?: string };
+    assert.match(made.id, /^key_/);
+    assert.equal('key' in made, false);
+    // The key the first attempt made is the one that exists; rolling it gives a usable secret.
+    const named = (await client.apiKeys.list().toArray()).filter((k) => k.name === 'lost answer');
+    assert.deepEqual(
+      named.map((k) => k.id),
+      [made.id],
+    );
+    const rolled = await client.apiKeys.roll(made.id, { grace_period_seconds: 0 });
+    assert.equal((await new Cohera({ apiKey: rolled.key, baseUrl: s.baseUrl }).whoami()).id, rolled.id);
+  });
+
   test('service accounts: create, generate a key, use it, list and delete keys', async () => {
     const account = await client.serviceAccounts.create({ name: 'billing', scopes: ['read:certificates'] });
     assert.match(account.id, /^sa_/);
@@ -218,6 +256,25 @@ describe('resources', () => {
     const verification = await client.auditEvents.verify();
     assert.equal(verification.ok, true);
     assert.ok(verification.checked > 0);
+    // Against a signed digest of the chain as it stands (the server's own signer, as its digest lines use).
+    const { deps } = s.server.app;
+    const head = await deps.db
+      .selectFrom('audit_chain_heads')
+      .select(['seq', 'hash'])
+      .where('org_id', '=', s.org.orgId)
+      .executeTakeFirstOrThrow();
+    const digest = deps.audit.digestSigner.sign({
+      org_id: s.org.orgId,
+      seq: Number(head.seq),
+      hash: head.hash,
+      iat: 1,
+    });
+    const checked = await client.auditEvents.verify({ digest });
+    assert.equal(checked.ok, true);
+    assert.deepEqual(checked.digest, { seq: Number(head.seq), issued_at: '1970-01-01T00:00:01Z' });
+    const forged = await client.auditEvents.verify({ digest: `${digest}x` }).catch((error: unknown) => error);
+    assert.ok(forged instanceof ValidationError);
+    assert.equal(forged.code, 'invalid_audit_digest');
   });
 
   test('lastRateLimit follows the X-RateLimit headers', async () => {

@@ -30,6 +30,7 @@ export const AUDIT_ACTION_NAMES = [
   'oauth.code_replay_detected',
   'api.request',
   'audit.events_dropped',
+  'audit.chain_resealed',
 ] as const;
 
 export type AuditActionName = (typeof AUDIT_ACTION_NAMES)[number];

@@ -12,6 +12,7 @@ import type {
   AuditEventFilters,
   AuditEventListParams,
   AuditVerification,
+  AuditVerifyParams,
   ListParams,
   OAuthClient,
   OAuthClientCreateParams,
@@ -30,7 +31,12 @@ import type {
 } from '../types.ts';
 import { Resource, segment } from './resource.ts';
 
-/** `/v1/api-keys`. The key itself is in the response of `create` and `roll` only. */
+/**
+ * `/v1/api-keys`. The key itself is in the response of `create` and `roll` only. When that response is
+ * lost and the call's retry finds the request already carried out, the server does not hand the secret
+ * out again: the call throws a `ConflictError` with code `secret_already_shown`, whose `problem.result` is
+ * the key without its secret (roll or revoke it). The same holds for every call that returns a secret.
+ */
 export class ApiKeys extends Resource {
   async create(params: ApiKeyCreateParams, options?: RequestOptions): Promise<ApiKeyWithSecret> {
     return this.transport.request({ method: 'POST', path: '/v1/api-keys', body: params, options });
@@ -49,7 +55,11 @@ export class ApiKeys extends Resource {
     return this.transport.request({ method: 'POST', path: `/v1/api-keys/${segment(id)}/revoke`, options });
   }
 
-  /** A new key with the same scopes; the old one keeps working for the grace period (default 24 h). */
+  /**
+   * A new key with the same scopes; the old one keeps working for the grace period (default 24 h). A key
+   * is rolled once: rolling a revoked, expired or already rolled key is a `ConflictError` (`key_revoked`,
+   * `key_expired`, `key_already_rolled`).
+   */
   async roll(id: string, params: ApiKeyRollParams = {}, options?: RequestOptions): Promise<ApiKeyWithSecret> {
     return this.transport.request({
       method: 'POST',
@@ -206,9 +216,21 @@ export class AuditEvents extends Resource {
     }
   }
 
-  /** Recomputes the hash chain: `ok: false` and `first_bad` if any stored event was edited, removed or added. */
-  async verify(options?: RequestOptions): Promise<AuditVerification> {
-    return this.transport.request({ method: 'GET', path: '/v1/audit-events/verify', options });
+  /**
+   * Recomputes the hash chain: `ok: false`, `first_bad` and `reason` if any stored event was edited, removed
+   * or added, at either end of the log as in its middle. With a signed digest you kept, also proves that
+   * nothing the digest covers has gone (a log emptied or rolled back behind it).
+   *
+   * @example
+   * const { ok, reason } = await client.auditEvents.verify({ digest: keptDigest });
+   */
+  async verify(params: AuditVerifyParams = {}, options?: RequestOptions): Promise<AuditVerification> {
+    return this.transport.request({
+      method: 'GET',
+      path: '/v1/audit-events/verify',
+      query: { ...params },
+      options,
+    });
   }
 }
 

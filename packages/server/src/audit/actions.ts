@@ -30,6 +30,8 @@ export const AUDIT_ACTIONS = {
   'oauth.code_replay_detected': 'An authorization code was presented twice; what it issued was revoked',
   'api.request': 'An API call (recorded according to COHERA_AUDIT_API_CALLS)',
   'audit.events_dropped': 'The audit buffer was full and events were dropped (their count is in metadata)',
+  'audit.chain_resealed':
+    'The operator resealed the chain’s head and purge marker (`cohera admin audit-reseal`), recording what was found',
 } as const satisfies Record<string, string>;
 
 export type AuditAction = keyof typeof AUDIT_ACTIONS;

@@ -3,7 +3,9 @@
  * master key, of the previous event's hash and this event's fields; the chain's head row holds the newest
  * sequence number and hash. Editing an event breaks its hash; deleting one leaves a gap in `seq`; inserting
  * one needs a hash nobody without the master key can compute; rewriting the whole chain needs the key too
- * (a plain hash chain could simply be recomputed).
+ * (a plain hash chain could simply be recomputed). The head and the purge marker carry MACs of their own
+ * (head-seal.ts), so setting the chain's ends back is found too; going back to a state the rows really had
+ * is found only with a signed digest taken later (digest-signer.ts), which `verify` accepts.
  *
  * Several nodes append at once safely: an append first bumps the head row (`UPDATE … RETURNING`), which
  * takes its row lock on PostgreSQL and the write lock on SQLite, so appends to one org are serialized while
@@ -13,6 +15,7 @@ import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:cryp
 import { CompiledQuery, type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import { inTransaction } from '../storage/database.ts';
 import type { AuditEventsTable, DB } from '../storage/schema.ts';
+import { ChainHeadSeal, UNAUTHENTICATED } from './head-seal.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -58,13 +61,67 @@ function insertSql(rows: number, postgres: boolean): string {
 /** An event ready to be chained: everything but its place in the chain. */
 export type UnchainedEvent = Omit<AuditEventsTable, 'seq' | 'prev_hash' | 'hash'>;
 
+/**
+ * Why `verify` found an org's chain not intact (docs/audit.md explains each):
+ * - `head_missing`: events exist but the head row, which says where the chain ends, was deleted;
+ * - `head_unauthenticated`: the head row's MAC does not match it (set back or forged; an append that found
+ *   it so keeps it so);
+ * - `purge_marker_unauthenticated`: the purge marker's MAC does not match it (moved, as deleting the oldest
+ *   events would need);
+ * - `head_behind_digest`: the chain ends before the event a digest names: events after an earlier state
+ *   are gone (a rollback, or the whole log deleted);
+ * - `event_before_purge_marker`: an event sits at or before the purge marker: it was put there;
+ * - `event_invalid`: an event's place, link or content is wrong (edited, deleted, inserted, reordered);
+ * - `digest_hash_mismatch`: the event a digest names has another hash: the chain was rewritten since;
+ * - `head_mismatch`: the last event is not the one the head names: the newest events were deleted.
+ */
+export type VerifyReason =
+  | 'head_missing'
+  | 'head_unauthenticated'
+  | 'purge_marker_unauthenticated'
+  | 'head_behind_digest'
+  | 'event_before_purge_marker'
+  | 'event_invalid'
+  | 'digest_hash_mismatch'
+  | 'head_mismatch';
+
+export interface Verdict {
+  ok: boolean;
+  /** Events checked: all kept ones, or up to and including `first_bad`. */
+  checked: number;
+  /** The first bad event's id, `head` for the head row (and the marker it holds), or null. */
+  first_bad: string | null;
+  reason: VerifyReason | null;
+  /** Where the head row says the chain ends (0: no events yet). */
+  head_seq: number;
+}
+
+/** What a digest (its signature and org already checked) says the chain held. */
+export interface DigestPoint {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditChainOptions {
+  /**
+   * Called when an append finds the org's head unauthenticated (or missing while events exist), the first
+   * time only: the append goes on, and the head stays unauthenticated. For an error log line.
+   */
+  onUnauthenticatedHead?: (orgId: string, found: { seq: number; hash: string }) => void;
+}
+
 export class AuditChain {
   /** A KeyObject, imported once: HMAC with a plain Buffer key re-imports it on every call (DESIGN §7). */
   readonly #key: KeyObject;
-  constructor(masterKey: Buffer) {
+  readonly seal: ChainHeadSeal;
+  readonly #onUnauthenticatedHead: AuditChainOptions['onUnauthenticatedHead'];
+
+  constructor(masterKey: Buffer, options: AuditChainOptions = {}) {
     this.#key = createSecretKey(
       Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'cohera/audit-chain/v1', 32)),
     );
+    this.seal = new ChainHeadSeal(masterKey);
+    this.#onUnauthenticatedHead = options.onUnauthenticatedHead;
   }
 
   genesis(orgId: string): string {
@@ -108,20 +165,28 @@ export class AuditChain {
     orgId: string,
     events: readonly UnchainedEvent[],
   ): Promise<AuditEventsTable[]> {
-    const genesis = this.genesis(orgId);
-    await trx
-      .insertInto('audit_chain_heads')
-      .values({ org_id: orgId, seq: 0, hash: genesis, purged_through_seq: 0, purged_through_hash: genesis })
-      .onConflict((oc) => oc.column('org_id').doNothing())
-      .execute();
     // Bumping seq first takes the lock; the hash read here is still the previous head's.
-    const head = await trx
-      .updateTable('audit_chain_heads')
-      .set((eb) => ({ seq: eb('seq', '+', events.length) }))
-      .where('org_id', '=', orgId)
-      .returning(['seq', 'hash'])
-      .executeTakeFirstOrThrow();
+    const bump = () =>
+      trx
+        .updateTable('audit_chain_heads')
+        .set((eb) => ({ seq: eb('seq', '+', events.length) }))
+        .where('org_id', '=', orgId)
+        .returning(['seq', 'hash', 'head_mac'])
+        .executeTakeFirst();
+    let head = await bump();
+    if (!head) {
+      await this.#createHead(trx, orgId);
+      head = await bump();
+    }
+    if (!head) throw new Error(`audit chain head of ${orgId} could not be created`);
     let seq = Number(head.seq) - events.length;
+    // One MAC check and one MAC per append, whatever the number of events: the anchor, not each event.
+    // A head that fails its check is never sealed again: the next event would otherwise make a rolled-back
+    // head authentic.
+    const authentic = this.seal.isHead(orgId, seq, head.hash, head.head_mac);
+    if (!authentic && head.head_mac !== UNAUTHENTICATED) {
+      this.#onUnauthenticatedHead?.(orgId, { seq, hash: head.hash });
+    }
     let prev = head.hash;
     const rows: AuditEventsTable[] = [];
     for (const event of events) {
@@ -137,34 +202,140 @@ export class AuditChain {
       const parameters = batch.flatMap((row) => COLUMNS.map((column) => row[column]));
       await trx.executeQuery(CompiledQuery.raw(insertSql(batch.length, postgres), parameters));
     }
-    await trx.updateTable('audit_chain_heads').set({ hash: prev }).where('org_id', '=', orgId).execute();
+    await trx
+      .updateTable('audit_chain_heads')
+      .set({ hash: prev, head_mac: authentic ? this.seal.head(orgId, seq, prev) : UNAUTHENTICATED })
+      .where('org_id', '=', orgId)
+      .execute();
     return rows;
   }
 
+  /** Makes the org's head if it has none, as its next append would (reseal.ts seals it then). */
+  async ensureHead(trx: Executor, orgId: string): Promise<void> {
+    const head = await trx
+      .selectFrom('audit_chain_heads')
+      .select('org_id')
+      .where('org_id', '=', orgId)
+      .executeTakeFirst();
+    if (!head) await this.#createHead(trx, orgId);
+  }
+
   /**
-   * Checks an org's whole chain, oldest first. `first_bad` is the first event whose place, link or content
-   * is wrong; when events are missing after the last one (the newest were deleted), it is that last event.
+   * The head of an org that has none. An org's first append makes it: a sealed genesis head. An org that
+   * has events but no head had its head deleted behind the server's back: the new head takes the newest
+   * event's place, so appending goes on, but it is unauthenticated, so `verify` keeps reporting it.
    */
-  async verify(
-    db: Executor,
-    orgId: string,
-  ): Promise<{ ok: boolean; checked: number; first_bad: string | null }> {
+  async #createHead(trx: Executor, orgId: string): Promise<void> {
+    const newest = await trx
+      .selectFrom('audit_events')
+      .select(['seq', 'hash'])
+      .where('org_id', '=', orgId)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!newest) {
+      const genesis = this.genesis(orgId);
+      await trx
+        .insertInto('audit_chain_heads')
+        .values({
+          org_id: orgId,
+          seq: 0,
+          hash: genesis,
+          head_mac: this.seal.head(orgId, 0, genesis),
+          purged_through_seq: 0,
+          purged_through_hash: genesis,
+          purged_mac: this.seal.purgeMarker(orgId, 0, genesis),
+          digested_seq: 0,
+        })
+        .onConflict((oc) => oc.column('org_id').doNothing())
+        .execute();
+      return;
+    }
+    const oldest = await trx
+      .selectFrom('audit_events')
+      .select(['seq', 'prev_hash'])
+      .where('org_id', '=', orgId)
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    const inserted = await trx
+      .insertInto('audit_chain_heads')
+      .values({
+        org_id: orgId,
+        seq: Number(newest.seq),
+        hash: newest.hash,
+        head_mac: UNAUTHENTICATED,
+        purged_through_seq: Number(oldest.seq) - 1,
+        purged_through_hash: oldest.prev_hash,
+        purged_mac: UNAUTHENTICATED,
+        digested_seq: 0,
+      })
+      .onConflict((oc) => oc.column('org_id').doNothing())
+      .executeTakeFirst();
+    // Another append may have made the head a moment ago (its events are what this one saw).
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
+      this.#onUnauthenticatedHead?.(orgId, { seq: Number(newest.seq), hash: newest.hash });
+    }
+  }
+
+  /**
+   * Checks an org's whole chain, oldest first: the head and the purge marker must be authentic, every
+   * event in its place, linked and unaltered, and the last one the event the head names. Given a digest,
+   * the chain must also still hold the event it names, with its hash, so nothing it covers is gone.
+   * `first_bad` is the first event whose place, link or content is wrong; when events are missing after
+   * the last one (the newest were deleted), it is that last event; `head` when the head row is at fault.
+   */
+  async verify(db: Executor, orgId: string, digest?: DigestPoint): Promise<Verdict> {
     const head = await db
       .selectFrom('audit_chain_heads')
       .selectAll()
       .where('org_id', '=', orgId)
       .executeTakeFirst();
+    const headSeq = Number(head?.seq ?? 0);
+    const fail = (reason: VerifyReason, firstBad: string, checked = 0): Verdict => ({
+      ok: false,
+      checked,
+      first_bad: firstBad,
+      reason,
+      head_seq: headSeq,
+    });
+    if (!head) {
+      const any = await db
+        .selectFrom('audit_events')
+        .select('id')
+        .where('org_id', '=', orgId)
+        .limit(1)
+        .executeTakeFirst();
+      if (any) return fail('head_missing', 'head');
+      // No head and no events: an org with an empty log, or one whose whole log was deleted. Only a digest
+      // taken before tells them apart.
+      if (digest) return fail('head_behind_digest', 'head');
+      return { ok: true, checked: 0, first_bad: null, reason: null, head_seq: 0 };
+    }
+    // The anchors first: the walk starts at the marker and must end at the head, so both must be authentic
+    // before either is trusted.
+    if (!this.seal.isHead(orgId, headSeq, head.hash, head.head_mac))
+      return fail('head_unauthenticated', 'head');
+    const markerSeq = Number(head.purged_through_seq);
+    if (!this.seal.isPurgeMarker(orgId, markerSeq, head.purged_through_hash, head.purged_mac)) {
+      return fail('purge_marker_unauthenticated', 'head');
+    }
+    if (digest && digest.seq > headSeq) return fail('head_behind_digest', 'head');
+    // Retention cut the chain exactly at the digest's event: the marker kept its hash.
+    if (digest && digest.seq === markerSeq && digest.hash !== head.purged_through_hash) {
+      return fail('digest_hash_mismatch', 'head');
+    }
     // Nothing may sit before where retention cut the chain: such a row was put there.
     const planted = await db
       .selectFrom('audit_events')
       .select('id')
       .where('org_id', '=', orgId)
-      .where('seq', '<=', Number(head?.purged_through_seq ?? 0))
+      .where('seq', '<=', markerSeq)
       .orderBy('seq')
       .executeTakeFirst();
-    if (planted) return { ok: false, checked: 0, first_bad: planted.id };
-    let expectedSeq = Number(head?.purged_through_seq ?? 0) + 1;
-    let prev = head?.purged_through_hash ?? this.genesis(orgId);
+    if (planted) return fail('event_before_purge_marker', planted.id);
+    let expectedSeq = markerSeq + 1;
+    let prev = head.purged_through_hash;
     let checked = 0;
     let lastId: string | null = null;
     for (;;) {
@@ -182,17 +353,19 @@ export class AuditChain {
           Number(row.seq) === expectedSeq &&
           row.prev_hash === prev &&
           this.hashOf({ ...row, seq: Number(row.seq) }) === row.hash;
-        if (!intact) return { ok: false, checked, first_bad: row.id };
+        if (!intact) return fail('event_invalid', row.id, checked);
+        // A whole chain rewritten under the master key verifies on its own; the digest's hash does not.
+        if (digest?.seq === expectedSeq && row.hash !== digest.hash) {
+          return fail('digest_hash_mismatch', row.id, checked);
+        }
         prev = row.hash;
         lastId = row.id;
         expectedSeq++;
       }
       if (page.length < 1000) break;
     }
-    const headSeq = Number(head?.seq ?? 0);
-    if (head && (headSeq !== expectedSeq - 1 || head.hash !== prev)) {
-      return { ok: false, checked, first_bad: lastId ?? 'head' };
-    }
-    return { ok: true, checked, first_bad: null };
+    if (headSeq !== expectedSeq - 1 || head.hash !== prev)
+      return fail('head_mismatch', lastId ?? 'head', checked);
+    return { ok: true, checked, first_bad: null, reason: null, head_seq: headSeq };
   }
 }

@@ -20,6 +20,8 @@ import { type Clock, isoAt } from '../clock.ts';
 import type { AuditEventsTable, AuditResult, DB } from '../storage/schema.ts';
 import type { AuditAction } from './actions.ts';
 import { AuditChain, type UnchainedEvent } from './chain.ts';
+import { AuditDigestEmitter } from './digest-emitter.ts';
+import { AuditDigestSigner } from './digest-signer.ts';
 import { purgeAuditEvents } from './retention.ts';
 
 export interface AuditActor {
@@ -60,10 +62,17 @@ export interface AuditLogOptions {
   flushMs?: number;
   /** A buffer this full is flushed at once, not at the next tick (default 1,000). */
   flushAt?: number;
+  /** How often signed digests of the moved chains are made (default and maximum 5 minutes). */
+  digestIntervalMs?: number;
+  /** A file each digest is also appended to (COHERA_AUDIT_DIGEST_SINK). */
+  digestSink?: string | null;
 }
 
 export class AuditLog {
   readonly chain: AuditChain;
+  /** Signs and checks digests; its public key is published for auditors. */
+  readonly digestSigner: AuditDigestSigner;
+  readonly digests: AuditDigestEmitter;
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -80,7 +89,19 @@ export class AuditLog {
 
   constructor(db: Kysely<DB>, masterKey: Buffer, clock: Clock, log: Logger, options: AuditLogOptions = {}) {
     this.#db = db;
-    this.chain = new AuditChain(masterKey);
+    this.chain = new AuditChain(masterKey, {
+      onUnauthenticatedHead: (orgId, found) =>
+        log.error(
+          { event: 'audit_head_unauthenticated', org_id: orgId, seq: found.seq },
+          'audit chain head fails its MAC (set back or forged in the database): it stays unauthenticated ' +
+            'and verify reports it; see `cohera admin audit-reseal`',
+        ),
+    });
+    this.digestSigner = new AuditDigestSigner(masterKey);
+    this.digests = new AuditDigestEmitter(db, this.chain, this.digestSigner, clock, log, {
+      ...(options.digestIntervalMs === undefined ? {} : { intervalMs: options.digestIntervalMs }),
+      sink: options.digestSink ?? null,
+    });
     this.#clock = clock;
     this.#log = log;
     this.#bufferSize = options.bufferSize ?? 10_000;
@@ -133,26 +154,42 @@ export class AuditLog {
     }
   }
 
-  /** Flushes every `flushMs`, and applies retention (`retentionDays`) once an hour. */
+  /**
+   * Flushes every `flushMs`, makes signed digests when they are due (after the flush, so they cover what
+   * it wrote), and applies retention (`retentionDays`) once an hour.
+   */
   start(retentionDays?: number): void {
     let nextPurge = 0;
     this.#timer ??= setInterval(() => {
-      this.flush().catch(() => {}); // flush() logs its own failures
+      this.flush()
+        .catch(() => {}) // flush() logs its own failures
+        .then(() => this.digests.tick())
+        .catch((error: unknown) => this.#log.error({ err: error }, 'audit digests failed'));
       const now = this.#clock.now();
       if (retentionDays !== undefined && now >= nextPurge) {
         nextPurge = now + 3_600_000;
-        purgeAuditEvents(this.#db, retentionDays, now).catch((error: unknown) =>
-          this.#log.error({ err: error }, 'audit retention failed'),
-        );
+        purgeAuditEvents(this.#db, this.chain, retentionDays, now, (orgId, reason) =>
+          this.#log.error(
+            { event: 'audit_retention_refused', org_id: orgId, reason },
+            'audit retention left an org alone: its chain does not authenticate where it would cut',
+          ),
+        ).catch((error: unknown) => this.#log.error({ err: error }, 'audit retention failed'));
       }
     }, this.#flushMs);
     this.#timer.unref();
   }
 
+  /** Writes what is buffered and, when the log was started, digests the final state of what moved. */
   async stop(): Promise<void> {
+    const started = this.#timer !== null;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     await this.flush();
+    if (started) {
+      await this.digests
+        .emit()
+        .catch((error: unknown) => this.#log.error({ err: error }, 'final audit digests failed'));
+    }
   }
 
   /** Writes the buffer: one chain append (one transaction) per org. Concurrent calls share one flush. */

@@ -1,8 +1,9 @@
 /**
  * `/v1/audit-events` (DESIGN §4): the org's audit log, newest first, with filters; `/export` streams it as
- * NDJSON in chain order for a SIEM or an archive; `/verify` checks the chain. For `admin` credentials (and
- * owners and admins signed in to the dashboard). The log covers live activity, so test-mode credentials,
- * which must never see live data, are refused.
+ * NDJSON in chain order for a SIEM or an archive; `/verify` checks the chain, and against a signed digest
+ * the caller kept. For `admin` credentials (and owners and admins signed in to the dashboard). The log
+ * covers live activity, so test-mode credentials, which must never see live data, are refused.
+ * `/digest-keys` is public: the public key of the digests, for auditors who hold no credential.
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -15,6 +16,7 @@ import { ApiError } from '../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../http/pagination.ts';
 import { parseTimestamp, TimestampInput } from '../resources/common.ts';
 import type { AuditEventsTable, DB } from '../storage/schema.ts';
+import { type DigestClaims, DigestError } from './digest-signer.ts';
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -51,6 +53,53 @@ const ListQuery = Type.Object({ ...PaginationQuery, ...Filters }, { additionalPr
 const ExportQuery = Type.Object(Filters, { additionalProperties: false });
 
 type FilterValues = { [K in keyof typeof Filters]?: string };
+
+const VerifyQuery = Type.Object(
+  {
+    digest: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2048,
+        description: 'A signed digest (an `audit_digest` log line’s `digest`) to check the log against',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Verification = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer(),
+  first_bad: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union(
+    [
+      Type.Literal('head_missing'),
+      Type.Literal('head_unauthenticated'),
+      Type.Literal('purge_marker_unauthenticated'),
+      Type.Literal('head_behind_digest'),
+      Type.Literal('event_before_purge_marker'),
+      Type.Literal('event_invalid'),
+      Type.Literal('digest_hash_mismatch'),
+      Type.Literal('head_mismatch'),
+      Type.Null(),
+    ],
+    { description: 'Why `ok` is false (VerifyReason, in the audit log docs); null when it is true' },
+  ),
+  head_seq: Type.Integer({ description: 'Where the head row says the chain ends (0: no events)' }),
+  digest: Type.Union([
+    Type.Object({ seq: Type.Integer(), issued_at: Type.String({ format: 'date-time' }) }),
+    Type.Null(),
+  ]),
+});
+
+const DigestKey = Type.Object({
+  kty: Type.Literal('OKP'),
+  crv: Type.Literal('Ed25519'),
+  x: Type.String(),
+  kid: Type.String(),
+  alg: Type.Literal('EdDSA'),
+  use: Type.Literal('sig'),
+});
 
 export function presentEvent(row: AuditEventsTable) {
   return {
@@ -173,21 +222,59 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         config: { access },
         schema: {
           tags,
-          summary: 'Check the hash chain: finds an edited, deleted or inserted event',
-          response: {
-            200: Type.Object({
-              ok: Type.Boolean(),
-              checked: Type.Integer(),
-              first_bad: Type.Union([Type.String(), Type.Null()]),
-            }),
-          },
+          summary: 'Check the hash chain: finds an edited, deleted or inserted event, and a truncation',
+          description:
+            'Walks the chain from the retention cut to the head, checking both anchors’ MACs. With `digest` ' +
+            '(a signed digest this server emitted), also checks that the event it names is still there with ' +
+            'its hash and that the chain has not gone back behind it.',
+          querystring: VerifyQuery,
+          response: { 200: Verification },
         },
       },
       async (request) => {
         const auth = request.auth!;
         requireLive(auth);
+        const digest =
+          request.query.digest === undefined ? undefined : openDigest(request.query.digest, auth);
         await deps.audit.flush().catch(() => undefined);
-        return deps.audit.chain.verify(db, auth.orgId);
+        const verdict = await deps.audit.chain.verify(db, auth.orgId, digest);
+        return {
+          ...verdict,
+          digest: digest
+            ? { seq: digest.seq, issued_at: apiTime(new Date(digest.iat * 1000).toISOString()) }
+            : null,
+        };
       },
     );
+
+    app.get(
+      '/v1/audit-events/digest-keys',
+      {
+        // Public: a public key, for auditors who hold digests but no credential of the org.
+        config: { access: { public: true } },
+        schema: {
+          tags,
+          summary: 'The public key that verifies signed audit digests, as a JWK Set (RFC 7517)',
+          response: { 200: Type.Object({ keys: Type.Array(DigestKey) }) },
+        },
+      },
+      async () => ({ keys: [deps.audit.digestSigner.jwk] }),
+    );
+
+    /** A digest's claims, once it is known to be this server's and the caller's org's. */
+    function openDigest(value: string, auth: AuthContext): DigestClaims {
+      const refuse = (message: string) =>
+        new ApiError('invalid_audit_digest', `query/digest: ${message}`, {
+          errors: [{ field: 'query/digest', message }],
+        });
+      let claims: DigestClaims;
+      try {
+        claims = deps.audit.digestSigner.open(value);
+      } catch (error) {
+        if (error instanceof DigestError) throw refuse(error.message);
+        throw error;
+      }
+      if (claims.org_id !== auth.orgId) throw refuse('the digest is of another organization’s log');
+      return claims;
+    }
   };

@@ -18,6 +18,9 @@ interface Verdict {
   ok: boolean;
   checked: number;
   first_bad: string | null;
+  reason: string | null;
+  head_seq: number;
+  digest: { seq: number; issued_at: string } | null;
 }
 
 forEachEngine('audit: tamper evidence', (_engine, handle) => {
@@ -71,10 +74,14 @@ forEachEngine('audit: tamper evidence', (_engine, handle) => {
       .set({ metadata: JSON.stringify({ name: 'innocent' }) })
       .where('id', '=', ids[2] as string)
       .execute();
+    const seq = (await seqOf(ids[2] as string)) ?? 0;
     assert.deepEqual(await verify(org), {
       ok: false,
-      checked: (await seqOf(ids[2] as string)) ?? 0,
+      checked: seq,
       first_bad: ids[2],
+      reason: 'event_invalid',
+      head_seq: seq + 1,
+      digest: null,
     });
   });
 
@@ -146,7 +153,7 @@ forEachEngine('audit: tamper evidence', (_engine, handle) => {
     const { org } = await orgWithEvents(3);
     clock.advance(400 * 86_400_000);
     await t.call(org.adminKey, 'POST', '/v1/api-keys', { name: 'after', scopes: ['read:*'] });
-    const deleted = await purgeAuditEvents(t.app.deps.db, 365, clock.now());
+    const deleted = await purgeAuditEvents(t.app.deps.db, t.app.deps.audit.chain, 365, clock.now());
     assert.ok(deleted >= 3);
     const left = await t.app.deps.db
       .selectFrom('audit_events')
@@ -154,7 +161,15 @@ forEachEngine('audit: tamper evidence', (_engine, handle) => {
       .where('org_id', '=', org.orgId)
       .execute();
     assert.equal(left.length, 1);
-    assert.deepEqual(await verify(org), { ok: true, checked: 1, first_bad: null });
+    const headSeq = (await verify(org)).head_seq;
+    assert.deepEqual(await verify(org), {
+      ok: true,
+      checked: 1,
+      first_bad: null,
+      reason: null,
+      head_seq: headSeq,
+      digest: null,
+    });
 
     const kept = await t.app.deps.db
       .selectFrom('audit_events')
