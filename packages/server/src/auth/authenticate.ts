@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { type AuditLog, requestOf } from '../audit/log.ts';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
+import { hasRepeatedAuthorization, REPEATED_AUTHORIZATION } from '../http/repeated-headers.ts';
 import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
 import type { DB } from '../storage/schema.ts';
 import type { ApiKeyVerifier } from './api-keys/verifier.ts';
@@ -66,6 +67,12 @@ function bearerCredential(request: FastifyRequest): string | null {
 }
 
 export type Done = (error?: Error) => void;
+
+function repeatedAuthorization(): ApiError {
+  return new ApiError('validation_failed', `header/authorization: ${REPEATED_AUTHORIZATION}`, {
+    errors: [{ field: 'header/authorization', message: 'must be sent once, not repeated' }],
+  });
+}
 
 /**
  * Builds the authentication step: `step(request, done)` resolves the request's credential into
@@ -144,6 +151,10 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
   return function authenticationStep(request: FastifyRequest, done: Done) {
     const access = request.routeOptions.config.access;
     if (!access || ('public' in access && !access.optionalAuth)) return done();
+    // Node keeps the first of several Authorization headers; a proxy may act on another (repeated-headers.ts).
+    if (request.headers.authorization !== undefined && hasRepeatedAuthorization(request.raw)) {
+      return done(repeatedAuthorization());
+    }
     if (failures && (request.headers.authorization !== undefined || request.headers.cookie !== undefined)) {
       const blocked = failures.blocked(request.ip);
       if (blocked) return done(blocked);

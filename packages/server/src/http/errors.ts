@@ -11,6 +11,7 @@ import {
   type Problem,
 } from '@cohera/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { constraintNameOf, constraintViolationOf } from '../storage/constraint-violations.ts';
 
 export class ApiError extends Error {
   readonly code: ErrorCode;
@@ -120,6 +121,38 @@ function describe(errors: FieldError[]): string {
   return errors.map((e) => `${e.field} ${e.message}`).join('; ');
 }
 
+/**
+ * A constraint the database enforced (storage/constraint-violations.ts) is the request's conflict with data
+ * that changed meanwhile, never a 500, on any route. The repositories check references in the transaction
+ * that writes them (resources/references.ts) and answer as they always have; this is the net under every
+ * path that does not. A delete that would orphan rows answers as the repositories' own "in use" check does.
+ * A reference that vanished is a 409 rather than the 400 a repository gives, because which field it was is
+ * not known here — and a retry then gets that 400, naming the field.
+ */
+function constraintError(error: unknown, method: string): ApiError | null {
+  const inUse = () =>
+    new ApiError('resource_in_use', 'Other objects still refer to this one; delete or change them first');
+  const vanished = () =>
+    new ApiError('conflict', 'An object this request refers to was deleted meanwhile; check the references');
+  switch (constraintViolationOf(error)) {
+    case 'unique':
+      return new ApiError('conflict', 'An object with one of these unique values already exists');
+    case 'still_referenced':
+      return inUse();
+    case 'missing_reference':
+      return vanished();
+    case 'foreign_key':
+      return method === 'DELETE' ? inUse() : vanished();
+    case 'concurrent_change':
+      return new ApiError(
+        'conflict',
+        'A concurrent change to the same data got in the way; retry the request',
+      );
+    default:
+      return null;
+  }
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) {
@@ -152,6 +185,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
           ? `body: ${error.message}`
           : error.message;
       return sendProblem(reply, problemOf(mapped, request.id, detail));
+    }
+    const constraint = constraintError(error, request.method);
+    if (constraint) {
+      // No stack: bad luck or an unchecked path, not a crash. The name says which check is missing.
+      request.log.warn(
+        { constraint: constraintNameOf(error), code: constraint.code },
+        'database constraint answered as a conflict',
+      );
+      return sendProblem(reply, problemOf(constraint.code, request.id, constraint.message));
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

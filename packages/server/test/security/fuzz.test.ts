@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ERROR_CODES, isErrorCode } from '@cohera/shared';
 import fc from 'fast-check';
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { InjectOptions } from 'fastify';
 import type { RouteEntry } from '../../src/app.ts';
 import { hashApiKey } from '../../src/auth/api-keys/repository.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createKey, createOrg, startTestApp, type TestApp } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
+import { assertHandled } from '../support/invariants.ts';
 
 /**
  * Runs per kind of input (bodies, queries) and engine, shared among the routes (between 25 and 150 each),
@@ -261,34 +261,6 @@ function arbitraries(realIds: readonly string[]) {
 /** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD, as a browser does). */
 function encode(text: string): string {
   return [...Buffer.from(text, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
-}
-
-/**
- * OAuth protocol endpoints and the sign-in/consent pages may also answer as RFC 6749 says (`{error}` JSON)
- * or with an HTML page for a person; input our own route schemas reject is a problem document as anywhere.
- */
-function isProtocolRoute(url: string): boolean {
-  return url.startsWith('/oauth/') || url.startsWith('/.well-known/');
-}
-
-/** The invariant: never a 5xx; every 4xx is a problem document whose code and status agree. */
-function assertHandled(response: LightMyRequestResponse, request: string, url: string): void {
-  const context = `${request} → ${response.statusCode} ${response.body.slice(0, 300)}`;
-  assert.ok(response.statusCode < 500, context);
-  if (response.statusCode < 400) return;
-  const type = String(response.headers['content-type']);
-  if (isProtocolRoute(url) && !type.startsWith('application/problem+json')) {
-    if (type.startsWith('text/html')) return;
-    assert.match(type, /^application\/json/, context);
-    assert.equal(typeof (response.json() as { error?: unknown }).error, 'string', context);
-    return;
-  }
-  assert.match(String(response.headers['content-type']), /^application\/problem\+json/, context);
-  const problem = response.json() as Record<string, unknown>;
-  assert.ok(isErrorCode(problem.code), context);
-  assert.equal(ERROR_CODES[problem.code].status, response.statusCode, context);
-  assert.equal(problem.status, response.statusCode, context);
-  assert.equal(problem.request_id, response.headers['x-request-id'], context);
 }
 
 function describeRequest(options: InjectOptions): string {

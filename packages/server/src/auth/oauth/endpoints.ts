@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AppDeps } from '../../app-deps.ts';
+import { hasRepeatedAuthorization, REPEATED_AUTHORIZATION } from '../../http/repeated-headers.ts';
 import { OAUTH_ROUTES, type OAuthServer } from './provider.ts';
 import { publishedKeys } from './signing-keys.ts';
 
@@ -99,6 +100,16 @@ export function registerOAuthEndpoints(
         ...blocked.headers,
       });
       reply.raw.end(JSON.stringify({ error: 'invalid_request', error_description: blocked.message }));
+      return;
+    }
+    // The engine would read the first of several Authorization headers (Node drops the rest) while a proxy
+    // may read another; RFC 6749 §2.3 allows one authentication per request, so this is invalid_request.
+    if (clientAuth && request.headers.authorization !== undefined && hasRepeatedAuthorization(request.raw)) {
+      reply.raw.writeHead(400, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+      });
+      reply.raw.end(JSON.stringify({ error: 'invalid_request', error_description: REPEATED_AUTHORIZATION }));
       return;
     }
     oauth.handle(request.raw, reply.raw);

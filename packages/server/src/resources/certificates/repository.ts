@@ -7,6 +7,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
 import type { CertificatesTable, DB } from '../../storage/schema.ts';
+import { holdProducts, holdSupplier } from '../references.ts';
 
 export type CertificateStatus = 'valid' | 'expired' | 'revoked';
 
@@ -33,21 +34,22 @@ export function statusAt(
   return row.expires_at <= isoAt(now) ? 'expired' : 'valid';
 }
 
-/** How many of `ids` are products of the tenant (the caller checks it equals ids.length). */
-export async function countTenantProducts(
-  db: Kysely<DB>,
+/** The certificate was not written: a reference names no object of the tenant (or no longer does). */
+export type MissingReference = { missing: 'supplier_id' | 'product_ids' };
+
+/** Checks and holds (references.ts) the supplier and products a write is about to reference. */
+async function holdReferences(
+  trx: Transaction<DB>,
   tenant: Tenant,
-  ids: readonly string[],
-): Promise<number> {
-  if (ids.length === 0) return 0;
-  const rows = await db
-    .selectFrom('products')
-    .select('id')
-    .where('org_id', '=', tenant.orgId)
-    .where('mode', '=', tenant.mode)
-    .where('id', 'in', ids)
-    .execute();
-  return rows.length;
+  input: Partial<CertificateInput>,
+): Promise<MissingReference | null> {
+  if (input.supplier_id !== undefined && !(await holdSupplier(trx, tenant, input.supplier_id))) {
+    return { missing: 'supplier_id' };
+  }
+  if (input.product_ids !== undefined && !(await holdProducts(trx, tenant, input.product_ids))) {
+    return { missing: 'product_ids' };
+  }
+  return null;
 }
 
 async function setProducts(
@@ -98,7 +100,7 @@ export async function createCertificate(
   tenant: Tenant,
   input: CertificateInput,
   now: number,
-): Promise<CertificateRecord> {
+): Promise<CertificateRecord | MissingReference> {
   const { product_ids, ...fields } = input;
   const row: CertificatesTable = {
     id: newId('certificate', now),
@@ -108,11 +110,14 @@ export async function createCertificate(
     created_at: isoAt(now),
     updated_at: isoAt(now),
   };
-  await db.transaction().execute(async (trx) => {
+  const missing = await db.transaction().execute(async (trx) => {
+    const missing = await holdReferences(trx, tenant, input);
+    if (missing) return missing;
     await trx.insertInto('certificates').values(row).execute();
     await setProducts(trx, tenant, row.id, product_ids);
+    return null;
   });
-  return { ...row, product_ids: [...product_ids] };
+  return missing ?? { ...row, product_ids: [...product_ids] };
 }
 
 export async function getCertificate(
@@ -177,9 +182,11 @@ export async function updateCertificate(
   id: string,
   patch: Partial<CertificateInput>,
   now: number,
-): Promise<CertificateRecord | null> {
+): Promise<CertificateRecord | MissingReference | null> {
   const { product_ids, ...fields } = patch;
   const updated = await db.transaction().execute(async (trx) => {
+    const missing = await holdReferences(trx, tenant, patch);
+    if (missing) return missing;
     const result = await trx
       .updateTable('certificates')
       .set({ ...fields, updated_at: isoAt(now) })
@@ -191,6 +198,7 @@ export async function updateCertificate(
     if (product_ids !== undefined) await setProducts(trx, tenant, id, product_ids);
     return true;
   });
+  if (typeof updated === 'object') return updated;
   return updated ? getCertificate(db, tenant, id) : null;
 }
 

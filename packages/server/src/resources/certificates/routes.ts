@@ -3,14 +3,12 @@
  * filter by `supplier_id`, `status` and `expires_before`.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { type Tenant, tenantOf } from '../../auth/context.ts';
+import { tenantOf } from '../../auth/context.ts';
 import { apiTime } from '../../clock.ts';
-import { invalidField, notFound } from '../../http/errors.ts';
+import { type ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
-import type { DB } from '../../storage/schema.ts';
 import {
   IdParams,
   IdString,
@@ -20,15 +18,14 @@ import {
   sendCachedRead,
   TimestampInput,
 } from '../common.ts';
-import { supplierExists } from '../products/repository.ts';
 import {
   type CertificateInput,
   type CertificateRecord,
-  countTenantProducts,
   createCertificate,
   deleteCertificate,
   getCertificate,
   listCertificates,
+  type MissingReference,
   statusAt,
   updateCertificate,
 } from './repository.ts';
@@ -81,15 +78,14 @@ const CreateBody = Type.Object(
 );
 const UpdateBody = Type.Partial(Type.Object(Fields), { additionalProperties: false, minProperties: 1 });
 
-async function checkReferences(db: Kysely<DB>, tenant: Tenant, input: Partial<CertificateInput>) {
-  if (input.supplier_id !== undefined && !(await supplierExists(db, tenant, input.supplier_id))) {
-    throw invalidField('body/supplier_id', 'does not refer to a supplier');
-  }
-  if (input.product_ids !== undefined && input.product_ids.length > 0) {
-    const found = await countTenantProducts(db, tenant, input.product_ids);
-    if (found !== input.product_ids.length)
-      throw invalidField('body/product_ids', 'contains an id that is not a product');
-  }
+/**
+ * A reference must point into the caller's own tenant; otherwise it names nothing. Checked in the
+ * transaction that writes it, so a supplier or product deleted by a racing request gets this same answer.
+ */
+function missingReference({ missing }: MissingReference): ApiError {
+  return missing === 'supplier_id'
+    ? invalidField('body/supplier_id', 'does not refer to a supplier')
+    : invalidField('body/product_ids', 'contains an id that is not a product');
 }
 
 function checkValidity(issuedAt: string, expiresAt: string) {
@@ -133,8 +129,8 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           status: body.status ?? 'valid',
         };
         checkValidity(input.issued_at, input.expires_at);
-        await checkReferences(db, tenant, input);
         const row = await createCertificate(db, tenant, input, clock.now());
+        if ('missing' in row) throw missingReference(row);
         return reply.code(201).send(present(row));
       },
     );
@@ -229,9 +225,9 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           patch.expires_at = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
         }
         checkValidity(patch.issued_at ?? current.issued_at, patch.expires_at ?? current.expires_at);
-        await checkReferences(db, tenant, patch);
         const row = await updateCertificate(db, tenant, request.params.id, patch, clock.now());
         if (!row) throw notFound('certificate');
+        if ('missing' in row) throw missingReference(row);
         await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },

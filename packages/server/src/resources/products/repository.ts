@@ -1,9 +1,13 @@
-/** Products of one tenant. A product's supplier must be a supplier of the same tenant. */
+/**
+ * Products of one tenant. A product's supplier must be a supplier of the same tenant, checked in the
+ * transaction that writes the reference (references.ts).
+ */
 import { newId } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
 import type { DB, ProductsTable } from '../../storage/schema.ts';
+import { holdForDelete, holdSupplier } from '../references.ts';
 
 export interface ProductInput {
   name: string;
@@ -11,18 +15,16 @@ export interface ProductInput {
   supplier_id: string;
 }
 
-export async function supplierExists(db: Kysely<DB>, tenant: Tenant, supplierId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('suppliers')
-    .select('id')
-    .where('org_id', '=', tenant.orgId)
-    .where('mode', '=', tenant.mode)
-    .where('id', '=', supplierId)
-    .executeTakeFirst();
-  return row !== undefined;
-}
+/** The product was not written: its `supplier_id` names no supplier of the tenant (or no longer does). */
+export const NO_SUPPLIER = 'no_supplier';
 
-export async function createProduct(db: Kysely<DB>, tenant: Tenant, input: ProductInput, now: number) {
+/** Creates a product, its supplier checked and held in the same transaction (references.ts). */
+export async function createProduct(
+  db: Kysely<DB>,
+  tenant: Tenant,
+  input: ProductInput,
+  now: number,
+): Promise<ProductsTable | typeof NO_SUPPLIER> {
   const row: ProductsTable = {
     id: newId('product', now),
     org_id: tenant.orgId,
@@ -33,8 +35,11 @@ export async function createProduct(db: Kysely<DB>, tenant: Tenant, input: Produ
     created_at: isoAt(now),
     updated_at: isoAt(now),
   };
-  await db.insertInto('products').values(row).execute();
-  return row;
+  return db.transaction().execute(async (trx) => {
+    if (!(await holdSupplier(trx, tenant, input.supplier_id))) return NO_SUPPLIER;
+    await trx.insertInto('products').values(row).execute();
+    return row;
+  });
 }
 
 export async function getProduct(db: Kysely<DB>, tenant: Tenant, id: string): Promise<ProductsTable | null> {
@@ -66,35 +71,36 @@ export async function listProducts(
     .execute();
 }
 
+/** Updates a product; a new `supplier_id` is checked and held in the same transaction (references.ts). */
 export async function updateProduct(
   db: Kysely<DB>,
   tenant: Tenant,
   id: string,
   patch: Partial<ProductInput>,
   now: number,
-): Promise<ProductsTable | null> {
-  const result = await db
-    .updateTable('products')
-    .set({ ...patch, updated_at: isoAt(now) })
-    .where('org_id', '=', tenant.orgId)
-    .where('mode', '=', tenant.mode)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  if (result.numUpdatedRows === 0n) return null;
-  return getProduct(db, tenant, id);
+): Promise<ProductsTable | typeof NO_SUPPLIER | null> {
+  const updated = await db.transaction().execute(async (trx) => {
+    if (patch.supplier_id !== undefined && !(await holdSupplier(trx, tenant, patch.supplier_id))) {
+      return NO_SUPPLIER;
+    }
+    const result = await trx
+      .updateTable('products')
+      .set({ ...patch, updated_at: isoAt(now) })
+      .where('org_id', '=', tenant.orgId)
+      .where('mode', '=', tenant.mode)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  });
+  if (updated === NO_SUPPLIER) return NO_SUPPLIER;
+  return updated ? getProduct(db, tenant, id) : null;
 }
 
 /** Deletes a product; `in_use` while a certificate still covers it. */
 export async function deleteProduct(db: Kysely<DB>, tenant: Tenant, id: string) {
   return db.transaction().execute(async (trx) => {
-    const exists = await trx
-      .selectFrom('products')
-      .select('id')
-      .where('org_id', '=', tenant.orgId)
-      .where('mode', '=', tenant.mode)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!exists) return 'not_found' as const;
+    // Held first, so no certificate can start covering it between the check below and the delete.
+    if (!(await holdForDelete(trx, 'products', tenant, id))) return 'not_found' as const;
     const covered = await trx
       .selectFrom('certificate_products')
       .select('certificate_id')

@@ -1,21 +1,20 @@
 /** `/v1/products` (DESIGN §4): `read:products` to read, `write:products` to change. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { type Tenant, tenantOf } from '../../auth/context.ts';
+import { tenantOf } from '../../auth/context.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { isUniqueViolation } from '../../storage/database.ts';
-import type { DB, ProductsTable } from '../../storage/schema.ts';
+import type { ProductsTable } from '../../storage/schema.ts';
 import { IdParams, IdString, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
 import {
   createProduct,
   deleteProduct,
   getProduct,
   listProducts,
-  supplierExists,
+  NO_SUPPLIER,
   updateProduct,
 } from './repository.ts';
 
@@ -57,11 +56,12 @@ function present(row: ProductsTable) {
   };
 }
 
-/** A reference must point into the caller's own tenant; otherwise it names no supplier at all. */
-async function requireSupplier(db: Kysely<DB>, tenant: Tenant, supplierId: string): Promise<void> {
-  if (!(await supplierExists(db, tenant, supplierId))) {
-    throw invalidField('body/supplier_id', 'does not refer to a supplier');
-  }
+/**
+ * A reference must point into the caller's own tenant; otherwise it names no supplier at all. Also the
+ * answer when the supplier was deleted by a request racing this one (references.ts).
+ */
+function noSupplier(): ApiError {
+  return invalidField('body/supplier_id', 'does not refer to a supplier');
 }
 
 function duplicateSku(error: unknown): never {
@@ -85,8 +85,8 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const tenant = tenantOf(request.auth!);
-        await requireSupplier(db, tenant, request.body.supplier_id);
         const row = await createProduct(db, tenant, request.body, clock.now()).catch(duplicateSku);
+        if (row === NO_SUPPLIER) throw noSupplier();
         return reply.code(201).send(present(row));
       },
     );
@@ -157,11 +157,10 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         requireIdShape('product', request.params.id, 'product');
         const tenant = tenantOf(request.auth!);
         if (!(await getProduct(db, tenant, request.params.id))) throw notFound('product');
-        if (request.body.supplier_id !== undefined)
-          await requireSupplier(db, tenant, request.body.supplier_id);
         const row = await updateProduct(db, tenant, request.params.id, request.body, clock.now()).catch(
           duplicateSku,
         );
+        if (row === NO_SUPPLIER) throw noSupplier();
         if (!row) throw notFound('product');
         await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);

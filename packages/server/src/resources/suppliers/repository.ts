@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
 import type { DB, SuppliersTable } from '../../storage/schema.ts';
+import { holdForDelete } from '../references.ts';
 
 export interface SupplierInput {
   name: string;
@@ -82,6 +83,8 @@ export async function updateSupplier(
 /** Deletes a supplier; `in_use` when products or certificates still reference it. */
 export async function deleteSupplier(db: Kysely<DB>, tenant: Tenant, id: string) {
   return db.transaction().execute(async (trx) => {
+    // Held first, so no product or certificate can start referencing it between these checks and the delete.
+    if (!(await holdForDelete(trx, 'suppliers', tenant, id))) return 'not_found' as const;
     const referenced =
       (await trx
         .selectFrom('products')
@@ -97,14 +100,6 @@ export async function deleteSupplier(db: Kysely<DB>, tenant: Tenant, id: string)
         .where('mode', '=', tenant.mode)
         .where('supplier_id', '=', id)
         .executeTakeFirst());
-    const exists = await trx
-      .selectFrom('suppliers')
-      .select('id')
-      .where('org_id', '=', tenant.orgId)
-      .where('mode', '=', tenant.mode)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    if (!exists) return 'not_found' as const;
     if (referenced) return 'in_use' as const;
     await trx
       .deleteFrom('suppliers')
