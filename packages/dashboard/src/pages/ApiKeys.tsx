@@ -109,13 +109,16 @@ export function ApiKeysPage() {
                       </Link>
                       {key.status !== 'revoked' ? (
                         <>
-                          <button
-                            type="button"
-                            onClick={() => setRolling(key)}
-                            aria-label={`Roll ${key.name}`}
-                          >
-                            Roll
-                          </button>
+                          {/* Only a live key without a successor can be rolled: the server refuses the rest. */}
+                          {key.status === 'active' && key.replaced_by === null ? (
+                            <button
+                              type="button"
+                              onClick={() => setRolling(key)}
+                              aria-label={`Roll ${key.name}`}
+                            >
+                              Roll
+                            </button>
+                          ) : null}
                           <button
                             type="button"
                             className="danger-text"

@@ -93,13 +93,15 @@ export function SecurityPage() {
     setOpening(`${check.id}:${item.key_id}`);
     try {
       const key = await api<ApiKey>('GET', `/v1/api-keys/${encodeURIComponent(item.key_id)}`);
-      if (key.status === 'active') {
+      if (key.status === 'active' && key.replaced_by === null) {
         setRolling({ checkId: check.id, key, preset });
       } else {
+        const state =
+          key.status === 'active' ? `already rolled into ${key.replaced_by}` : `${key.status} now`;
         setOpenFailure({
           checkId: check.id,
           error: new Error(
-            `“${key.name}” is ${key.status} now, so there is nothing to roll. The report was refreshed.`,
+            `“${key.name}” is ${state}, so there is nothing to roll. The report was refreshed.`,
           ),
         });
         afterAction(check.id);

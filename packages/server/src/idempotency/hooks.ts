@@ -6,7 +6,8 @@
  *   preParsing     check the header; hash the raw body as the parser reads it
  *   preValidation  claim the key (insert its row), before schema validation, so a 400 is stored too;
  *                  or answer 409 (in progress), 422 (another request), or replay the stored response
- *   onSend         store the response (< 500) before it leaves, or release the key (≥ 500)
+ *   onSend         store the response (< 500) before it leaves, or release the key (≥ 500); a success
+ *                  holding a shown-once secret is stored as `409 secret_already_shown` (shown-once.ts)
  *
  * The hooks are attached only to the routes that honour the header, and do nothing for a request that
  * does not send it: such a request behaves exactly as it would without this module.
@@ -29,6 +30,7 @@ import {
 } from './key.ts';
 import { type IdempotencyRecordKey, IdempotencyStore, idempotencyBox } from './repository.ts';
 import { startIdempotencyPurge } from './retention.ts';
+import { replayableAnswer } from './shown-once.ts';
 
 export interface IdempotencyDeps {
   db: Kysely<DB>;
@@ -126,11 +128,10 @@ export function registerIdempotency(app: FastifyInstance, deps: IdempotencyDeps)
         await store.release(state.record);
       } else {
         const type = reply.getHeader('content-type');
-        await store.complete(state.record, {
-          statusCode: status,
-          contentType: type === undefined ? null : String(type),
-          body,
-        });
+        const answer = { statusCode: status, contentType: type === undefined ? null : String(type), body };
+        // The secret goes out in this response only; what is sealed for replays never holds it.
+        const secretFields = request.routeOptions.config.secretFields;
+        await store.complete(state.record, replayableAnswer(answer, secretFields, request.id));
       }
     } catch (error) {
       // The response still goes out. A key that could not be completed stays "in progress" until it

@@ -114,7 +114,7 @@ forEachEngine('api keys: revoke, roll, expiry, /health', (_engine, handle) => {
       assertProblem(
         await t.call(org.adminKey, 'POST', `/v1/api-keys/${created.id}/roll`, {}),
         409,
-        'conflict',
+        'key_revoked',
       );
       const listed = (await t.call(org.adminKey, 'GET', '/v1/api-keys?limit=100')).json<{ data: ApiKey[] }>();
       assert.ok(!listed.data.some((k) => k.rolled_from === created.id), 'no new key was made');

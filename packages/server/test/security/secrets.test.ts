@@ -88,7 +88,8 @@ forEachEngine('secrets', (engine, handle) => {
     });
     assert.equal(created.statusCode, 201, created.body);
     secret('created key', created.json().key, 'create key');
-    // Created with an Idempotency-Key: the answer is stored for replay, sealed; the replay hands it out again.
+    // Created with an Idempotency-Key: the key is shown once; its replay (409 secret_already_shown) and the
+    // stored answer never hold it.
     const idempotent: InjectOptions = {
       method: 'POST',
       url: '/v1/api-keys',
@@ -99,7 +100,8 @@ forEachEngine('secrets', (engine, handle) => {
     assert.equal(first.statusCode, 201, first.body);
     const replayed = await send('create key (replayed)', idempotent);
     assert.equal(replayed.headers['idempotent-replayed'], 'true');
-    secret('idempotently created key', first.json().key, 'create key (idempotent)', 'create key (replayed)');
+    assert.equal(replayed.statusCode, 409, replayed.body);
+    secret('idempotently created key', first.json().key, 'create key (idempotent)');
     const rolled = await bearer('roll key', admin, 'POST', `/v1/api-keys/${created.json().id}/roll`, {
       grace_period_seconds: 0,
     });

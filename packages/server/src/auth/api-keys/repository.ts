@@ -53,6 +53,7 @@ export async function insertApiKey(
     last_used_ip: null,
     rate_limit_per_minute: input.rateLimitPerMinute,
     rolled_from_id: input.rolledFromId ?? null,
+    replaced_by_id: null,
   };
   await db.insertInto('api_keys').values(row).execute();
   return row;
@@ -161,21 +162,42 @@ export async function revokeApiKey(
   return getApiKey(db, scope, id);
 }
 
-/** Shortens a key's life to `expiresAt` (never lengthens it): the old key's end after a roll. */
-export async function expireApiKeyBy(
+/**
+ * Claims a key for a roll into `successorId`, in the roll's transaction: one conditional UPDATE that sets
+ * `replaced_by_id` and shortens the key's life to `endsAt` (never lengthens it), only while the key is not
+ * revoked, not expired at `now` and not already rolled. Whoever's UPDATE matches owns the roll: on
+ * PostgreSQL a concurrent roll or revoke waits for this row's lock and then re-checks these conditions
+ * against the committed row (so it no longer matches); SQLite runs one writer at a time. A key therefore
+ * gets at most one successor, and never one after it was revoked. False when the key was not claimable.
+ */
+export async function claimKeyForRoll(
   db: Kysely<DB> | Transaction<DB>,
-  tenant: Tenant,
+  scope: KeyManagementScope,
   id: string,
-  expiresAt: string,
-): Promise<void> {
-  await db
-    .updateTable('api_keys')
-    .set({ expires_at: expiresAt })
-    .where('org_id', '=', tenant.orgId)
-    .where('mode', '=', tenant.mode)
-    .where('id', '=', id)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', expiresAt)]))
-    .execute();
+  claim: { successorId: string; endsAt: string },
+  now: number,
+): Promise<boolean> {
+  const { successorId, endsAt } = claim;
+  const result = await scoped(
+    db
+      .updateTable('api_keys')
+      .set((eb) => ({
+        replaced_by_id: successorId,
+        expires_at: eb
+          .case()
+          .when(eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', endsAt)]))
+          .then(endsAt)
+          .else(eb.ref('expires_at'))
+          .end(),
+      }))
+      .where('id', '=', id),
+    scope,
+  )
+    .where('revoked_at', 'is', null)
+    .where('replaced_by_id', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', isoAt(now))]))
+    .executeTakeFirst();
+  return result.numUpdatedRows === 1n;
 }
 
 export async function usageOf(db: Kysely<DB>, orgId: string, keyId: string, fromDate: string) {

@@ -1,12 +1,15 @@
 /**
  * What `POST /v1/api-keys/:id/roll` may change: the grace period of the old key, and for the new key
  * narrower scopes (the security report's "unused scopes" action) and a new expiry (its "set an
- * expiration" action). Everything else — name, mode, rate limit — is the old key's.
+ * expiration" action). Everything else — name, mode, rate limit — is the old key's. And when a key may
+ * not be rolled at all: a key is rolled once, and only while it is live.
  */
 import { normalizeScopes, SCOPES, type Scope, scopesBeyond } from '@cohera/shared';
 import { Type } from 'typebox';
-import { invalidField } from '../../http/errors.ts';
+import { isoAt } from '../../clock.ts';
+import { ApiError, invalidField } from '../../http/errors.ts';
 import { TimestampInput } from '../../resources/common.ts';
+import type { ApiKeysTable } from '../../storage/schema.ts';
 
 const MAX_GRACE_SECONDS = 30 * 86_400;
 export const DEFAULT_GRACE_SECONDS = 86_400;
@@ -57,4 +60,31 @@ export function rolledScopes(held: readonly Scope[], requested: readonly Scope[]
     );
   }
   return normalizeScopes(requested);
+}
+
+/**
+ * Why a key cannot be rolled, or null when it can. A roll gives a key exactly one successor, and only a
+ * live key gets one: a revoked key must stay dead (a successor would resurrect what the revoke ended), an
+ * expired key has nothing left to hand over, and a key already rolled has its successor (a second roll
+ * would leave two live keys where the owner believes there is one). Checked once before any work, for a
+ * prompt answer, and again against the row as committed when the roll's claim does not match.
+ */
+export function rollRefusal(
+  row: Pick<ApiKeysTable, 'revoked_at' | 'replaced_by_id' | 'expires_at'>,
+  now: number,
+): ApiError | null {
+  if (row.revoked_at !== null) {
+    return new ApiError('key_revoked', 'This key is revoked, so it cannot be rolled; create a new key');
+  }
+  if (row.replaced_by_id !== null) {
+    return new ApiError(
+      'key_already_rolled',
+      `This key was already rolled into ${row.replaced_by_id}; roll that key instead ` +
+        '(revoking this one ends its grace period now)',
+    );
+  }
+  if (row.expires_at !== null && row.expires_at <= isoAt(now)) {
+    return new ApiError('key_expired', 'This key has expired, so it cannot be rolled; create a new key');
+  }
+  return null;
 }

@@ -10,7 +10,7 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { actorOf, requestOf } from '../../audit/log.ts';
 import { apiTime, isoAt } from '../../clock.ts';
-import { ApiError, invalidField, notFound } from '../../http/errors.ts';
+import { invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
@@ -20,7 +20,7 @@ import type { AuthContext, RouteAccess } from '../context.ts';
 import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
 import { asksForExpiry, inheritedExpiry, requestedExpiry } from './lifetime.ts';
 import {
-  expireApiKeyBy,
+  claimKeyForRoll,
   getApiKey,
   insertApiKey,
   type KeyManagementScope,
@@ -28,7 +28,7 @@ import {
   revokeApiKey,
   usageOf,
 } from './repository.ts';
-import { DEFAULT_GRACE_SECONDS, RollBody, rolledScopes } from './roll.ts';
+import { DEFAULT_GRACE_SECONDS, RollBody, rolledScopes, rollRefusal } from './roll.ts';
 
 const ModeSchema = Type.Union([Type.Literal('live'), Type.Literal('test')]);
 const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)));
@@ -48,7 +48,12 @@ export const ApiKey = Type.Object(
     last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     rate_limit_per_minute: Type.Union([Type.Integer(), Type.Null()]),
-    rolled_from: Type.Union([Type.String(), Type.Null()]),
+    rolled_from: Type.Union([Type.String(), Type.Null()], {
+      description: 'The key this one was rolled from',
+    }),
+    replaced_by: Type.Union([Type.String(), Type.Null()], {
+      description: 'The key this one was rolled into (a key is rolled at most once)',
+    }),
     created_by: Type.Object({ kind: Type.String(), id: Type.String() }),
   },
   { $id: 'ApiKey' },
@@ -108,6 +113,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       revoked_at: apiTime(row.revoked_at),
       rate_limit_per_minute: row.rate_limit_per_minute,
       rolled_from: row.rolled_from_id,
+      replaced_by: row.replaced_by_id,
       created_by: { kind: row.created_by_kind, id: row.created_by_id },
     });
 
@@ -118,7 +124,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.post(
       '/v1/api-keys',
       {
-        config: { access: ACCESS },
+        config: { access: ACCESS, secretFields: ['key'] },
         schema: { tags, summary: 'Create an API key', body: CreateBody, response: { 201: ApiKeyWithSecret } },
       },
       async (request, reply) => {
@@ -233,7 +239,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     app.post(
       '/v1/api-keys/:id/roll',
       {
-        config: { access: ACCESS },
+        config: { access: ACCESS, secretFields: ['key'] },
         // The body is optional (`POST …/roll` with none uses the default grace); a top-level Optional
         // schema does not make Ajv accept a missing body, so an absent body is validated as `{}`.
         preValidation: (request, _reply, done) => {
@@ -252,22 +258,24 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       async (request, reply) => {
         requireIdShape('api_key', request.params.id, 'API key');
         const auth = request.auth!;
-        const old = await getApiKey(db, managementScope(auth), request.params.id);
+        const scope = managementScope(auth);
+        const old = await getApiKey(db, scope, request.params.id);
         if (!old) throw notFound('API key');
-        if (old.revoked_at)
-          throw new ApiError('conflict', 'A revoked key cannot be rolled; create a new key');
         const held = JSON.parse(old.scopes) as Scope[];
         // Touching a key (ending it after the grace) needs its scopes, as revoking does: a member cannot
         // roll a key that holds more than their role, even into a narrower one.
         requireGrantable(auth, held);
+        const now = clock.now();
         const body = request.body ?? {};
         const scopes = rolledScopes(held, body.scopes);
-        const now = clock.now();
         const grace = body.grace_period_seconds ?? DEFAULT_GRACE_SECONDS;
         const maxDays = await maxLifetimeDays(auth);
         const expiresAt = asksForExpiry(body)
           ? requestedExpiry(body, now, maxDays)
           : inheritedExpiry(old, now, maxDays);
+        // The request is valid; is the key still rollable? (A prompt answer; the claim below decides.)
+        const refusal = rollRefusal(old, now);
+        if (refusal) throw refusal;
         const tenant = { orgId: old.org_id, mode: old.mode };
         const key = generateApiKey(old.mode);
         const row = await db.transaction().execute(async (trx) => {
@@ -285,7 +293,14 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             },
             now,
           );
-          await expireApiKeyBy(trx, tenant, old.id, isoAt(now + grace * 1000));
+          // The check above read the key before this transaction: a concurrent roll or revoke may have
+          // committed since. The claim decides, and when it does not match, the row as committed says why
+          // (throwing rolls the new key back).
+          const claim = { successorId: inserted.id, endsAt: isoAt(now + grace * 1000) };
+          if (!(await claimKeyForRoll(trx, scope, old.id, claim, now))) {
+            const current = await getApiKey(trx, scope, old.id);
+            throw (current && rollRefusal(current, now)) ?? notFound('API key');
+          }
           await audit.record(trx, {
             orgId: auth.orgId,
             actor: actorOf(auth),

@@ -9,6 +9,12 @@ import type { ServiceAccountKeyAlgorithm } from '../../storage/schema.ts';
 
 export const ALGORITHMS: readonly ServiceAccountKeyAlgorithm[] = ['ES256', 'RS256', 'EdDSA'];
 const MIN_RSA_BITS = 2048;
+/**
+ * F4, the only public exponent accepted. Small exponents (e = 3) are what Bleichenbacher's 2006 forgery
+ * and the low-exponent attacks on lax PKCS#1 v1.5 verifiers need; every mainstream key generator uses
+ * 65537, so anything else is a key made by unusual tooling and is refused rather than trusted.
+ */
+const RSA_PUBLIC_EXPONENT = 65_537n;
 
 export interface GeneratedKeyPair {
   algorithm: 'ES256';
@@ -33,9 +39,12 @@ function algorithmOf(key: KeyObject): ServiceAccountKeyAlgorithm | string {
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    return bits >= MIN_RSA_BITS
-      ? 'RS256'
-      : `a ${bits}-bit RSA key (at least ${MIN_RSA_BITS} bits are required)`;
+    const exponent = key.asymmetricKeyDetails?.publicExponent;
+    if (bits < MIN_RSA_BITS) return `a ${bits}-bit RSA key (at least ${MIN_RSA_BITS} bits are required)`;
+    if (exponent !== RSA_PUBLIC_EXPONENT) {
+      return `an RSA key with public exponent ${exponent ?? 'unknown'} (only 65537 is accepted)`;
+    }
+    return 'RS256';
   }
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
   return `a ${key.asymmetricKeyType ?? 'unknown'} key`;
@@ -65,7 +74,7 @@ export function validatePublicKey(
   if (!ALGORITHMS.includes(algorithm as ServiceAccountKeyAlgorithm)) {
     throw invalidField(
       'body/public_key',
-      `is ${algorithm}; use ES256 (P-256), RS256 (≥ 2048 bits) or EdDSA (Ed25519)`,
+      `is ${algorithm}; use ES256 (P-256), RS256 (≥ 2048 bits, e = 65537) or EdDSA (Ed25519)`,
     );
   }
   if (requested !== undefined && requested !== algorithm) {

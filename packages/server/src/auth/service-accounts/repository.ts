@@ -229,25 +229,31 @@ export async function touchServiceAccountKeys(
 }
 
 /**
- * Adds a key unless the account already has MAX_ACTIVE_KEYS active ones; null when it has. The count and the
- * insert share a transaction that, on PostgreSQL, first locks the account row, so two concurrent requests
- * cannot both take the last slot (SQLite serializes writers by itself).
+ * Adds a key unless the account already has MAX_ACTIVE_KEYS active ones (`limit_reached`) or has been
+ * deleted (`account_deleted`). The count and the insert share a transaction that, on PostgreSQL, first locks
+ * the account row, so two concurrent requests cannot both take the last slot (SQLite serializes writers by
+ * itself). The lock is taken on the account only while it is not deleted: a deletion that commits first
+ * makes PostgreSQL re-check the row after the wait and find it deleted, so a deleted account never gets a
+ * key made after its deletion (a deletion that comes after disables the new key with the others).
  */
 export async function insertServiceAccountKeyWithinLimit(
   db: Kysely<DB>,
   input: Parameters<typeof insertServiceAccountKey>[1],
   now: number,
-): Promise<ServiceAccountKeysTable | null> {
+): Promise<ServiceAccountKeysTable | 'limit_reached' | 'account_deleted'> {
   const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   return inTransaction(db, async (trx) => {
     let lock = trx
       .selectFrom('service_accounts')
       .select('id')
       .where('org_id', '=', input.orgId)
-      .where('id', '=', input.accountId);
+      .where('id', '=', input.accountId)
+      .where('deleted_at', 'is', null);
     if (postgres) lock = lock.forUpdate();
-    await lock.execute();
-    if ((await countActiveKeys(trx, input.orgId, input.accountId, now)) >= MAX_ACTIVE_KEYS) return null;
+    if (!(await lock.executeTakeFirst())) return 'account_deleted';
+    if ((await countActiveKeys(trx, input.orgId, input.accountId, now)) >= MAX_ACTIVE_KEYS) {
+      return 'limit_reached';
+    }
     return insertServiceAccountKey(trx, input, now);
   });
 }

@@ -238,7 +238,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
     app.post(
       '/v1/service-accounts/:id/keys',
       {
-        config: { access },
+        config: { access, secretFields: ['private_key'] },
         // An empty POST (no body, no content type) asks for a generated key pair.
         preValidation: (request, _reply, done) => {
           request.body ??= {};
@@ -279,7 +279,9 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
             },
             now,
           );
-          if (!inserted) {
+          // Deleted since it was read above: a deleted account never gets a key made after its deletion.
+          if (inserted === 'account_deleted') throw notFound('service account');
+          if (inserted === 'limit_reached') {
             throw new ApiError(
               'conflict',
               `A service account has at most ${MAX_ACTIVE_KEYS} active keys; delete one first`,
