@@ -146,6 +146,8 @@ export interface ApiKey {
   rate_limit_per_minute: number | null;
   /** The key this one replaced by a roll. */
   rolled_from: string | null;
+  /** The key a roll replaced this one with (a key is rolled at most once). */
+  replaced_by: string | null;
   created_by: Actor;
 }
 
@@ -283,6 +285,11 @@ export interface OAuthClient {
   name: string;
   client_type: OAuthClientType;
   redirect_uris: string[];
+  /**
+   * Registered redirect URIs that break the rules (apps registered before them): authorization requests
+   * that use them are refused. Empty for a healthy app.
+   */
+  redirect_uri_problems: OAuthRedirectUriProblem[];
   scopes: string[];
   mode: Mode;
   secret_last4: string | null;
@@ -290,6 +297,12 @@ export interface OAuthClient {
   previous_secret_expires_at: Timestamp | null;
   created_at: Timestamp;
   created_by: Actor;
+}
+
+/** One registered redirect URI the server refuses, and why, in words (with what to do). */
+export interface OAuthRedirectUriProblem {
+  redirect_uri: string;
+  problem: string;
 }
 
 /** A client as created or after a secret rotation: `client_secret` is shown this once (null for public). */
@@ -342,11 +355,37 @@ export interface AuditEventFilters {
 
 export interface AuditEventListParams extends ListParams, AuditEventFilters {}
 
+/** Why a verification failed (docs/audit.md, Tamper evidence). */
+export type AuditVerificationReason =
+  | 'head_missing'
+  | 'head_unauthenticated'
+  | 'purge_marker_unauthenticated'
+  | 'head_behind_digest'
+  | 'event_before_purge_marker'
+  | 'event_invalid'
+  | 'digest_hash_mismatch'
+  | 'head_mismatch';
+
+export interface AuditVerifyParams {
+  /**
+   * A signed digest you kept (an `audit_digest` log line's `digest`): the log must still hold everything
+   * it covers. One that this server did not sign for your organization is a `ValidationError`
+   * (`invalid_audit_digest`).
+   */
+  digest?: string;
+}
+
 export interface AuditVerification {
   ok: boolean;
   checked: number;
-  /** The first event that fails verification. */
+  /** The first event that fails verification, or `head` when the chain's head row is at fault. */
   first_bad: string | null;
+  /** Why `ok` is false; null when it is true. */
+  reason: AuditVerificationReason | null;
+  /** Where the chain ends: the newest `seq` (0 when there are no events). It never goes down. */
+  head_seq: number;
+  /** The digest checked against, when one was given. */
+  digest: { seq: number; issued_at: string } | null;
 }
 
 // ---- Organization and security ------------------------------------------------------------------------

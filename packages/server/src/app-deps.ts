@@ -16,6 +16,7 @@ import type { InvalidationBus } from './state/invalidation-bus.ts';
 import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
 import type { UsageRecorder } from './usage/recorder.ts';
+import type { PasswordHasher } from './users/password-hasher.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -34,6 +35,8 @@ export interface AppDeps {
   limiter: RateLimiter;
   orgLimits: OrgLimitCache;
   loginThrottle: LoginThrottle;
+  /** argon2id on request paths: bounded in flight and queued per node (COHERA_PASSWORD_HASH_*). */
+  passwords: PasswordHasher;
   /** Failed authentication per client IP: API credentials and OAuth client authentication alike. */
   authFailures: AuthFailureGuard;
   readCache: ResourceReadCache;

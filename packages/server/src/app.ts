@@ -28,6 +28,7 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
+import { registerJsonBodyParser } from './http/json-body.ts';
 import { createLogger, lazyChildLoggerFactory } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { registerPipeline } from './http/pipeline.ts';
@@ -59,6 +60,7 @@ import { type Database, openDatabase } from './storage/database.ts';
 import { healthRoutes } from './system/health.ts';
 import { UsageRecorder } from './usage/recorder.ts';
 import { usageRoutes } from './usage/routes.ts';
+import { PasswordHasher } from './users/password-hasher.ts';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -85,7 +87,8 @@ function createRateLimiter(config: Readonly<Config>, logger: Logger): RateLimite
   return new MemoryRateLimiter();
 }
 
-function createInvalidationBus(
+/** The bus the configuration names (also used by operator commands that must reach running nodes). */
+export function createInvalidationBus(
   config: Readonly<Config>,
   database: Database,
   logger: Logger,
@@ -102,6 +105,10 @@ export interface RouteEntry {
   method: string;
   url: string;
   access: RouteAccess | undefined;
+  /** The fields of its answer that hold a shown-once secret (idempotency/shown-once.ts). */
+  secretFields: readonly string[] | undefined;
+  /** Its response schemas by status, as declared (the shown-once test reads their field names). */
+  response: unknown;
 }
 
 declare module 'fastify' {
@@ -131,7 +138,13 @@ export async function buildApp(
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
   const database =
-    options.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+    options.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      log: logger,
+      masterKey: config.masterKey,
+    }));
   const ownsDatabase = options.database === undefined;
 
   const app = Fastify({
@@ -155,9 +168,14 @@ export async function buildApp(
   // All bodies are JSON (DESIGN §4); Fastify's default text/plain parser would let a text body reach
   // validation as a string (a 400) instead of being refused as the wrong media type (a 415).
   app.removeContentTypeParser('text/plain');
+  // Fastify's JSON parser behind a nesting bound: a deep body is a 400 before anything walks it.
+  registerJsonBodyParser(app);
 
   const bus = options.bus ?? createInvalidationBus(config, database, logger);
-  const audit = new AuditLog(database.db, config.masterKey, clock, logger);
+  const audit = new AuditLog(database.db, config.masterKey, clock, logger, {
+    digestIntervalMs: config.auditDigestIntervalSeconds * 1000,
+    digestSink: config.auditDigestSink,
+  });
   const limiter = options.limiter ?? createRateLimiter(config, logger);
   const deps: AppDeps = {
     config,
@@ -181,6 +199,10 @@ export async function buildApp(
     limiter,
     orgLimits: new OrgLimitCache(database.db, clock),
     loginThrottle: new LoginThrottle(limiter, clock, options.abuseLimits),
+    passwords: new PasswordHasher({
+      concurrency: config.passwordHashConcurrency,
+      queueLimit: config.passwordHashQueue,
+    }),
     authFailures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
   };
@@ -202,7 +224,13 @@ export async function buildApp(
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
-      app.routeTable.push({ method, url: route.url, access: route.config?.access });
+      app.routeTable.push({
+        method,
+        url: route.url,
+        access: route.config?.access,
+        secretFields: route.config?.secretFields,
+        response: route.schema?.response,
+      });
     }
   });
 
@@ -261,7 +289,7 @@ export async function buildApp(
   const metrics = createMetrics(deps);
   app.decorate('metrics', metrics);
   const observe = registerRequestMetrics(app, metrics);
-  registerMetricsRoute(app, metrics, config.metricsToken);
+  registerMetricsRoute(app, metrics, config.metricsToken, deps.authFailures);
 
   await app.register(healthRoutes);
   await app.register(openApiRoutes);

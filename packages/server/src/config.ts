@@ -3,8 +3,9 @@
  * else in the server reads `process.env`. Every problem is reported, one line each, before start-up stops.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -38,6 +39,14 @@ export interface Config {
   auditApiCalls: 'none' | 'writes' | 'all';
   /** Audit events older than this many days are deleted (the chain stays verifiable). */
   auditRetentionDays: number;
+  /** How often signed digests of the audit chains that moved are made, in seconds (1–300). */
+  auditDigestIntervalSeconds: number;
+  /** An absolute file path each audit digest is also appended to (NDJSON, created 0600), or null. */
+  auditDigestSink: string | null;
+  /** argon2id hashes (sign-in) in flight at once on this node. */
+  passwordHashConcurrency: number;
+  /** Hashes that may wait for a slot; one more is answered 503 at once. */
+  passwordHashQueue: number;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -58,6 +67,10 @@ const SETTINGS = [
   'COHERA_TRUST_PROXY',
   'COHERA_AUDIT_API_CALLS',
   'COHERA_AUDIT_RETENTION_DAYS',
+  'COHERA_AUDIT_DIGEST_INTERVAL',
+  'COHERA_AUDIT_DIGEST_SINK',
+  'COHERA_PASSWORD_HASH_CONCURRENCY',
+  'COHERA_PASSWORD_HASH_QUEUE',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -125,6 +138,14 @@ function parseUrl(name: Setting, raw: string, protocols: readonly string[], prob
     return null;
   }
   return url;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function decodeMasterKey(raw: string, source: string, problems: string[]): Buffer | null {
@@ -225,6 +246,38 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^\d{1,5}$/.test(retentionRaw) || Number(retentionRaw) < 1) {
     problems.push(`COHERA_AUDIT_RETENTION_DAYS must be a whole number of days from 1, got "${retentionRaw}"`);
   }
+  // At most 5 minutes: digests are how a truncation is found from outside; the gap they leave stays short.
+  const digestIntervalRaw = readRaw(env, 'COHERA_AUDIT_DIGEST_INTERVAL', problems) ?? '300';
+  const digestInterval = Number(digestIntervalRaw);
+  if (!/^\d{1,3}$/.test(digestIntervalRaw) || digestInterval < 1 || digestInterval > 300) {
+    problems.push(
+      `COHERA_AUDIT_DIGEST_INTERVAL must be a whole number of seconds from 1 to 300, got "${digestIntervalRaw}"`,
+    );
+  }
+  const digestSinkRaw = readRaw(env, 'COHERA_AUDIT_DIGEST_SINK', problems);
+  const auditDigestSink = digestSinkRaw === undefined ? null : resolve(cwd, digestSinkRaw);
+  if (auditDigestSink !== null && !isDirectory(dirname(auditDigestSink))) {
+    problems.push(`COHERA_AUDIT_DIGEST_SINK: the directory of ${auditDigestSink} does not exist`);
+  }
+
+  // Default: one core left for the event loop, and at most 3 of libuv's 4 pool threads, where argon2 runs
+  // beside file reads, DNS and WebCrypto (users/password-hasher.ts says why the bound exists).
+  const hashConcurrencyDefault = Math.min(3, Math.max(1, availableParallelism() - 1));
+  const hashConcurrencyRaw = readRaw(env, 'COHERA_PASSWORD_HASH_CONCURRENCY', problems);
+  const passwordHashConcurrency =
+    hashConcurrencyRaw === undefined ? hashConcurrencyDefault : Number(hashConcurrencyRaw);
+  if (
+    hashConcurrencyRaw !== undefined &&
+    (!/^\d{1,2}$/.test(hashConcurrencyRaw) || passwordHashConcurrency < 1)
+  ) {
+    problems.push(
+      `COHERA_PASSWORD_HASH_CONCURRENCY must be a whole number from 1 to 99, got "${hashConcurrencyRaw}"`,
+    );
+  }
+  const hashQueueRaw = readRaw(env, 'COHERA_PASSWORD_HASH_QUEUE', problems) ?? '64';
+  if (!/^\d{1,5}$/.test(hashQueueRaw)) {
+    problems.push(`COHERA_PASSWORD_HASH_QUEUE must be a whole number from 0 to 99999, got "${hashQueueRaw}"`);
+  }
 
   let masterKey: Buffer | null = null;
   let masterKeySource: Config['masterKeySource'] = 'environment';
@@ -256,6 +309,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy,
     auditApiCalls: auditRaw as Config['auditApiCalls'],
     auditRetentionDays: Number(retentionRaw),
+    auditDigestIntervalSeconds: digestInterval,
+    auditDigestSink,
+    passwordHashConcurrency,
+    passwordHashQueue: Number(hashQueueRaw),
   });
 }
 

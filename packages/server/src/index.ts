@@ -1,8 +1,14 @@
 export { type BuildOptions, buildApp } from './app.ts';
 export { operatorAuditLog } from './audit/log.ts';
+export { type ResealResult, resealAuditChain } from './audit/reseal.ts';
+export {
+  revokeOldSigningKeys,
+  type SigningKeyRevocation,
+} from './auth/oauth/revoke-signing-keys.ts';
 export { rotateSigningKey } from './auth/oauth/signing-keys.ts';
 export { type Clock, ManualClock, systemClock } from './clock.ts';
 export { type Config, ConfigError, loadConfig } from './config.ts';
+export { createLogger } from './http/logger.ts';
 export { startServer } from './main.ts';
 export { BootstrapError, bootstrap } from './orgs/bootstrap.ts';
 export { findOrg, rateLimitsOf, setTier, TIERS } from './orgs/repository.ts';

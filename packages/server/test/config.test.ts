@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type Config, ConfigError, loadConfig } from '../src/config.ts';
@@ -87,6 +88,13 @@ describe('invalid settings', () => {
       'COHERA_PUBLIC_URL',
     ],
     ['a short metrics token', { COHERA_METRICS_TOKEN: 'short-tok' }, 'COHERA_METRICS_TOKEN', 'short-tok'],
+    ['no hashing slots', { COHERA_PASSWORD_HASH_CONCURRENCY: '0' }, 'COHERA_PASSWORD_HASH_CONCURRENCY'],
+    [
+      'a hashing concurrency that is not a number',
+      { COHERA_PASSWORD_HASH_CONCURRENCY: 'all' },
+      'COHERA_PASSWORD_HASH_CONCURRENCY',
+    ],
+    ['a negative hashing queue', { COHERA_PASSWORD_HASH_QUEUE: '-1' }, 'COHERA_PASSWORD_HASH_QUEUE'],
     [
       'a master key of 16 bytes',
       { COHERA_MASTER_KEY: randomBytes(16).toString('base64') },
@@ -167,6 +175,9 @@ describe('valid settings', () => {
     assert.equal(config.issuer, 'cohera.io');
     assert.equal(config.audience, 'https://api.cohera.io');
     assert.equal(config.logLevel, 'info');
+    // One core left for the event loop, at most 3 of libuv's 4 pool threads.
+    assert.equal(config.passwordHashConcurrency, Math.min(3, Math.max(1, availableParallelism() - 1)));
+    assert.equal(config.passwordHashQueue, 64);
     assert.ok(Object.isFrozen(config));
     assert.throws(() => {
       (config as Config).port = 1;
@@ -185,10 +196,14 @@ describe('valid settings', () => {
         COHERA_PUBLIC_URL: 'https://cohera.example.com/',
         COHERA_LOG_LEVEL: 'trace',
         COHERA_METRICS_TOKEN: 'a-metrics-token-of-32-characters',
+        COHERA_PASSWORD_HASH_CONCURRENCY: '8',
+        COHERA_PASSWORD_HASH_QUEUE: '0',
       },
       dir(),
     );
     assert.equal(config.port, 9090);
+    assert.equal(config.passwordHashConcurrency, 8);
+    assert.equal(config.passwordHashQueue, 0);
     assert.ok(config.masterKey.equals(key));
     assert.equal(config.masterKeySource, 'environment');
     assert.equal(config.databaseUrl, 'postgresql://u@db.example:5432/cohera');

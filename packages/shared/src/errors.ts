@@ -4,6 +4,7 @@
  */
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: 'The request is invalid' },
+  invalid_audit_digest: { status: 400, title: 'The audit digest is not one this server signed for you' },
   missing_credential: { status: 401, title: 'A credential is required' },
   invalid_credential: { status: 401, title: 'The credential is invalid' },
   expired_credential: { status: 401, title: 'The credential has expired' },
@@ -19,6 +20,13 @@ export const ERROR_CODES = {
   idempotency_key_in_use: {
     status: 409,
     title: 'A request with this idempotency key is still in progress',
+  },
+  key_revoked: { status: 409, title: 'The key is revoked' },
+  key_expired: { status: 409, title: 'The key has expired' },
+  key_already_rolled: { status: 409, title: 'The key has already been rolled' },
+  secret_already_shown: {
+    status: 409,
+    title: 'The secret in the answer to this request was shown once and is not kept',
   },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },

@@ -3,6 +3,7 @@ export * from './base62.ts';
 export * from './countries.ts';
 export * from './crc32.ts';
 export * from './errors.ts';
+export * from './hostnames.ts';
 export * from './ids.ts';
 export * from './redirect-uris.ts';
 export * from './scopes.ts';

@@ -23,6 +23,10 @@ import { oauth } from './migrations/0004-oauth.ts';
 import { audit } from './migrations/0005-audit.ts';
 import { idempotency } from './migrations/0006-idempotency.ts';
 import { orgUsage } from './migrations/0007-org-usage.ts';
+import { redirectUriRecheck } from './migrations/0008-redirect-uri-recheck.ts';
+import { auditAnchors } from './migrations/0009-audit-anchors.ts';
+import { apiKeySuccessor } from './migrations/0010-api-key-successor.ts';
+import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
 
@@ -41,9 +45,16 @@ export interface DatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size per node. */
   poolSize?: number;
+  /**
+   * For migrations that must authenticate rows already there (0009 seals the audit chains' heads with a
+   * MAC); a database with no such rows migrates without it.
+   */
+  masterKey?: Buffer;
+  /** Where to warn about data-dir files found readable by others (and tightened to 0600). */
+  log?: { warn(details: Record<string, unknown>, message: string): void };
 }
 
-function migrations(dialect: Dialect): Record<string, Migration> {
+function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migration> {
   return {
     '0001-foundation': foundation(dialect),
     '0002-api-key-lifecycle': apiKeyLifecycle(dialect),
@@ -52,16 +63,21 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0005-audit': audit(dialect),
     '0006-idempotency': idempotency(dialect),
     '0007-org-usage': orgUsage(dialect),
+    '0008-redirect-uri-recheck': redirectUriRecheck(dialect),
+    '0009-audit-anchors': auditAnchors(dialect, masterKey),
+    '0010-api-key-successor': apiKeySuccessor(dialect),
   };
 }
 
 class StaticMigrations implements MigrationProvider {
   readonly #dialect: Dialect;
-  constructor(dialect: Dialect) {
+  readonly #masterKey: Buffer | undefined;
+  constructor(dialect: Dialect, masterKey?: Buffer) {
     this.#dialect = dialect;
+    this.#masterKey = masterKey;
   }
   async getMigrations() {
-    return migrations(this.#dialect);
+    return migrations(this.#dialect, this.#masterKey);
   }
 }
 
@@ -90,11 +106,23 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   } else {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const file = join(options.dataDir, 'cohera.sqlite');
+    // Owner-only whatever the umask or the directory's mode (private-files.ts); SQLite gives its -wal and
+    // -shm files the database file's mode.
+    const companions = [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+    const tightened = tightenPrivateFiles([...companions, join(options.dataDir, 'master.key')]);
+    if (tightened.length > 0) {
+      options.log?.warn(
+        { files: tightened },
+        'data-dir files were readable by other users and are now 0600; if anyone else could read them, ' +
+          'treat the master key and the stored secrets as exposed',
+      );
+    }
+    createPrivateFile(file);
     const db = new Kysely<DB>({ dialect: createSqliteDialect(file) });
     database = { db, dialect: 'sqlite', location: file, destroy: () => db.destroy() };
   }
   try {
-    await migrate(database);
+    await migrate(database, options.masterKey);
   } catch (error) {
     await database.destroy();
     throw error;
@@ -102,10 +130,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return database;
 }
 
-export async function migrate(database: Database): Promise<void> {
+export async function migrate(database: Database, masterKey?: Buffer): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
-    provider: new StaticMigrations(database.dialect),
+    provider: new StaticMigrations(database.dialect, masterKey),
     migrationTableName: 'cohera_migrations',
     migrationLockTableName: 'cohera_migrations_lock',
   });

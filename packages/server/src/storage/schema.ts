@@ -69,6 +69,8 @@ export interface ApiKeysTable {
   rate_limit_per_minute: number | null;
   /** The key this one replaced in a roll. */
   rolled_from_id: string | null;
+  /** The key a roll made from this one; set once, by the roll that claims this key (at most one). */
+  replaced_by_id: string | null;
 }
 
 export interface ApiKeyUsageTable {
@@ -182,6 +184,11 @@ export interface OAuthClientsTable {
   client_type: OAuthClientType;
   /** JSON array of absolute URIs, matched exactly. */
   redirect_uris: string;
+  /**
+   * JSON `[{redirect_uri, problem}]`: registered URIs that break today's rules (migration 0008 checked the
+   * apps registered before them); `[]` for every app registered since, whose URIs were checked on the way in.
+   */
+  redirect_uri_problems: string;
   /** The scope ceiling (JSON array): no grant to this client may hold more. */
   scopes: string;
   /** SHA-256 (hex) of the client secret; null for public clients. */
@@ -274,6 +281,12 @@ export interface AuditChainHeadsTable {
   /** Retention deletes events from the oldest; this is the last deleted one, where verification starts. */
   purged_through_seq: number;
   purged_through_hash: string;
+  /** HMAC of (org, seq, hash) under the anchors' key (audit/head-seal.ts), or `unauthenticated`. */
+  head_mac: string;
+  /** HMAC of (org, purged_through_seq, purged_through_hash), or `unauthenticated`. */
+  purged_mac: string;
+  /** The `seq` of the last signed digest any node made of this head; a digest is due when it differs. */
+  digested_seq: number;
 }
 
 export interface ApiKeyScopeUsageTable {

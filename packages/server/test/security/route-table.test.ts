@@ -54,6 +54,9 @@ const PUBLIC_ROUTES = [
   'OPTIONS /.well-known/oauth-authorization-server',
   'GET /.well-known/jwks.json',
   'HEAD /.well-known/jwks.json',
+  // The public key of signed audit digests: auditors who hold a digest but no credential verify with it.
+  'GET /v1/audit-events/digest-keys',
+  'HEAD /v1/audit-events/digest-keys',
   // Sign-in and consent inside an authorization: bound to the engine's interaction cookie and our session.
   'GET /oauth/interaction/:uid',
   'HEAD /oauth/interaction/:uid',
