@@ -10,14 +10,15 @@
  * SQLite only: the flow is the same on both engines, and each browser run costs seconds.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as oauth from 'oauth4webapi';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createOrg, type TestOrg } from '../support/app.ts';
+import { chromiumAvailable, launchChromium, WAIT_MS } from '../support/chromium.ts';
 import { tempDir } from '../support/config.ts';
 import { type EngineHandle, prepareEngine } from '../support/engines.ts';
 import {
@@ -31,9 +32,6 @@ import {
 } from '../support/oauth.ts';
 import type { ProblemBody } from '../support/problem.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** Every wait in the browser: long enough for a slow CI machine, short enough that nothing hangs. */
-const WAIT_MS = 15_000;
 const TEST_TIMEOUT_MS = 60_000;
 
 /** Written here rather than taken from SCOPE_DESCRIPTIONS, so a page that shows the wrong words fails. */
@@ -48,19 +46,6 @@ const PORTAL_NAME = 'Supplier portal';
 const OTHER_NAME = 'Audit helper';
 const FIRST_SCOPES: Requested[] = ['read:certificates', 'read:suppliers'];
 const WIDER_SCOPES: Requested[] = [...FIRST_SCOPES, 'write:suppliers'];
-
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  // Belt and braces for "loopback only": no host name resolves, so nothing but 127.0.0.1 is reachable.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
 
 interface CallbackApp {
   redirectUri: string;
@@ -132,18 +117,7 @@ function assertClean(log: PageLog): void {
   assert.deepEqual(log.cspViolations, [], 'the page broke its own Content-Security-Policy');
 }
 
-const missing = existsSync(CHROMIUM)
-  ? null
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); ` +
-    'playwright never downloads a browser here';
-
-if (missing && process.env.CI === 'true') {
-  test('Chromium is installed (CI must run the browser tests, never skip them)', () => {
-    assert.fail(missing);
-  });
-} else if (missing) {
-  test('OAuth sign-in and consent in Chromium', { skip: missing }, () => {});
-} else {
+if (chromiumAvailable('OAuth sign-in and consent in Chromium')) {
   describe('OAuth sign-in and consent in Chromium [sqlite]', () => {
     let handle: EngineHandle | undefined;
     let server: OAuthTestServer | undefined;
@@ -260,7 +234,7 @@ if (missing && process.env.CI === 'true') {
           redirect_uris: [callbackApp.redirectUri],
           scopes: ['read:certificates'],
         });
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 30_000 });
+        browser = await launchChromium();
       },
       { timeout: TEST_TIMEOUT_MS },
     );

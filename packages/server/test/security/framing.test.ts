@@ -10,14 +10,14 @@
  *   without protection shows that the frames load at all.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { newId } from '@cohera/shared';
 import { sql } from 'kysely';
-import { type Browser, type BrowserContext, chromium, type Frame, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { createMember, createOrg, startTestApp, type TestApp } from '../support/app.ts';
+import { chromiumAvailable, launchChromium, WAIT_MS } from '../support/chromium.ts';
 import { assertStrictCsp, directivesOf } from '../support/csp.ts';
 import { type EngineHandle, prepareEngine } from '../support/engines.ts';
 import {
@@ -27,21 +27,7 @@ import {
   startOAuthServer,
 } from '../support/oauth.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const WAIT_MS = 15_000;
 const TEST_TIMEOUT_MS = 90_000;
-const LAUNCH_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
-
 function assertFrameProof(headers: Record<string, unknown>, where: string, strictSources = true): void {
   assert.equal(headers['x-frame-options'], 'DENY', `${where}: X-Frame-Options`);
   const csp = String(headers['content-security-policy'] ?? '');
@@ -141,18 +127,7 @@ async function frameShowsOurPage(frame: Frame, ourOrigin: string): Promise<boole
   return /Cohera|name="password"|name="decision"|Authorization failed/.test(content);
 }
 
-const missing = existsSync(CHROMIUM)
-  ? null
-  : `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); ` +
-    'playwright never downloads a browser here';
-
-if (missing && process.env.CI === 'true') {
-  test('Chromium is installed (CI must run the framing tests, never skip them)', () => {
-    assert.fail(missing);
-  });
-} else if (missing) {
-  test('framing in Chromium', { skip: missing }, () => {});
-} else {
+if (chromiumAvailable('framing in Chromium')) {
   describe('another origin cannot frame our pages, in Chromium [sqlite]', () => {
     let handle: EngineHandle | undefined;
     let server: OAuthTestServer | undefined;
@@ -231,7 +206,7 @@ ${Object.entries(frames)
   .join('\n')}
 </body></html>`;
 
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS, timeout: 30_000 });
+        browser = await launchChromium();
         context = await browser.newContext();
         context.setDefaultTimeout(WAIT_MS);
         context.setDefaultNavigationTimeout(WAIT_MS);
