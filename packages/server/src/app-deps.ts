@@ -17,6 +17,7 @@ import type { Database } from './storage/database.ts';
 import type { DB } from './storage/schema.ts';
 import type { UsageRecorder } from './usage/recorder.ts';
 import type { PasswordHasher } from './users/password-hasher.ts';
+import type { WebhookDispatcher } from './webhooks/delivery/dispatcher.ts';
 
 export interface AppDeps {
   config: Readonly<Config>;
@@ -43,4 +44,9 @@ export interface AppDeps {
   usage: UsageRecorder;
   /** The audit log: `record` in a management action's transaction, `enqueue` for high-volume events. */
   audit: AuditLog;
+  /**
+   * This node's webhook delivery worker (webhooks/delivery: WebhookDispatcher). Producers call `wake()` after
+   * the transaction that emitted an event commits, so it is sent at once; workers also poll.
+   */
+  webhooks: WebhookDispatcher;
 }

@@ -61,6 +61,12 @@ import { healthRoutes } from './system/health.ts';
 import { UsageRecorder } from './usage/recorder.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { PasswordHasher } from './users/password-hasher.ts';
+import { WebhookDispatcher } from './webhooks/delivery/dispatcher.ts';
+import { webhookDeliveryRoutes } from './webhooks/delivery-routes.ts';
+import { RateLimitEvents } from './webhooks/rate-limit-events.ts';
+import { startWebhookPurge } from './webhooks/retention.ts';
+import { webhookEndpointRoutes } from './webhooks/routes.ts';
+import { WebhookScheduler } from './webhooks/scheduler.ts';
 
 export interface BuildOptions {
   clock?: Clock;
@@ -205,6 +211,7 @@ export async function buildApp(
     }),
     authFailures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
+    webhooks: new WebhookDispatcher({ db: database.db, clock, config, log: logger, audit }),
   };
   const serviceAccounts = deps.serviceAccounts;
   bus.subscribe((message) => {
@@ -218,6 +225,23 @@ export async function buildApp(
   await bus.ready();
   deps.usage.start(options.usageFlushMs);
   deps.audit.start(config.auditRetentionDays);
+  deps.webhooks.start();
+  // Time-based webhook events (certificate and API key expiry): every node scans, the outbox dedupes.
+  const webhookScheduler = new WebhookScheduler({
+    db: database.db,
+    clock,
+    log: logger,
+    intervalSeconds: config.webhookSchedulerIntervalSeconds,
+    wake: () => deps.webhooks.wake(),
+    lastUseOf: (id, stored) => deps.usage.lastUseOf(id, stored),
+  });
+  webhookScheduler.start();
+  const webhookPurge = startWebhookPurge(database.db, clock, logger);
+  const rateLimitEvents = new RateLimitEvents({
+    db: database.db,
+    log: logger,
+    wake: () => deps.webhooks.wake(),
+  });
   app.decorate('deps', deps);
   app.decorate('routeTable', [] as RouteEntry[]);
 
@@ -282,6 +306,7 @@ export async function buildApp(
           },
           request: requestOf(request),
         });
+        rateLimitEvents.report(auth, request.rateLimit, clock.now());
       },
     }),
     closing: () => closing,
@@ -308,6 +333,8 @@ export async function buildApp(
   await app.register(certificateRoutes(deps));
   await app.register(securityReportRoutes(deps));
   await app.register(usageRoutes(deps));
+  await app.register(webhookEndpointRoutes(deps));
+  await app.register(webhookDeliveryRoutes(deps));
   await app.register(dashboardRoutes(options.dashboardDir ? { dir: options.dashboardDir } : {}));
 
   const auditCalls = config.auditApiCalls;
@@ -347,6 +374,14 @@ export async function buildApp(
 
   app.addHook('onClose', async () => {
     deps.oauth.stop();
+    // Stop producing time-based and rate-limit events before deliveries stop.
+    await webhookScheduler.stop();
+    await webhookPurge.stop();
+    await rateLimitEvents.settle();
+    // Before the audit log's last flush and the database: attempts in flight record their results.
+    await deps.webhooks
+      .stop()
+      .catch((error: unknown) => app.log.error({ err: error }, 'stopping webhook deliveries failed'));
     await idempotency.close();
     await deps.usage
       .stop()

@@ -47,6 +47,16 @@ export interface Config {
   passwordHashConcurrency: number;
   /** Hashes that may wait for a slot; one more is answered 503 at once. */
   passwordHashQueue: number;
+  /** Webhooks may use `http://` and reach private addresses: development and tests only (a start-up warning). */
+  webhooksAllowPrivate: boolean;
+  /** How long a webhook delivery may take before it counts as failed, in seconds (1–60). */
+  webhookTimeoutSeconds: number;
+  /** Seconds to wait before each retry of a failed delivery; after the last one the message is `failed`. */
+  webhookRetrySchedule: readonly number[];
+  /** An endpoint whose deliveries have all failed for this many hours is disabled (1–8760). */
+  webhookDisableAfterHours: number;
+  /** How often each node scans for certificates and API keys crossing an expiry threshold, in seconds (1–3600). */
+  webhookSchedulerIntervalSeconds: number;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -71,6 +81,11 @@ const SETTINGS = [
   'COHERA_AUDIT_DIGEST_SINK',
   'COHERA_PASSWORD_HASH_CONCURRENCY',
   'COHERA_PASSWORD_HASH_QUEUE',
+  'COHERA_WEBHOOKS_ALLOW_PRIVATE',
+  'COHERA_WEBHOOK_TIMEOUT_SECONDS',
+  'COHERA_WEBHOOK_RETRY_SCHEDULE',
+  'COHERA_WEBHOOK_DISABLE_AFTER_HOURS',
+  'COHERA_WEBHOOK_SCHEDULER_INTERVAL_SECONDS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -279,6 +294,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     problems.push(`COHERA_PASSWORD_HASH_QUEUE must be a whole number from 0 to 99999, got "${hashQueueRaw}"`);
   }
 
+  const webhooks = parseWebhookSettings(env, problems);
+
   let masterKey: Buffer | null = null;
   let masterKeySource: Config['masterKeySource'] = 'environment';
   const masterRaw = readRaw(env, 'COHERA_MASTER_KEY', problems);
@@ -313,7 +330,67 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     auditDigestSink,
     passwordHashConcurrency,
     passwordHashQueue: Number(hashQueueRaw),
+    ...webhooks,
   });
+}
+
+/** DESIGN §5.5: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (about 3 days in all). */
+export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [
+  5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400,
+] as const;
+
+function parseWebhookSettings(env: Env, problems: string[]) {
+  const allowRaw = readRaw(env, 'COHERA_WEBHOOKS_ALLOW_PRIVATE', problems) ?? 'false';
+  if (allowRaw !== 'true' && allowRaw !== 'false') {
+    problems.push(`COHERA_WEBHOOKS_ALLOW_PRIVATE must be true or false, got "${allowRaw}"`);
+  }
+  // At most a minute: a worker slot is held for the whole wait, and a receiver should answer at once.
+  const timeoutRaw = readRaw(env, 'COHERA_WEBHOOK_TIMEOUT_SECONDS', problems) ?? '15';
+  if (!/^\d{1,2}$/.test(timeoutRaw) || Number(timeoutRaw) < 1 || Number(timeoutRaw) > 60) {
+    problems.push(
+      `COHERA_WEBHOOK_TIMEOUT_SECONDS must be a whole number of seconds from 1 to 60, got "${timeoutRaw}"`,
+    );
+  }
+  const scheduleRaw = readRaw(env, 'COHERA_WEBHOOK_RETRY_SCHEDULE', problems);
+  let schedule: readonly number[] = DEFAULT_WEBHOOK_RETRY_SCHEDULE;
+  if (scheduleRaw !== undefined) {
+    const parts = scheduleRaw.split(',').map((part) => part.trim());
+    // Up to 20 retries of up to a week each: enough for any policy, bounded so a typo cannot queue forever.
+    if (
+      parts.length > 20 ||
+      parts.some((p) => !/^\d{1,6}$/.test(p) || Number(p) < 1 || Number(p) > 604_800)
+    ) {
+      problems.push(
+        'COHERA_WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated whole numbers of seconds from 1 to 604800',
+      );
+    } else {
+      schedule = Object.freeze(parts.map(Number));
+    }
+  }
+  const disableRaw = readRaw(env, 'COHERA_WEBHOOK_DISABLE_AFTER_HOURS', problems) ?? '120';
+  if (!/^\d{1,4}$/.test(disableRaw) || Number(disableRaw) < 1 || Number(disableRaw) > 8760) {
+    problems.push(
+      `COHERA_WEBHOOK_DISABLE_AFTER_HOURS must be a whole number of hours from 1 to 8760, got "${disableRaw}"`,
+    );
+  }
+  return {
+    webhooksAllowPrivate: allowRaw === 'true',
+    webhookTimeoutSeconds: Number(timeoutRaw),
+    webhookRetrySchedule: schedule,
+    webhookDisableAfterHours: Number(disableRaw),
+    webhookSchedulerIntervalSeconds: parseSchedulerInterval(env, problems),
+  };
+}
+
+/** The expiry scan runs on every node; its events are deduplicated, so the interval only sets how late one can be. */
+function parseSchedulerInterval(env: Env, problems: string[]): number {
+  const raw = readRaw(env, 'COHERA_WEBHOOK_SCHEDULER_INTERVAL_SECONDS', problems) ?? '60';
+  if (!/^\d{1,4}$/.test(raw) || Number(raw) < 1 || Number(raw) > 3600) {
+    problems.push(
+      `COHERA_WEBHOOK_SCHEDULER_INTERVAL_SECONDS must be a whole number of seconds from 1 to 3600, got "${raw}"`,
+    );
+  }
+  return Number(raw);
 }
 
 function embeddedMasterKey(dataDir: string, problems: string[]) {

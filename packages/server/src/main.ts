@@ -24,6 +24,11 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       'generated a new master key in the data dir; back it up, or set COHERA_MASTER_KEY',
     );
   }
+  if (config.webhooksAllowPrivate) {
+    app.log.warn(
+      'COHERA_WEBHOOKS_ALLOW_PRIVATE=true: webhooks may use http:// and reach private and loopback addresses; for development and tests only',
+    );
+  }
   if (config.databaseUrl && !config.redisUrl) {
     app.log.warn(
       'PostgreSQL without COHERA_REDIS_URL: rate limits are counted per node, so a fleet of N nodes allows N× each limit',

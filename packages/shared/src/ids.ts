@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   oauth_signing_key: 'osk',
   audit_event: 'evt',
   webhook_endpoint: 'whe',
+  webhook_message: 'msg',
   request: 'req',
 } as const;
 

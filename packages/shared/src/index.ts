@@ -7,3 +7,4 @@ export * from './hostnames.ts';
 export * from './ids.ts';
 export * from './redirect-uris.ts';
 export * from './scopes.ts';
+export * from './webhook-events.ts';

@@ -28,6 +28,12 @@ export const AUDIT_ACTIONS = {
   'oauth.token_revoked': 'An OAuth app revoked its refresh token (RFC 7009), ending its authorization',
   'oauth.refresh_reuse_detected': 'A used refresh token was presented again; its authorization was revoked',
   'oauth.code_replay_detected': 'An authorization code was presented twice; what it issued was revoked',
+  'webhook_endpoint.created': 'A webhook endpoint was created',
+  'webhook_endpoint.updated': 'A webhook endpoint was changed (URL, events, description or status)',
+  'webhook_endpoint.deleted': 'A webhook endpoint was deleted',
+  'webhook_endpoint.secret_rotated': 'A webhook endpoint’s signing secret was replaced',
+  'webhook_endpoint.disabled':
+    'A webhook endpoint was disabled by the server: a 410 Gone, or deliveries failing for too long',
   'api.request': 'An API call (recorded according to COHERA_AUDIT_API_CALLS)',
   'audit.events_dropped': 'The audit buffer was full and events were dropped (their count is in metadata)',
   'audit.chain_resealed':

@@ -26,6 +26,7 @@ import { orgUsage } from './migrations/0007-org-usage.ts';
 import { redirectUriRecheck } from './migrations/0008-redirect-uri-recheck.ts';
 import { auditAnchors } from './migrations/0009-audit-anchors.ts';
 import { apiKeySuccessor } from './migrations/0010-api-key-successor.ts';
+import { webhooks } from './migrations/0011-webhooks.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
@@ -66,6 +67,7 @@ function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migrat
     '0008-redirect-uri-recheck': redirectUriRecheck(dialect),
     '0009-audit-anchors': auditAnchors(dialect, masterKey),
     '0010-api-key-successor': apiKeySuccessor(dialect),
+    '0011-webhooks': webhooks(dialect),
   };
 }
 

@@ -321,6 +321,69 @@ export interface IdempotencyKeysTable {
   response_body: string | null;
 }
 
+export type WebhookEndpointStatus = 'enabled' | 'disabled';
+/** Why an endpoint is disabled: by a person, by a `410 Gone`, or after failing for the configured hours. */
+export type WebhookDisabledReason = 'manual' | 'gone' | 'failing';
+
+/** A URL that receives signed webhooks of one org in one mode (DESIGN §5.5). */
+export interface WebhookEndpointsTable {
+  /** `whe_…`. */
+  id: string;
+  org_id: string;
+  mode: Mode;
+  url: string;
+  description: string;
+  /** JSON array of event types, or `["*"]`. */
+  events: string;
+  status: WebhookEndpointStatus;
+  disabled_reason: WebhookDisabledReason | null;
+  /** The signing secret (`whsec_…`), AES-256-GCM sealed under the master key, bound to the endpoint id. */
+  secret_sealed: string;
+  /** After a rotation, the replaced secret also signs until `previous_secret_expires_at`. */
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: string | null;
+  /** The first failed attempt of the current unbroken failure streak; a success clears it. */
+  failing_since: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The outbox: one row per event, written in the transaction of the change that caused it. */
+export interface WebhookMessagesTable {
+  /** `msg_…`: also the `webhook-id` header, the receiver's idempotency key. */
+  id: string;
+  org_id: string;
+  mode: Mode;
+  type: string;
+  /** The exact minified JSON body sent: `{"id","type","timestamp","data"}`. */
+  body: string;
+  created_at: string;
+  /** Makes an event idempotent: UNIQUE (org_id, dedupe_key); null for ordinary events. */
+  dedupe_key: string | null;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+/** One message to one endpoint: its state, its last attempt, and the lease of the worker sending it. */
+export interface WebhookDeliveriesTable {
+  endpoint_id: string;
+  message_id: string;
+  org_id: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  /** When the next attempt is due; null when not pending. */
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  last_response_status: number | null;
+  /** The first 1 KB of the last response body. */
+  last_response_body: string | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  /** A worker's claim; once past, the delivery is claimable again (nothing is lost on kill -9). */
+  lease_until: string | null;
+  created_at: string;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -343,4 +406,7 @@ export interface DB {
   api_key_scope_usage: ApiKeyScopeUsageTable;
   idempotency_keys: IdempotencyKeysTable;
   org_usage: OrgUsageTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_messages: WebhookMessagesTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -306,6 +306,11 @@ describe('hostile input', () => {
       };
       const certificate = await t.call(key, 'POST', '/v1/certificates', certificateBody);
       assert.equal(certificate.statusCode, 201, certificate.body);
+      const endpoint = await t.call(key, 'POST', '/v1/webhook-endpoints', {
+        url: 'https://hooks.example.com/cohera',
+        events: ['*'],
+      });
+      assert.equal(endpoint.statusCode, 201, endpoint.body);
 
       /** A request each route accepts, but for the field under test; the URL with real ids. */
       const BASE: Record<string, { url: string; body?: Record<string, unknown> }> = {
@@ -320,6 +325,10 @@ describe('hostile input', () => {
         'POST /v1/certificates': { url: '/v1/certificates', body: certificateBody },
         'GET /v1/certificates': { url: '/v1/certificates' },
         'PATCH /v1/certificates/{id}': { url: `/v1/certificates/${certificate.json().id}`, body: {} },
+        'POST /v1/webhook-endpoints/{id}/recover': {
+          url: `/v1/webhook-endpoints/${endpoint.json().id}/recover`,
+          body: {},
+        },
       };
       const fields = await timestampFields();
       assert.ok(fields.length >= 8, `only ${fields.length} timestamp fields found`);
