@@ -116,7 +116,31 @@ export function createMetrics(deps: AppDeps): Metrics {
       this.set(deps.limiter instanceof RedisRateLimiter ? deps.limiter.nodes : 1);
     },
   });
+  registerWebhookMetrics(registry, deps.webhooks);
   return { registry, rateLimited, authFailures };
+}
+
+/** Webhook delivery (DESIGN §5.5): the fleet's due backlog, this node's attempts and delivery latency. */
+function registerWebhookMetrics(registry: Registry, webhooks: AppDeps['webhooks']): void {
+  new Gauge({
+    name: 'cohera_webhook_queue_depth',
+    help: 'Webhook deliveries due now and not yet delivered, on every node (enabled endpoints)',
+    registers: [registry],
+    async collect() {
+      this.set(await webhooks.queueDepth());
+    },
+  });
+  new Gauge({
+    name: 'cohera_webhook_attempts_total',
+    help: 'Webhook delivery attempts by this node since start, by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    collect() {
+      for (const [outcome, count] of Object.entries(webhooks.attempts)) this.set({ outcome }, count);
+    },
+  });
+  // Same registry contract as the request histogram below (LatencyHistogram).
+  registry.registerMetric(webhooks.deliveryLatency as unknown as Parameters<Registry['registerMetric']>[0]);
 }
 
 /**
