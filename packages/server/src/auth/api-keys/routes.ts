@@ -9,16 +9,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { actorOf, requestOf } from '../../audit/log.ts';
-import { apiTime, isoAt } from '../../clock.ts';
+import { isoAt } from '../../clock.ts';
 import { invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { findOrg } from '../../orgs/repository.ts';
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ApiKeysTable } from '../../storage/schema.ts';
 import { UsageDay, UsageQuery, usageDates, usageSeries } from '../../usage/daily.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext, RouteAccess } from '../context.ts';
 import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
 import { asksForExpiry, inheritedExpiry, requestedExpiry } from './lifetime.ts';
+import { presentApiKey } from './present.ts';
 import {
   claimKeyForRoll,
   getApiKey,
@@ -87,35 +89,15 @@ function managementScope(auth: AuthContext): KeyManagementScope {
   return { orgId: auth.orgId, modes: manageableModes(auth), createdBy: ownOnly ? auth.principal : undefined };
 }
 
-export function statusOf(row: Pick<ApiKeysTable, 'revoked_at' | 'expires_at'>, now: number) {
-  if (row.revoked_at) return 'revoked' as const;
-  if (row.expires_at && row.expires_at <= isoAt(now)) return 'expired' as const;
-  return 'active' as const;
-}
+export { statusOf } from './present.ts';
 
 export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function apiKeys(app) {
     const { db, clock, bus, usage, audit } = deps;
     const tags = ['API keys'];
 
-    const present = (row: ApiKeysTable) => ({
-      id: row.id,
-      object: 'api_key' as const,
-      name: row.name,
-      prefix: row.prefix,
-      last4: row.last4,
-      scopes: JSON.parse(row.scopes) as string[],
-      mode: row.mode,
-      status: statusOf(row, clock.now()),
-      created_at: apiTime(row.created_at),
-      expires_at: apiTime(row.expires_at),
-      last_used_at: apiTime(usage.lastUseOf(row.id, row.last_used_at)),
-      revoked_at: apiTime(row.revoked_at),
-      rate_limit_per_minute: row.rate_limit_per_minute,
-      rolled_from: row.rolled_from_id,
-      replaced_by: row.replaced_by_id,
-      created_by: { kind: row.created_by_kind, id: row.created_by_id },
-    });
+    const present = (row: ApiKeysTable) =>
+      presentApiKey(row, clock.now(), (id, stored) => usage.lastUseOf(id, stored));
 
     /** The org's maximum key lifetime (null: no limit), read when a key is made so a change applies at once. */
     const maxLifetimeDays = async (auth: AuthContext) =>
@@ -160,8 +142,11 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             metadata: { name, scopes, mode, expires_at: expiresAt, prefix: inserted.prefix },
             request: requestOf(request),
           });
+          // The key object without `key`: an event never carries the secret.
+          await emitChange(trx, { orgId: auth.orgId, mode }, 'api_key.created', present(inserted), now);
           return inserted;
         });
+        deps.webhooks.wake();
         return reply.code(201).send({ ...present(row), key });
       },
     );
@@ -218,9 +203,19 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         if (!current) throw notFound('API key');
         requireGrantable(request.auth!, JSON.parse(current.scopes) as Scope[]);
         const auth = request.auth!;
+        const now = clock.now();
         const row = await db.transaction().execute(async (trx) => {
-          const revoked = await revokeApiKey(trx, scope, request.params.id, clock.now());
+          const revoked = await revokeApiKey(trx, scope, request.params.id, now);
           if (!revoked) throw notFound('API key');
+          // A key is revoked once (a repeat keeps the first revoked_at): the key makes the event once too.
+          await emitChange(
+            trx,
+            { orgId: revoked.org_id, mode: revoked.mode },
+            'api_key.revoked',
+            present(revoked),
+            now,
+            `api_key.revoked:${revoked.id}`,
+          );
           await audit.record(trx, {
             orgId: auth.orgId,
             actor: actorOf(auth),
@@ -231,6 +226,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           });
           return revoked;
         });
+        deps.webhooks.wake();
         await bus.publish({ kind: 'api_key', keyHash: row.key_hash });
         return present(row);
       },
@@ -316,8 +312,11 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             },
             request: requestOf(request),
           });
+          // `data` is the new key (its `rolled_from` names the old one), without `key`.
+          await emitChange(trx, tenant, 'api_key.rolled', present(inserted), now);
           return inserted;
         });
+        deps.webhooks.wake();
         await bus.publish({ kind: 'api_key', keyHash: old.key_hash });
         return reply.code(201).send({ ...present(row), key });
       },

@@ -4,6 +4,7 @@
  * dashboard session may call these: they are the user's own control, not something an app may do.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Transaction } from 'kysely';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { actorOf, requestOf } from '../../audit/log.ts';
@@ -11,6 +12,8 @@ import { apiTime } from '../../clock.ts';
 import { notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { IdParams, requireIdShape } from '../../resources/common.ts';
+import type { DB } from '../../storage/schema.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext } from '../context.ts';
 import {
   type AuthorizationListing,
@@ -18,6 +21,7 @@ import {
   listAuthorizations,
   type UserScope,
 } from './authorizations-repository.ts';
+import { findClientById } from './clients-repository.ts';
 import type { OAuthServer } from './provider.ts';
 
 const Authorization = Type.Object({
@@ -90,7 +94,19 @@ export const oauthAuthorizationRoutes = (deps: AppDeps, oauth: OAuthServer): Fas
         const authorization = await getAuthorization(db, userScope(request.auth!), request.params.id);
         if (!authorization) throw notFound('authorization');
         const auth = request.auth!;
+        const client = await findClientById(db, authorization.client_id);
+        const now = deps.clock.now();
         await oauth.revokeGrant(authorization.grant_id, async (trx) => {
+          // revokeGrant runs this inside its transaction (inTransaction), so `trx` is a Transaction.
+          await emitChange(
+            trx as Transaction<DB>,
+            { orgId: auth.orgId, mode: authorization.mode },
+            'oauth.authorization_revoked',
+            present({ ...authorization, client_name: client?.name ?? '' }, (id, stored) =>
+              deps.usage.lastUseOf(id, stored),
+            ),
+            now,
+          );
           await deps.audit.record(trx, {
             orgId: auth.orgId,
             actor: actorOf(auth),
@@ -100,6 +116,7 @@ export const oauthAuthorizationRoutes = (deps: AppDeps, oauth: OAuthServer): Fas
             request: requestOf(request),
           });
         });
+        deps.webhooks.wake();
         return reply.code(204).send();
       },
     );

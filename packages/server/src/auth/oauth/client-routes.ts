@@ -14,6 +14,7 @@ import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { IdParams, requireIdShape } from '../../resources/common.ts';
 import type { OAuthClientsTable } from '../../storage/schema.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext } from '../context.ts';
 import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
 import { activeGrantsOfClient } from './authorizations-repository.ts';
@@ -186,8 +187,17 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
             },
             request: requestOf(request),
           });
+          // The client object without `client_secret`: an event never carries the secret.
+          await emitChange(
+            trx,
+            { orgId: auth.orgId, mode },
+            'oauth_client.created',
+            presentClient(created.row),
+            Date.parse(created.row.created_at),
+          );
           return created;
         });
+        deps.webhooks.wake();
         return reply.code(201).send({ ...presentClient(row), client_secret: secret });
       },
     );
@@ -235,9 +245,19 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       async (request, reply) => {
         requireIdShape('oauth_client', request.params.id, 'OAuth client');
         const auth = request.auth!;
+        const now = clock.now();
         await db.transaction().execute(async (trx) => {
-          const deleted = await deleteClient(trx, clientScope(auth), request.params.id, clock.now());
-          if (!deleted) throw notFound('OAuth client');
+          // `data` of oauth_client.deleted is the client as it was just before the delete.
+          const before = await getClient(trx, clientScope(auth), request.params.id);
+          const deleted = await deleteClient(trx, clientScope(auth), request.params.id, now);
+          if (!deleted || !before) throw notFound('OAuth client');
+          await emitChange(
+            trx,
+            { orgId: before.org_id, mode: before.mode },
+            'oauth_client.deleted',
+            presentClient(before),
+            now,
+          );
           await audit.record(trx, {
             orgId: auth.orgId,
             actor: actorOf(auth),
@@ -246,6 +266,7 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
             request: requestOf(request),
           });
         });
+        deps.webhooks.wake();
         // After the deletion committed: the engine no longer finds the client, then its grants end.
         for (const grantId of await activeGrantsOfClient(db, request.params.id)) {
           await oauth.revokeGrant(grantId);
@@ -278,8 +299,9 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
           throw new ApiError('conflict', 'A public client has no secret to rotate');
         }
         const grace = request.body.grace_period_seconds ?? DEFAULT_SECRET_GRACE_SECONDS;
+        const now = clock.now();
         const rotated = await db.transaction().execute(async (trx) => {
-          const done = await rotateClientSecret(trx, clientScope(auth), client, grace, clock.now());
+          const done = await rotateClientSecret(trx, clientScope(auth), client, grace, now);
           if (!done) throw new ApiError('conflict', 'The secret was rotated at the same time; try again');
           await audit.record(trx, {
             orgId: auth.orgId,
@@ -289,8 +311,16 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
             metadata: { grace_period_seconds: grace, secret_last4: done.row.secret_last4 },
             request: requestOf(request),
           });
+          await emitChange(
+            trx,
+            { orgId: done.row.org_id, mode: done.row.mode },
+            'oauth_client.secret_rotated',
+            presentClient(done.row),
+            now,
+          );
           return done;
         });
+        deps.webhooks.wake();
         return { ...presentClient(rotated.row), client_secret: rotated.secret };
       },
     );

@@ -13,6 +13,7 @@ import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext } from '../context.ts';
 import { manageableModes, modeToCreate, parseExpiry, requireGrantable } from '../grants.ts';
 import { type GeneratedKeyPair, generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
@@ -163,8 +164,16 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
             metadata: { name, scopes, mode },
             request: requestOf(request),
           });
+          await emitChange(
+            trx,
+            { orgId: auth.orgId, mode },
+            'service_account.created',
+            presentAccount(inserted),
+            Date.parse(inserted.created_at),
+          );
           return inserted;
         });
+        deps.webhooks.wake();
         return reply.code(201).send(presentAccount(row));
       },
     );
@@ -213,14 +222,19 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
       async (request, reply) => {
         requireIdShape('service_account', request.params.id, 'service account');
         const auth = request.auth!;
+        const now = clock.now();
         await db.transaction().execute(async (trx) => {
-          const disabled = await deleteServiceAccount(
+          // `data` of service_account.deleted is the account as it was just before the delete.
+          const before = await getServiceAccount(trx, accountScope(auth), request.params.id);
+          const disabled = await deleteServiceAccount(trx, accountScope(auth), request.params.id, now);
+          if (disabled === null || !before) throw notFound('service account');
+          await emitChange(
             trx,
-            accountScope(auth),
-            request.params.id,
-            clock.now(),
+            { orgId: before.org_id, mode: before.mode },
+            'service_account.deleted',
+            presentAccount(before),
+            now,
           );
-          if (disabled === null) throw notFound('service account');
           await audit.record(trx, {
             orgId: auth.orgId,
             actor: actorOf(auth),
@@ -230,6 +244,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
             request: requestOf(request),
           });
         });
+        deps.webhooks.wake();
         await bus.publish({ kind: 'credential', credentialId: request.params.id });
         return reply.code(204).send();
       },
@@ -300,8 +315,17 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
             },
             request: requestOf(request),
           });
+          // The public key object only: a generated private key is in this response and nowhere else.
+          await emitChange(
+            trx,
+            { orgId: account.org_id, mode: account.mode },
+            'service_account.key_created',
+            presentKey(inserted),
+            now,
+          );
           return inserted;
         });
+        deps.webhooks.wake();
         if (!pair) return reply.code(201).send(presentKey(row));
         return reply.code(201).send({
           type: 'service_account' as const,
@@ -345,15 +369,27 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         const auth = request.auth!;
         const account = await requireAccount(auth, request.params.id);
         requireIdShape('service_account_key', request.params.key_id, 'service account key');
+        const now = clock.now();
         await db.transaction().execute(async (trx) => {
+          // `data` of key_deleted is the key as it was just before the delete.
+          const before = (await listServiceAccountKeys(trx, account.org_id, account.id)).find(
+            (key) => key.id === request.params.key_id,
+          );
           const deleted = await deleteServiceAccountKey(
             trx,
             account.org_id,
             account.id,
             request.params.key_id,
-            clock.now(),
+            now,
           );
-          if (!deleted) throw notFound('service account key');
+          if (!deleted || !before) throw notFound('service account key');
+          await emitChange(
+            trx,
+            { orgId: account.org_id, mode: account.mode },
+            'service_account.key_deleted',
+            presentKey(before),
+            now,
+          );
           await audit.record(trx, {
             orgId: account.org_id,
             actor: actorOf(auth),
@@ -363,6 +399,7 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
             request: requestOf(request),
           });
         });
+        deps.webhooks.wake();
         await bus.publish({ kind: 'credential', credentialId: request.params.key_id });
         return reply.code(204).send();
       },

@@ -6,8 +6,9 @@ import { type Mode, newId } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type { CertificatesTable, DB } from '../../storage/schema.ts';
-import { holdProducts, holdSupplier } from '../references.ts';
+import { holdProducts, holdSupplier, locksRows } from '../references.ts';
 
 export type CertificateStatus = 'valid' | 'expired' | 'revoked';
 
@@ -95,6 +96,26 @@ async function productIdsOf(db: Kysely<DB>, tenant: Tenant, certificateIds: read
   return byCertificate;
 }
 
+/**
+ * The stored status of a certificate about to be changed in `trx`, its row held (`FOR UPDATE` on
+ * PostgreSQL) until `trx` ends: two concurrent PATCHes that both revoke see each other's result, so exactly
+ * one of them is the change that revoked. Null when the certificate does not exist.
+ */
+export async function storedStatusForUpdate(
+  trx: Transaction<DB>,
+  tenant: Tenant,
+  id: string,
+): Promise<CertificatesTable['status'] | null> {
+  let query = trx
+    .selectFrom('certificates')
+    .select('status')
+    .where('org_id', '=', tenant.orgId)
+    .where('mode', '=', tenant.mode)
+    .where('id', '=', id);
+  if (locksRows(trx)) query = query.forUpdate();
+  return (await query.executeTakeFirst())?.status ?? null;
+}
+
 export async function createCertificate(
   db: Kysely<DB>,
   tenant: Tenant,
@@ -110,7 +131,7 @@ export async function createCertificate(
     created_at: isoAt(now),
     updated_at: isoAt(now),
   };
-  const missing = await db.transaction().execute(async (trx) => {
+  const missing = await inTransaction(db, async (trx) => {
     const missing = await holdReferences(trx, tenant, input);
     if (missing) return missing;
     await trx.insertInto('certificates').values(row).execute();
@@ -184,7 +205,7 @@ export async function updateCertificate(
   now: number,
 ): Promise<CertificateRecord | MissingReference | null> {
   const { product_ids, ...fields } = patch;
-  const updated = await db.transaction().execute(async (trx) => {
+  const updated = await inTransaction(db, async (trx) => {
     const missing = await holdReferences(trx, tenant, patch);
     if (missing) return missing;
     const result = await trx
@@ -203,7 +224,7 @@ export async function updateCertificate(
 }
 
 export async function deleteCertificate(db: Kysely<DB>, tenant: Tenant, id: string): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     await trx
       .deleteFrom('certificate_products')
       .where('org_id', '=', tenant.orgId)

@@ -6,9 +6,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { tenantOf } from '../../auth/context.ts';
-import { apiTime } from '../../clock.ts';
 import { type ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import { inTransaction } from '../../storage/database.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import {
   IdParams,
   IdString,
@@ -18,6 +19,7 @@ import {
   sendCachedRead,
   TimestampInput,
 } from '../common.ts';
+import { presentCertificate } from './present.ts';
 import {
   type CertificateInput,
   type CertificateRecord,
@@ -26,7 +28,7 @@ import {
   getCertificate,
   listCertificates,
   type MissingReference,
-  statusAt,
+  storedStatusForUpdate,
   updateCertificate,
 } from './repository.ts';
 
@@ -97,20 +99,7 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const { db, clock } = deps;
     const tags = ['Certificates'];
 
-    const present = (row: CertificateRecord) => ({
-      id: row.id,
-      object: 'certificate' as const,
-      standard: row.standard,
-      number: row.number,
-      issuer: row.issuer,
-      supplier_id: row.supplier_id,
-      product_ids: row.product_ids,
-      issued_at: apiTime(row.issued_at),
-      expires_at: apiTime(row.expires_at),
-      status: statusAt(row, clock.now()),
-      created_at: apiTime(row.created_at),
-      updated_at: apiTime(row.updated_at),
-    });
+    const present = (row: CertificateRecord) => presentCertificate(row, clock.now());
 
     app.post(
       '/v1/certificates',
@@ -129,8 +118,16 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           status: body.status ?? 'valid',
         };
         checkValidity(input.issued_at, input.expires_at);
-        const row = await createCertificate(db, tenant, input, clock.now());
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          const created = await createCertificate(trx, tenant, input, now);
+          if (!('missing' in created)) {
+            await emitChange(trx, tenant, 'certificate.created', present(created), now);
+          }
+          return created;
+        });
         if ('missing' in row) throw missingReference(row);
+        deps.webhooks.wake();
         return reply.code(201).send(present(row));
       },
     );
@@ -225,9 +222,21 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
           patch.expires_at = parseTimestamp('body/expires_at', body.expires_at, 'end-of-day');
         }
         checkValidity(patch.issued_at ?? current.issued_at, patch.expires_at ?? current.expires_at);
-        const row = await updateCertificate(db, tenant, request.params.id, patch, clock.now());
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          // The stored status before this write, its row held: `revoked` is reported by the change that
+          // revokes, not by a later PATCH of a revoked certificate nor by both of two racing revocations.
+          const before = await storedStatusForUpdate(trx, tenant, request.params.id);
+          const updated = await updateCertificate(trx, tenant, request.params.id, patch, now);
+          if (!updated || 'missing' in updated) return updated;
+          const revokes = updated.status === 'revoked' && before !== 'revoked';
+          const type = revokes ? 'certificate.revoked' : 'certificate.updated';
+          await emitChange(trx, tenant, type, present(updated), now);
+          return updated;
+        });
         if (!row) throw notFound('certificate');
         if ('missing' in row) throw missingReference(row);
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
@@ -241,8 +250,17 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         requireIdShape('certificate', request.params.id, 'certificate');
-        if (!(await deleteCertificate(db, tenantOf(request.auth!), request.params.id)))
-          throw notFound('certificate');
+        const tenant = tenantOf(request.auth!);
+        const now = clock.now();
+        const deleted = await inTransaction(db, async (trx) => {
+          // `data` of certificate.deleted is the certificate as it was just before the delete.
+          const row = await getCertificate(trx, tenant, request.params.id);
+          if (!row || !(await deleteCertificate(trx, tenant, request.params.id))) return false;
+          await emitChange(trx, tenant, 'certificate.deleted', present(row), now);
+          return true;
+        });
+        if (!deleted) throw notFound('certificate');
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },

@@ -6,6 +6,7 @@ import { newId } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type { DB, ProductsTable } from '../../storage/schema.ts';
 import { holdForDelete, holdSupplier } from '../references.ts';
 
@@ -35,7 +36,7 @@ export async function createProduct(
     created_at: isoAt(now),
     updated_at: isoAt(now),
   };
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     if (!(await holdSupplier(trx, tenant, input.supplier_id))) return NO_SUPPLIER;
     await trx.insertInto('products').values(row).execute();
     return row;
@@ -79,7 +80,7 @@ export async function updateProduct(
   patch: Partial<ProductInput>,
   now: number,
 ): Promise<ProductsTable | typeof NO_SUPPLIER | null> {
-  const updated = await db.transaction().execute(async (trx) => {
+  const updated = await inTransaction(db, async (trx) => {
     if (patch.supplier_id !== undefined && !(await holdSupplier(trx, tenant, patch.supplier_id))) {
       return NO_SUPPLIER;
     }
@@ -98,7 +99,7 @@ export async function updateProduct(
 
 /** Deletes a product; `in_use` while a certificate still covers it. */
 export async function deleteProduct(db: Kysely<DB>, tenant: Tenant, id: string) {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     // Held first, so no certificate can start covering it between the check below and the delete.
     if (!(await holdForDelete(trx, 'products', tenant, id))) return 'not_found' as const;
     const covered = await trx

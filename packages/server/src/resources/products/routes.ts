@@ -6,8 +6,9 @@ import { tenantOf } from '../../auth/context.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
-import { isUniqueViolation } from '../../storage/database.ts';
+import { inTransaction, isUniqueViolation } from '../../storage/database.ts';
 import type { ProductsTable } from '../../storage/schema.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import { IdParams, IdString, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
 import {
   createProduct,
@@ -85,8 +86,16 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const tenant = tenantOf(request.auth!);
-        const row = await createProduct(db, tenant, request.body, clock.now()).catch(duplicateSku);
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          const created = await createProduct(trx, tenant, request.body, now);
+          if (created !== NO_SUPPLIER) {
+            await emitChange(trx, tenant, 'product.created', present(created), now);
+          }
+          return created;
+        }).catch(duplicateSku);
         if (row === NO_SUPPLIER) throw noSupplier();
+        deps.webhooks.wake();
         return reply.code(201).send(present(row));
       },
     );
@@ -157,11 +166,17 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         requireIdShape('product', request.params.id, 'product');
         const tenant = tenantOf(request.auth!);
         if (!(await getProduct(db, tenant, request.params.id))) throw notFound('product');
-        const row = await updateProduct(db, tenant, request.params.id, request.body, clock.now()).catch(
-          duplicateSku,
-        );
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          const updated = await updateProduct(trx, tenant, request.params.id, request.body, now);
+          if (updated && updated !== NO_SUPPLIER) {
+            await emitChange(trx, tenant, 'product.updated', present(updated), now);
+          }
+          return updated;
+        }).catch(duplicateSku);
         if (row === NO_SUPPLIER) throw noSupplier();
         if (!row) throw notFound('product');
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
@@ -175,10 +190,21 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         requireIdShape('product', request.params.id, 'product');
-        const result = await deleteProduct(db, tenantOf(request.auth!), request.params.id);
+        const tenant = tenantOf(request.auth!);
+        const now = clock.now();
+        const result = await inTransaction(db, async (trx) => {
+          // `data` of product.deleted is the product as it was just before the delete.
+          const before = await getProduct(trx, tenant, request.params.id);
+          const outcome = await deleteProduct(trx, tenant, request.params.id);
+          if (outcome === 'deleted' && before) {
+            await emitChange(trx, tenant, 'product.deleted', present(before), now);
+          }
+          return outcome;
+        });
         if (result === 'not_found') throw notFound('product');
         if (result === 'in_use')
           throw new ApiError('resource_in_use', 'Certificates still cover this product');
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },

@@ -3,6 +3,7 @@ import { newId } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Tenant } from '../../auth/context.ts';
 import { isoAt } from '../../clock.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type { DB, SuppliersTable } from '../../storage/schema.ts';
 import { holdForDelete } from '../references.ts';
 
@@ -82,7 +83,7 @@ export async function updateSupplier(
 
 /** Deletes a supplier; `in_use` when products or certificates still reference it. */
 export async function deleteSupplier(db: Kysely<DB>, tenant: Tenant, id: string) {
-  return db.transaction().execute(async (trx) => {
+  return inTransaction(db, async (trx) => {
     // Held first, so no product or certificate can start referencing it between these checks and the delete.
     if (!(await holdForDelete(trx, 'suppliers', tenant, id))) return 'not_found' as const;
     const referenced =

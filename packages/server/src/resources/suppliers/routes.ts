@@ -7,7 +7,9 @@ import { tenantOf } from '../../auth/context.ts';
 import { apiTime } from '../../clock.ts';
 import { ApiError, invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
+import { inTransaction } from '../../storage/database.ts';
 import type { SuppliersTable } from '../../storage/schema.ts';
+import { emitChange } from '../../webhooks/produce.ts';
 import { IdParams, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
 import { createSupplier, deleteSupplier, getSupplier, listSuppliers, updateSupplier } from './repository.ts';
 
@@ -79,12 +81,19 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         const body = request.body;
-        const row = await createSupplier(
-          db,
-          tenantOf(request.auth!),
-          { ...body, country: normalizeCountry(body.country) },
-          clock.now(),
-        );
+        const tenant = tenantOf(request.auth!);
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          const created = await createSupplier(
+            trx,
+            tenant,
+            { ...body, country: normalizeCountry(body.country) },
+            now,
+          );
+          await emitChange(trx, tenant, 'supplier.created', present(created), now);
+          return created;
+        });
+        deps.webhooks.wake();
         return reply.code(201).send(present(row));
       },
     );
@@ -155,8 +164,15 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         requireIdShape('supplier', request.params.id, 'supplier');
         const patch = { ...request.body };
         if (patch.country !== undefined) patch.country = normalizeCountry(patch.country);
-        const row = await updateSupplier(db, tenantOf(request.auth!), request.params.id, patch, clock.now());
+        const tenant = tenantOf(request.auth!);
+        const now = clock.now();
+        const row = await inTransaction(db, async (trx) => {
+          const updated = await updateSupplier(trx, tenant, request.params.id, patch, now);
+          if (updated) await emitChange(trx, tenant, 'supplier.updated', present(updated), now);
+          return updated;
+        });
         if (!row) throw notFound('supplier');
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: row.id });
         return present(row);
       },
@@ -170,7 +186,17 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       },
       async (request, reply) => {
         requireIdShape('supplier', request.params.id, 'supplier');
-        const result = await deleteSupplier(db, tenantOf(request.auth!), request.params.id);
+        const tenant = tenantOf(request.auth!);
+        const now = clock.now();
+        const result = await inTransaction(db, async (trx) => {
+          // `data` of supplier.deleted is the supplier as it was just before the delete.
+          const before = await getSupplier(trx, tenant, request.params.id);
+          const outcome = await deleteSupplier(trx, tenant, request.params.id);
+          if (outcome === 'deleted' && before) {
+            await emitChange(trx, tenant, 'supplier.deleted', present(before), now);
+          }
+          return outcome;
+        });
         if (result === 'not_found') throw notFound('supplier');
         if (result === 'in_use') {
           throw new ApiError(
@@ -178,6 +204,7 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
             'Delete or move the products and certificates of this supplier first',
           );
         }
+        deps.webhooks.wake();
         await deps.bus.publish({ kind: 'resource', id: request.params.id });
         return reply.code(204).send();
       },
