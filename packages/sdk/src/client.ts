@@ -20,6 +20,7 @@ import {
   ServiceAccounts,
   Usage,
 } from './resources/management.ts';
+import { Events, WebhookEndpoints } from './resources/webhooks.ts';
 import { DEFAULT_BACKOFF } from './retry.ts';
 import { type CredentialSource, type RequestOptions, Transport } from './transport.ts';
 import type { CredentialInfo, Scope } from './types.ts';
@@ -128,6 +129,8 @@ export class Cohera {
   readonly organization: OrganizationResource;
   readonly security: Security;
   readonly usage: Usage;
+  readonly webhookEndpoints: WebhookEndpoints;
+  readonly events: Events;
 
   constructor(options: CoheraOptions = {}) {
     const credential = credentialFrom(options);
@@ -162,6 +165,8 @@ export class Cohera {
     this.organization = new OrganizationResource(transport);
     this.security = new Security(transport);
     this.usage = new Usage(transport);
+    this.webhookEndpoints = new WebhookEndpoints(transport);
+    this.events = new Events(transport);
   }
 
   /** The server this client talks to. */

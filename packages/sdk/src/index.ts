@@ -1,4 +1,7 @@
-/** `cohera`: the Cohera API client. OAuth and service-account helpers are in `cohera/auth`. */
+/**
+ * `cohera`: the Cohera API client, and `Webhooks` to verify the webhooks it sends. OAuth and
+ * service-account helpers are in `cohera/auth`.
+ */
 export { Cohera, type CoheraOptions, DEFAULT_BASE_URL } from './client.ts';
 export {
   APIError,
@@ -26,6 +29,17 @@ export type {
   ServiceAccounts,
   Usage,
 } from './resources/management.ts';
+export type { Events, WebhookEndpoints } from './resources/webhooks.ts';
 export type { RequestOptions } from './transport.ts';
 export type * from './types.ts';
 export { VERSION } from './version.ts';
+export {
+  type WebhookEvent,
+  type WebhookHeaders,
+  type WebhookPayload,
+  Webhooks,
+  type WebhookTestHeadersOptions,
+  WebhookVerificationError,
+  type WebhookVerificationErrorCode,
+  type WebhookVerifyOptions,
+} from './webhooks.ts';

@@ -484,3 +484,199 @@ export interface CredentialInfo {
   /** For an OAuth access token: the app. */
   client_id?: string;
 }
+
+// ---- Webhooks -----------------------------------------------------------------------------------------
+
+/** Every event Cohera sends (docs/webhooks.md describes each); a test keeps this list equal to the server's. */
+export type WebhookEventType =
+  | 'certificate.created'
+  | 'certificate.updated'
+  | 'certificate.revoked'
+  | 'certificate.deleted'
+  | 'certificate.expiring'
+  | 'certificate.expired'
+  | 'supplier.created'
+  | 'supplier.updated'
+  | 'supplier.deleted'
+  | 'product.created'
+  | 'product.updated'
+  | 'product.deleted'
+  | 'api_key.created'
+  | 'api_key.rolled'
+  | 'api_key.revoked'
+  | 'api_key.expired'
+  | 'api_key.leaked'
+  | 'api_key.expiring'
+  | 'service_account.created'
+  | 'service_account.deleted'
+  | 'service_account.key_created'
+  | 'service_account.key_deleted'
+  | 'oauth_client.created'
+  | 'oauth_client.deleted'
+  | 'oauth_client.secret_rotated'
+  | 'oauth.authorization_revoked'
+  | 'rate_limit.exceeded'
+  | 'webhook_endpoint.disabled'
+  | 'webhook.test';
+
+/** What an endpoint subscribes to: event types, or `'*'` for every event of its mode. */
+export type WebhookEventFilter = WebhookEventType | '*';
+
+/** Why an endpoint is disabled: by hand, the receiver answered 410 Gone, or its deliveries failed for 5 days. */
+export type WebhookEndpointDisabledReason = 'manual' | 'gone' | 'failing';
+
+export interface WebhookEndpoint {
+  id: string;
+  object: 'webhook_endpoint';
+  url: string;
+  events: WebhookEventFilter[];
+  description: string;
+  /** An endpoint receives the events of its own mode only. */
+  mode: Mode;
+  status: 'enabled' | 'disabled';
+  disabled_reason: WebhookEndpointDisabledReason | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** An endpoint as created: `secret` (`whsec_…`, for `new Webhooks(secret)`) is shown this once. */
+export interface WebhookEndpointWithSecret extends WebhookEndpoint {
+  secret: string;
+}
+
+export interface WebhookEndpointCreateParams {
+  /** `https://` (plain `http://` and private addresses only on a server that allows them, for development). */
+  url: string;
+  events: WebhookEventFilter[];
+  description?: string;
+}
+
+export interface WebhookEndpointUpdateParams {
+  url?: string;
+  events?: WebhookEventFilter[];
+  description?: string;
+  /** `enabled` on a disabled endpoint also replays its failed deliveries, oldest first. */
+  status?: 'enabled' | 'disabled';
+}
+
+export interface WebhookEndpointRotateSecretParams {
+  /** How long the previous secret keeps signing too (both signatures are sent): default 86 400, at most 604 800, 0 ends it now. */
+  grace_period_seconds?: number;
+}
+
+/** The new secret, shown this once. */
+export interface WebhookEndpointSecret {
+  secret: string;
+}
+
+/** A message queued for sending (`test`). */
+export interface WebhookMessageQueued {
+  message_id: string;
+}
+
+/** One message's delivery to one endpoint. */
+export interface WebhookDelivery {
+  /** The message id (`msg_…`), also the `webhook-id` header: the same on every attempt. */
+  id: string;
+  event_type: WebhookEventType;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  last_attempt_at: Timestamp | null;
+  next_attempt_at: Timestamp | null;
+  last_response_status: number | null;
+  /** The first 1 KB of the last response's body. */
+  last_response_body: string | null;
+  last_duration_ms: number | null;
+  /** Why the last attempt failed when there was no response (a timeout, a refused address, …). */
+  last_error: string | null;
+  created_at: Timestamp;
+}
+
+export interface WebhookRecoverParams {
+  /** Replays the endpoint's failed deliveries of messages created since then, oldest first. */
+  since: TimestampInput;
+}
+
+export interface WebhookRecoverResult {
+  requeued: number;
+}
+
+/**
+ * An event as `GET /v1/events` lists it: the organization's events of the last 30 days. A union over the
+ * types, so checking `event.type` narrows `event.data`.
+ */
+export type CoheraEvent<T extends WebhookEventType = WebhookEventType> = T extends WebhookEventType
+  ? {
+      /** The message id (`msg_…`), the `id` and `webhook-id` of its deliveries. */
+      id: string;
+      object: 'event';
+      type: T;
+      mode: Mode;
+      data: WebhookEventDataMap[T];
+      created_at: Timestamp;
+    }
+  : never;
+
+export interface CoheraEventListParams extends ListParams {
+  type?: WebhookEventType;
+}
+
+/** The `data` of `rate_limit.exceeded`. */
+export interface RateLimitExceeded {
+  object: 'rate_limit';
+  mode: Mode;
+  /** `minute` or `day` (the organization's limits), or `key-minute` (an API key's own limit). */
+  window: string;
+  /** The API key whose own limit it is (`key-minute`), else null. */
+  key_id: string | null;
+  limit: number;
+  window_start: Timestamp;
+  resets_at: Timestamp;
+}
+
+/** An API key reported as leaked, and who reported it. */
+export interface LeakedApiKey extends ApiKey {
+  leak: { source: string; url: string | null };
+}
+
+/**
+ * The `data` of each event type: the object as the API shows it (never with a secret). Types whose data
+ * has no SDK model yet are plain records.
+ */
+export interface WebhookEventDataMap {
+  'certificate.created': Certificate;
+  'certificate.updated': Certificate;
+  'certificate.revoked': Certificate;
+  'certificate.deleted': Certificate;
+  'certificate.expiring': Certificate;
+  'certificate.expired': Certificate;
+  'supplier.created': Supplier;
+  'supplier.updated': Supplier;
+  'supplier.deleted': Supplier;
+  'product.created': Product;
+  'product.updated': Product;
+  'product.deleted': Product;
+  'api_key.created': ApiKey;
+  'api_key.rolled': ApiKey;
+  'api_key.revoked': ApiKey;
+  'api_key.expired': ApiKey;
+  'api_key.leaked': LeakedApiKey;
+  'api_key.expiring': ApiKey;
+  'service_account.created': ServiceAccountObject;
+  'service_account.deleted': ServiceAccountObject;
+  'service_account.key_created': ServiceAccountKey;
+  'service_account.key_deleted': ServiceAccountKey;
+  'oauth_client.created': OAuthClient;
+  'oauth_client.deleted': OAuthClient;
+  'oauth_client.secret_rotated': OAuthClient;
+  'oauth.authorization_revoked': Record<string, unknown>;
+  'rate_limit.exceeded': RateLimitExceeded;
+  'webhook_endpoint.disabled': WebhookEndpoint;
+  'webhook.test': WebhookTestData;
+}
+
+/** The `data` of `webhook.test`. */
+export interface WebhookTestData {
+  message: string;
+  webhook_endpoint_id: string;
+}

@@ -45,6 +45,8 @@ type Query<P extends keyof paths, M extends keyof paths[P]> = paths[P][M] extend
   ? NonNullable<Q>
   : never;
 type Item<L> = L extends { data: (infer I)[] } ? I : never;
+/** \`T\` with the members \`K\` retyped as the server's schema declares them (where the SDK narrows them). */
+type As<T, K extends keyof T, W extends { [P in K]: unknown }> = Flat<Omit<T, K> & W>;
 
 export type Checks = [
   Assert<Equal<SDK.Supplier, Json<'/v1/suppliers/{id}', 'get', 200>>>,
@@ -92,6 +94,29 @@ export type Checks = [
   Assert<Equal<SDK.OrganizationUpdateParams, Body<'/v1/organization', 'patch'>>>,
   Assert<Equal<SDK.SecurityReport, Json<'/v1/security/report', 'get', 200>>>,
   Assert<Equal<SDK.CredentialInfo, NonNullable<Json<'/health', 'get', 200>['auth']>>>,
+  // Webhooks. The response schemas type \`events\`, \`type\` and \`data\` loosely; the SDK narrows them to the
+  // catalogue, which must equal the server's (the \`type\` filter of /v1/events is the catalogue).
+  Assert<Equal<SDK.WebhookEventType, NonNullable<Query<'/v1/events', 'get'>['type']>>>,
+  Assert<Equal<keyof SDK.WebhookEventDataMap, SDK.WebhookEventType>>,
+  Assert<Equal<SDK.WebhookEventFilter[], Body<'/v1/webhook-endpoints', 'post'>['events']>>,
+  Assert<Equal<As<SDK.WebhookEndpoint, 'events', { events: string[] }>, Json<'/v1/webhook-endpoints/{id}', 'get', 200>>>,
+  Assert<Equal<As<SDK.WebhookEndpoint, 'events', { events: string[] }>, Item<Json<'/v1/webhook-endpoints', 'get', 200>>>>,
+  Assert<Equal<As<SDK.WebhookEndpoint, 'events', { events: string[] }>, Json<'/v1/webhook-endpoints/{id}', 'patch', 200>>>,
+  Assert<Equal<As<SDK.WebhookEndpointWithSecret, 'events', { events: string[] }>, Json<'/v1/webhook-endpoints', 'post', 201>>>,
+  Assert<Equal<SDK.WebhookEndpointCreateParams, Body<'/v1/webhook-endpoints', 'post'>>>,
+  Assert<Equal<SDK.WebhookEndpointUpdateParams, Body<'/v1/webhook-endpoints/{id}', 'patch'>>>,
+  Assert<Equal<SDK.WebhookEndpointRotateSecretParams, Body<'/v1/webhook-endpoints/{id}/rotate-secret', 'post'>>>,
+  Assert<Equal<SDK.WebhookEndpointSecret, Json<'/v1/webhook-endpoints/{id}/rotate-secret', 'post', 200>>>,
+  Assert<Equal<SDK.ListParams, Query<'/v1/webhook-endpoints', 'get'>>>,
+  Assert<Equal<As<SDK.CoheraEvent, 'type' | 'data', { type: string; data: unknown }>, Item<Json<'/v1/events', 'get', 200>>>>,
+  Assert<Equal<SDK.CoheraEventListParams, Query<'/v1/events', 'get'>>>,
+  Assert<Equal<SDK.WebhookMessageQueued, Json<'/v1/webhook-endpoints/{id}/test', 'post', 202>>>,
+  Assert<Equal<As<SDK.WebhookDelivery, 'event_type', { event_type: string }>, Item<Json<'/v1/webhook-endpoints/{id}/deliveries', 'get', 200>>>>,
+  Assert<Equal<SDK.ListParams, Query<'/v1/webhook-endpoints/{id}/deliveries', 'get'>>>,
+  Assert<Equal<Wire<SDK.WebhookRecoverParams>, Body<'/v1/webhook-endpoints/{id}/recover', 'post'>>>,
+  Assert<Equal<SDK.WebhookRecoverResult, Json<'/v1/webhook-endpoints/{id}/recover', 'post', 202>>>,
+  // retry answers 202 with an empty object, which the SDK resolves to nothing.
+  Assert<Equal<Json<'/v1/webhook-endpoints/{id}/deliveries/{message_id}/retry', 'post', 202>, Record<string, never>>>,
 ];
 `;
 

@@ -20,6 +20,13 @@ import {
   type ServiceAccountKey,
   type Supplier,
   ValidationError,
+  type WebhookDelivery,
+  type WebhookEndpoint,
+  type WebhookEndpointWithSecret,
+  type WebhookEvent,
+  Webhooks,
+  WebhookVerificationError,
+  type WebhookVerificationErrorCode,
 } from 'cohera';
 import { OAuth2, OAuthError, ServiceAccount, type Tokens } from 'cohera/auth';
 
@@ -81,6 +88,46 @@ export function errors(error: unknown) {
     new ValidationError('x', { status: 400, headers: new Headers() }),
   ];
   return all;
+}
+
+export async function webhooks(rawBody: string, headers: Headers) {
+  const endpoint = await client.webhookEndpoints.create({
+    url: 'https://hooks.example/cohera',
+    events: ['*'],
+  });
+  expectType<Equal<typeof endpoint, WebhookEndpointWithSecret>>();
+  const fetched = await client.webhookEndpoints.get(endpoint.id);
+  expectType<Equal<typeof fetched, WebhookEndpoint>>();
+  // @ts-expect-error: the secret is shown once, on create
+  fetched.secret;
+  // @ts-expect-error: not an event type
+  await client.webhookEndpoints.create({ url: 'https://hooks.example/', events: ['certificate.exploded'] });
+  for await (const delivery of client.webhookEndpoints.deliveries(endpoint.id)) {
+    expectType<Equal<typeof delivery.status, 'pending' | 'succeeded' | 'failed'>>();
+    expectType<Equal<typeof delivery, WebhookDelivery>>();
+  }
+  const { requeued } = await client.webhookEndpoints.recover(endpoint.id, { since: new Date() });
+  expectType<Equal<typeof requeued, number>>();
+  await client.events.list({ type: 'certificate.expiring' });
+
+  const verifier = new Webhooks([endpoint.secret, 'whsec_old']);
+  const event = await verifier.verify(rawBody, headers, { toleranceSeconds: 60 });
+  expectType<Equal<typeof event, WebhookEvent>>();
+  if (event.type === 'certificate.expiring') {
+    expectType<Equal<typeof event, WebhookEvent<'certificate.expiring'>>>();
+    expectType<Equal<typeof event.data, Certificate>>();
+  }
+  if (event.type === 'rate_limit.exceeded') expectType<Equal<typeof event.data.resets_at, string>>();
+  // @ts-expect-error: a parsed body cannot be verified
+  await verifier.verify({ id: 'msg_1' }, headers);
+  const testHeaders: Record<string, string> = await verifier.generateTestHeaders(rawBody);
+  await verifier.verify(rawBody, testHeaders);
+  try {
+    await verifier.verify(new Uint8Array(), { 'webhook-id': 'msg_1' });
+  } catch (error) {
+    if (error instanceof WebhookVerificationError)
+      expectType<Equal<typeof error.code, WebhookVerificationErrorCode>>();
+  }
 }
 
 export async function auth() {
