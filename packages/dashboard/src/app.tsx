@@ -16,6 +16,7 @@ import { OverviewPage } from './pages/Overview.tsx';
 import { SecurityPage } from './pages/Security.tsx';
 import { ServiceAccountsPage } from './pages/ServiceAccounts.tsx';
 import { UsagePage } from './pages/Usage.tsx';
+import { WebhooksPage } from './pages/Webhooks.tsx';
 import { BASE, Link, usePath } from './router.tsx';
 
 interface PageEntry {
@@ -41,6 +42,7 @@ export const PAGES: PageEntry[] = [
     nav: 'Developer console',
     render: () => <DevelopersPage />,
   },
+  { path: '/settings/webhooks', title: 'Webhooks', nav: 'Webhooks', render: () => <WebhooksPage /> },
   {
     path: '/settings/authorized-apps',
     title: 'Authorized apps',

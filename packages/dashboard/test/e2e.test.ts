@@ -4,14 +4,19 @@
  * here if missing). A person signs in on the shared sign-in page, creates a key with scopes and an expiry,
  * copies it and uses it with the API, rolls it, revokes it and sees the API refuse it; registers an OAuth
  * app; creates a service account, generates a key and downloads service-account.json, then uses it; sees
- * usage and audit entries appear; works the security checklist. Dialogs are checked for focus handling,
+ * usage and audit entries appear; works the security checklist; adds a webhook endpoint pointing at a
+ * receiver on loopback, sends it a test event and retries it, and edits, disables, enables, rotates and
+ * deletes the endpoint. Dialogs are checked for focus handling,
  * and every page for CSP violations and for requests leaving loopback.
  *
  * Screenshots of the main pages are written to test-artifacts/dashboard/ (kept out of git) for review.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +106,12 @@ if (missing && process.env.CI === 'true') {
       }
       mkdirSync(SHOTS, { recursive: true });
       handle = await prepareEngine('sqlite');
-      server = await startOAuthServer(handle, { dashboardDir: DIST });
+      // The webhook receiver below listens on 127.0.0.1: only a server that allows private addresses
+      // (development and tests) delivers there. A short retry schedule keeps a failed attempt quick.
+      server = await startOAuthServer(handle, {
+        dashboardDir: DIST,
+        env: { COHERA_WEBHOOKS_ALLOW_PRIVATE: 'true', COHERA_WEBHOOK_RETRY_SCHEDULE: '1,1,1' },
+      });
       org = await createOrg(server.app, 'pro');
       admin = new Cohera({ apiKey: org.adminKey, baseUrl: server.baseUrl });
       browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
@@ -439,6 +449,286 @@ if (missing && process.env.CI === 'true') {
       const who = await new Cohera({ apiKey: next, baseUrl: server.baseUrl }).whoami();
       const days = (Date.parse(who.expires_at ?? '') - Date.now()) / 86_400_000;
       assert.ok(days > 89 && days <= 90, `the new key expires in ${days} days`);
+    });
+
+    // --- Settings › Webhooks --------------------------------------------------------------------------
+    interface Received {
+      headers: Record<string, string | string[] | undefined>;
+      body: string;
+    }
+    /** A webhook receiver on loopback: records every request, answers 200 with a small JSON body. */
+    const received: Received[] = [];
+    let receiver: Server | undefined;
+    let hookUrl = '';
+    let endpointId = '';
+    let hookSecret = '';
+    after(() => new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done())));
+
+    async function adminApi(method: string, path: string): Promise<{ status: number; body: unknown }> {
+      const response = await fetch(`${server.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${org.adminKey}`, accept: 'application/json' },
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : null };
+    }
+    /** Standard Webhooks 1.0: a `v1,` entry of webhook-signature is the HMAC-SHA256 of "id.timestamp.body". */
+    function signedWith(secret: string, delivery: Received): boolean {
+      const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+      const content = `${delivery.headers['webhook-id']}.${delivery.headers['webhook-timestamp']}.${delivery.body}`;
+      const expected = createHmac('sha256', key).update(content).digest();
+      return String(delivery.headers['webhook-signature'])
+        .split(' ')
+        .filter((entry) => entry.startsWith('v1,'))
+        .map((entry) => Buffer.from(entry.slice(3), 'base64'))
+        .some((mac) => mac.length === expected.length && timingSafeEqual(mac, expected));
+    }
+    async function receivedMessage(id: string): Promise<Received> {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const found = received.find((r) => r.headers['webhook-id'] === id);
+        if (found) return found;
+        if (Date.now() > deadline) assert.fail(`the receiver never got ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    const endpointPanel = () => page.locator(`article[data-endpoint-id="${endpointId}"]`);
+    /** Sends a test event from the page and returns its message id (from the page's announcement). */
+    async function sendTestEvent(): Promise<string> {
+      const announcer = page.locator('main p[role=status][tabindex="-1"]');
+      const before = (await announcer.textContent()) ?? '';
+      await endpointPanel()
+        .getByRole('button', { name: `Send a test event to ${hookUrl}` })
+        .click();
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const text = (await announcer.textContent()) ?? '';
+        const id = /^Test event (msg_\S+) sent/.exec(text)?.[1];
+        if (id && text !== before) return id;
+        if (Date.now() > deadline) assert.fail(`no test event was announced: ${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+
+    test('Settings › Webhooks: add an endpoint (URL rules explained, events by resource); the secret is shown once', async () => {
+      receiver = createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on('data', (chunk: Buffer) => chunks.push(chunk));
+        request.on('end', () => {
+          received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+          response.writeHead(200, { 'content-type': 'application/json' }).end('{"received":true}');
+        });
+      });
+      await new Promise<void>((ready) => receiver?.listen(0, '127.0.0.1', ready));
+      hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/cohera`;
+
+      await go('Webhooks');
+      await page.getByText('No live webhook endpoints yet').waitFor();
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add endpoint' });
+      await dialog.waitFor();
+      assert.equal(
+        await page.evaluate(() => document.activeElement?.id),
+        await dialog.getByLabel('Endpoint URL').getAttribute('id'),
+      );
+      // Submitting empty names each problem instead of sending anything.
+      await dialog.getByRole('button', { name: 'Add endpoint' }).click();
+      await dialog.getByText('Enter the URL Cohera sends events to.').waitFor();
+      await dialog.getByText('Choose at least one event, or All events.').waitFor();
+      await dialog.getByLabel('Endpoint URL').fill('erp.example.com/hooks');
+      await dialog.getByText(/not a complete URL/).waitFor();
+      // A loopback http:// URL is explained: only a server that allows private addresses takes it.
+      await dialog.getByLabel('Endpoint URL').fill(hookUrl);
+      await dialog.getByText(/127\.0\.0\.1 is a private or loopback address/).waitFor();
+      await dialog.getByText('COHERA_WEBHOOKS_ALLOW_PRIVATE=true').waitFor();
+
+      // All events locks every type as checked; off again, types are chosen one by one or a group at once.
+      const certCreated = dialog.getByRole('checkbox', { name: /^certificate\.created/ });
+      await dialog.getByRole('checkbox', { name: /^All events/ }).check();
+      assert.equal(await certCreated.isChecked(), true);
+      assert.equal(await certCreated.isDisabled(), true);
+      await dialog.getByRole('checkbox', { name: /^All events/ }).uncheck();
+      await certCreated.check();
+      await dialog.getByRole('checkbox', { name: 'Suppliers: every event' }).check();
+      assert.equal(await dialog.getByRole('checkbox', { name: /^supplier\.deleted/ }).isChecked(), true);
+      assert.equal(await dialog.getByRole('checkbox', { name: /^product\.created/ }).isChecked(), false);
+      await dialog.getByLabel(/^Description/).fill('ERP receiver');
+      await assertLabelled();
+      await shot('add-webhook-dialog');
+      await dialog.getByRole('button', { name: 'Add endpoint' }).click();
+
+      const result = page.getByRole('dialog', { name: 'Your endpoint’s signing secret' });
+      await result.getByText('you will not see it again').waitFor();
+      hookSecret = await result.getByLabel(/^Signing secret for /).inputValue();
+      assert.match(hookSecret, /^whsec_[A-Za-z0-9+/]{43}=?$/);
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('readonly')), '');
+      await result.getByRole('button', { name: 'Copy' }).click();
+      await result.getByText('Copied to the clipboard.').waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), hookSecret);
+      await result.getByRole('button', { name: 'Done' }).click();
+      await result.waitFor({ state: 'hidden' });
+
+      const listed = (await adminApi('GET', '/v1/webhook-endpoints')).body as {
+        data: { id: string; url: string; events: string[] }[];
+      };
+      const [endpoint] = listed.data.filter((e) => e.url === hookUrl);
+      assert.ok(endpoint, 'the endpoint exists');
+      endpointId = endpoint.id;
+      assert.deepEqual(endpoint.events, [
+        'certificate.created',
+        'supplier.created',
+        'supplier.updated',
+        'supplier.deleted',
+      ]);
+      assert.ok(
+        !JSON.stringify(listed).includes(hookSecret.slice(6)),
+        'the API never shows the secret again',
+      );
+      const panel = endpointPanel();
+      await panel.getByRole('heading', { name: hookUrl }).waitFor();
+      const text = (await panel.textContent()) ?? '';
+      assert.match(text, /enabled/);
+      assert.match(text, /ERP receiver/);
+      assert.match(text, /supplier\.deleted/);
+      assert.ok(
+        !(await page.content()).includes(hookSecret.slice(6)),
+        'the page never shows the secret again',
+      );
+    });
+
+    test('Webhooks: a test event reaches the receiver, signed, and the delivery log shows 200', async () => {
+      const id = await sendTestEvent();
+      const delivery = await receivedMessage(id);
+      assert.equal(delivery.headers['content-type'], 'application/json');
+      assert.ok(signedWith(hookSecret, delivery), 'signed with the secret shown once');
+      const event = JSON.parse(delivery.body) as { id: string; type: string };
+      assert.equal(event.id, id);
+      assert.equal(event.type, 'webhook.test');
+
+      // The log opened by itself, and reads itself again until the delivery is done.
+      const row = endpointPanel().locator(`tr[data-message-id="${id}"][data-status="succeeded"]`);
+      await row.waitFor();
+      const cells = ((await row.textContent()) ?? '').replace(/\s+/g, ' ');
+      assert.match(cells, /webhook\.test/);
+      assert.match(cells, /Delivered/);
+      assert.equal(await row.locator('.response-code').textContent(), '200');
+      assert.match(cells, /\{"received":true\}/, 'the first bytes of the response');
+      // Retry sends the same message again (same webhook-id, so a receiver can skip what it has handled).
+      await row.getByRole('button', { name: `Retry webhook.test ${id}` }).click();
+      await page.getByText(`webhook.test ${id} will be sent again now.`).waitFor();
+      const deadline = Date.now() + WAIT_MS;
+      while (received.filter((r) => r.headers['webhook-id'] === id).length < 2) {
+        if (Date.now() > deadline) assert.fail(`Retry did not send ${id} again`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      await row.waitFor();
+      await assertLabelled();
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert.equal(overflow, 0, 'the page scrolls sideways at 1280 px');
+      const logOverflow = await endpointPanel()
+        .locator('.delivery-wrap')
+        .evaluate((el) => el.scrollWidth - el.clientWidth);
+      assert.equal(logOverflow, 0, 'the delivery log scrolls sideways at 1280 px');
+      await shot('webhooks');
+    });
+
+    test('Webhooks: disable and enable, with the reason in words', async () => {
+      const panel = endpointPanel();
+      await panel.getByRole('button', { name: `Disable ${hookUrl}` }).click();
+      await panel.getByText(/Disabled by a person/).waitFor();
+      assert.equal(await panel.locator('.badge-disabled').count(), 1);
+      const disabled = (await adminApi('GET', `/v1/webhook-endpoints/${endpointId}`)).body as {
+        status: string;
+        disabled_reason: string | null;
+      };
+      assert.deepEqual([disabled.status, disabled.disabled_reason], ['disabled', 'manual']);
+
+      await panel.getByRole('button', { name: `Enable ${hookUrl}` }).click();
+      await panel.getByText(/^Enabled: receives new events/).waitFor();
+      const enabled = (await adminApi('GET', `/v1/webhook-endpoints/${endpointId}`)).body as {
+        status: string;
+      };
+      assert.equal(enabled.status, 'enabled');
+    });
+
+    test('Webhooks: edit the events and the description', async () => {
+      await endpointPanel()
+        .getByRole('button', { name: `Edit ${hookUrl}` })
+        .click();
+      const dialog = page.getByRole('dialog', { name: 'Edit endpoint' });
+      // The form starts from the endpoint as it is.
+      assert.equal(await dialog.getByLabel('Endpoint URL').inputValue(), hookUrl);
+      assert.equal(await dialog.getByRole('checkbox', { name: /^supplier\.updated/ }).isChecked(), true);
+      await dialog.getByRole('checkbox', { name: 'Suppliers: every event' }).uncheck();
+      await dialog.getByRole('checkbox', { name: /^product\.deleted/ }).check();
+      await dialog.getByLabel(/^Description/).fill('ERP receiver (products)');
+      await dialog.getByRole('button', { name: 'Save changes' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await endpointPanel().getByText('ERP receiver (products)').waitFor();
+      const saved = (await adminApi('GET', `/v1/webhook-endpoints/${endpointId}`)).body as {
+        events: string[];
+        description: string;
+      };
+      assert.deepEqual(saved.events, ['certificate.created', 'product.deleted']);
+      assert.equal(saved.description, 'ERP receiver (products)');
+    });
+
+    test('Webhooks: rotate the secret with a grace period; both secrets sign until it ends', async () => {
+      await endpointPanel()
+        .getByRole('button', { name: `Rotate the signing secret of ${hookUrl}` })
+        .click();
+      const dialog = page.getByRole('dialog', { name: 'Rotate the signing secret' });
+      await dialog.getByRole('radio', { name: '1 hour' }).check();
+      await dialog.getByRole('button', { name: 'Rotate secret' }).click();
+      const result = page.getByRole('dialog', { name: 'Your endpoint’s new signing secret' });
+      await result.getByText('you will not see it again').waitFor();
+      const next = await result.getByLabel(/^New signing secret for /).inputValue();
+      assert.match(next, /^whsec_/);
+      assert.notEqual(next, hookSecret);
+      await result.getByText(/signed with both secrets until/).waitFor();
+      await result.getByRole('button', { name: 'Done' }).click();
+
+      const id = await sendTestEvent();
+      const delivery = await receivedMessage(id);
+      assert.ok(signedWith(next, delivery), 'signed with the new secret');
+      assert.ok(signedWith(hookSecret, delivery), 'and, during the grace period, with the previous one');
+      hookSecret = next;
+    });
+
+    test('Webhooks: no horizontal scrolling at 390 px, the dialog included', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        const overflow = () =>
+          page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        await endpointPanel().getByRole('heading', { name: hookUrl }).waitFor();
+        assert.equal(await overflow(), 0, 'the page scrolls sideways at 390 px');
+        await shot('webhooks-mobile');
+        await page.getByRole('button', { name: 'Add endpoint' }).click();
+        const dialog = page.getByRole('dialog', { name: 'Add endpoint' });
+        await dialog.waitFor();
+        assert.equal(await overflow(), 0, 'the page scrolls sideways with the dialog open');
+        const dialogOverflow = await dialog.evaluate((el) => el.scrollWidth - el.clientWidth);
+        assert.equal(dialogOverflow, 0, 'the dialog scrolls sideways at 390 px');
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'hidden' });
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+      }
+    });
+
+    test('Webhooks: delete, confirmed; the endpoint is gone', async () => {
+      await endpointPanel()
+        .getByRole('button', { name: `Delete ${hookUrl}` })
+        .click();
+      const confirm = page.getByRole('dialog', { name: 'Delete this endpoint?' });
+      assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Cancel');
+      await confirm.getByRole('button', { name: 'Delete endpoint' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await endpointPanel().waitFor({ state: 'detached' });
+      await page.getByText('No live webhook endpoints yet').waitFor();
+      assert.equal((await adminApi('GET', `/v1/webhook-endpoints/${endpointId}`)).status, 404);
     });
 
     test('test mode shows test data only', async () => {
