@@ -22,6 +22,9 @@ export interface LoadSpec {
   durationSec: number;
   connections: number;
   pipelining: number;
+  /** Default GET; a POST row (the webhook outbox rows) sends `body` with every request. */
+  method?: 'GET' | 'POST';
+  body?: string;
 }
 
 export interface LoadResult {
@@ -59,6 +62,8 @@ async function withAutocannon(spec: LoadSpec): Promise<LoadResult> {
         duration: spec.durationSec,
         connections: spec.connections,
         pipelining: spec.pipelining,
+        ...(spec.method ? { method: spec.method } : {}),
+        ...(spec.body === undefined ? {} : { body: spec.body }),
       },
       (error: unknown, done: autocannon.Result) => (error ? reject(error) : resolve(done)),
     );
@@ -109,7 +114,10 @@ async function withWrk(spec: LoadSpec): Promise<LoadResult> {
     const headers = Object.entries(spec.headers)
       .map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}\n`)
       .join('');
-    writeFileSync(script, headers + WRK_REPORT, { mode: 0o600 });
+    const request =
+      (spec.method ? `wrk.method = ${JSON.stringify(spec.method)}\n` : '') +
+      (spec.body === undefined ? '' : `wrk.body = ${JSON.stringify(spec.body)}\n`);
+    writeFileSync(script, headers + request + WRK_REPORT, { mode: 0o600 });
     const args = ['-t1', `-c${spec.connections}`, `-d${spec.durationSec}s`, '--timeout', '5s', '-s', script];
     args.push(spec.url);
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -49,6 +49,15 @@ import {
   waitUntilReady,
 } from './support.ts';
 import type { TokenLoadResult, TokenLoadSpec } from './token-load.ts';
+import {
+  BACKLOG_ENDPOINTS,
+  closeReceivers,
+  measureDeliveries,
+  measureLatency,
+  startWebhookServer,
+  type WebhookRunMeasurement,
+  type WebhookSetup,
+} from './webhooks.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BENCH = import.meta.dirname;
@@ -111,6 +120,8 @@ interface Target {
   server: Spawned;
   /** Where the server's own metrics listener (COHERA_METRICS_PORT) answers, if it has one. */
   metricsUrl?: string;
+  /** A webhook rows' server: its keys, bodies and local receivers (bench/webhooks.ts). */
+  webhooks?: WebhookSetup;
 }
 
 interface ServerSpec {
@@ -120,8 +131,11 @@ interface ServerSpec {
   report?(target: Target): Promise<string | null>;
 }
 
-/** A ratio to the baseline row, or an absolute rate (`unit` names what is counted, e.g. tokens). */
-type Budget = { minRatio: number } | { minPerSec: number; unit: string };
+/**
+ * A ratio to the baseline row, an absolute rate (`unit` names what is counted, e.g. tokens), or a latency
+ * ceiling (the webhook-latency row: p99 of one run).
+ */
+type Budget = { minRatio: number } | { minPerSec: number; unit: string } | { maxP99Ms: number };
 
 interface HttpRow {
   id: string;
@@ -173,6 +187,18 @@ const SERVERS: Record<string, ServerSpec> = {
     description: 'cohera server: same data, COHERA_AUDIT_API_CALLS=all, metrics on a port of its own',
     start: (fixture) => startAuditServer(fixture, 'all'),
     report: reportDroppedAuditEvents,
+  },
+  'webhook-writes': {
+    description:
+      'cohera server: a data dir and org of its own; one live endpoint subscribes to certificate.created, its ' +
+      'receiver never answers (so the row measures writing the outbox, not sending); no test-mode endpoint',
+    start: () => startWebhookServer(webhookHelpers, 'writes'),
+  },
+  'webhook-delivery': {
+    description:
+      'cohera server: a data dir and org of its own, COHERA_WEBHOOK_RETRY_SCHEDULE=1; endpoints on local ' +
+      'node:http receivers in this process (answering 204, or 500 while a backlog is made)',
+    start: () => startWebhookServer(webhookHelpers, 'delivery'),
   },
   redis: {
     description: 'cohera server: same data, rate limits (and invalidation) on the local Redis',
@@ -276,6 +302,66 @@ const ROWS: HttpRow[] = [
     budget: { minRatio: 0.9 },
     background: { leadInSec: 2, settle: auditWritten },
   },
+  {
+    id: 'webhook-outbox-none',
+    name: 'API key → POST /v1/certificates, no webhook endpoint subscribed (test mode)',
+    server: 'webhook-writes',
+    path: () => '/v1/certificates',
+    custom: {
+      probe: (target) => probePost(target, 'test'),
+      load: (target, _fixture, durationSec) => loadPost(target, 'test', durationSec),
+    },
+  },
+  {
+    id: 'webhook-outbox',
+    name: 'API key → POST /v1/certificates, one endpoint subscribed: + outbox delivery row (vs none)',
+    server: 'webhook-writes',
+    path: () => '/v1/certificates',
+    baseline: 'webhook-outbox-none',
+    budget: { minRatio: 0.9 },
+    custom: {
+      probe: (target) => probePost(target, 'live'),
+      load: (target, _fixture, durationSec) => loadPost(target, 'live', durationSec),
+    },
+  },
+  {
+    id: 'webhook-deliveries',
+    name: `webhook deliveries from one node to a local receiver, ${BACKLOG_ENDPOINTS} endpoints (recover of a failed backlog)`,
+    server: 'webhook-delivery',
+    path: () => '/v1/webhook-endpoints/:id/recover',
+    budget: { minPerSec: 1000, unit: 'deliveries' },
+    custom: {
+      probe: async () => {},
+      // A backlog of 1,000 messages per second of the run's duration (5,000 by default).
+      load: (target, _fixture, durationSec) =>
+        measureDeliveries(webhookHelpers, target, durationSec * 1000, BACKLOG_ENDPOINTS),
+    },
+  },
+  {
+    id: 'webhook-deliveries-one',
+    name: `webhook deliveries from one node to one endpoint (its limit of 4 attempts in flight; vs ${BACKLOG_ENDPOINTS} endpoints)`,
+    server: 'webhook-delivery',
+    path: () => '/v1/webhook-endpoints/:id/recover',
+    // No budget of its own: DESIGN §7's is the node's; this shows what one endpoint's bound leaves of it.
+    baseline: 'webhook-deliveries',
+    custom: {
+      probe: async () => {},
+      load: (target, _fixture, durationSec) =>
+        measureDeliveries(webhookHelpers, target, durationSec * 1000, 1),
+    },
+  },
+  {
+    id: 'webhook-latency',
+    name: 'webhook: POST /v1/certificates sent → delivery read by an idle receiver (events/s: one at a time)',
+    server: 'webhook-delivery',
+    path: () => '/v1/certificates',
+    budget: { maxP99Ms: 1000 },
+    custom: {
+      probe: async () => {},
+      // 20 events per second of the run's duration (100 by default), 20 ms apart.
+      load: (target, _fixture, durationSec) => measureLatency(webhookHelpers, target, durationSec * 20),
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -369,6 +455,51 @@ async function startBaseline(fixture: Fixture): Promise<Target> {
   const url = `http://127.0.0.1:${port}`;
   await waitUntilReady(`${url}/health`, server);
   return { url, server };
+}
+
+/** What the webhook rows (bench/webhooks.ts) borrow from this file. */
+const webhookHelpers = {
+  cli: (dataDir: string, args: string[]) => cli(dataDir, args),
+  startCohera: (dataDir: string, extra: Record<string, string>) => startCohera(dataDir, extra),
+  call: (url: string, key: string, method: string, path: string, body?: unknown) =>
+    call(url, key, method, path, body),
+};
+
+/** A webhook-outbox row's credential and body: the live mode has the subscribed endpoint, test has none. */
+function postOf(target: Target, mode: 'live' | 'test') {
+  const setup = target.webhooks;
+  if (!setup) throw new Error('the server has no webhook set-up');
+  return mode === 'live'
+    ? { key: setup.liveKey, body: setup.liveCertificate }
+    : { key: setup.testKey, body: setup.testCertificate };
+}
+
+/** One create first, from here: a row that does not answer 201 would measure its error path. */
+async function probePost(target: Target, mode: 'live' | 'test'): Promise<void> {
+  const { key, body } = postOf(target, mode);
+  await call(target.url, key, 'POST', '/v1/certificates', JSON.parse(body));
+}
+
+/** wrk or autocannon sending the same POST /v1/certificates over many connections (each a new certificate). */
+async function loadPost(target: Target, mode: 'live' | 'test', durationSec: number) {
+  const { key, body } = postOf(target, mode);
+  const spec: LoadSpec = {
+    tool: settings.tool,
+    url: `${target.url}/v1/certificates`,
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    method: 'POST',
+    body,
+    durationSec,
+    connections: settings.connections,
+    pipelining: settings.pipelining,
+  };
+  const { result, cpu } = await runLoadProcess<LoadResult>(
+    target,
+    'load.ts',
+    { BENCH_LOAD_SPEC: JSON.stringify(spec) },
+    durationSec,
+  );
+  return { ...result, ...cpu } satisfies RunMeasurement;
 }
 
 async function cli(dataDir: string, args: string[]): Promise<unknown> {
@@ -498,7 +629,7 @@ async function setUp(dataDir: string): Promise<{ fixture: Fixture; embedded: Tar
 // Measuring
 
 interface RunMeasurement extends Omit<LoadResult, 'tool'> {
-  tool: LoadResult['tool'] | TokenLoadResult['tool'];
+  tool: LoadResult['tool'] | TokenLoadResult['tool'] | WebhookRunMeasurement['tool'];
   /** Server CPU use over the run, in % of one core (over 100% means GC or I/O threads helped). */
   serverCpuPct: number | null;
   loadCpuPct: number | null;
@@ -782,18 +913,22 @@ async function measureHttp(fixture: Fixture, targets: Map<string, Target>): Prom
     report.ratio =
       report.requestsPerSec !== undefined && base?.requestsPerSec
         ? report.requestsPerSec / base.requestsPerSec
-        : row.baseline
+        : row.baseline || (row.budget && !('minRatio' in row.budget))
           ? null
           : 1;
     report.budgetMet = !row.budget
       ? null
-      : 'minPerSec' in row.budget
-        ? report.requestsPerSec === undefined
+      : 'maxP99Ms' in row.budget
+        ? report.p99Ms === undefined || report.p99Ms === null
           ? null
-          : report.requestsPerSec >= row.budget.minPerSec
-        : typeof report.ratio === 'number'
-          ? report.ratio >= row.budget.minRatio
-          : null;
+          : report.p99Ms <= row.budget.maxP99Ms
+        : 'minPerSec' in row.budget
+          ? report.requestsPerSec === undefined
+            ? null
+            : report.requestsPerSec >= row.budget.minPerSec
+          : typeof report.ratio === 'number'
+            ? report.ratio >= row.budget.minRatio
+            : null;
   }
   return [...reports.values()];
 }
@@ -934,9 +1069,11 @@ function markdown(
     }
     const budget = !row.budget
       ? ''
-      : 'minPerSec' in row.budget
-        ? `≥ ${fmtInt(row.budget.minPerSec)} ${row.budget.unit}/s ${mark(row.budgetMet)}`
-        : `≥ ${fmtPct(row.budget.minRatio)} ${mark(row.budgetMet)}`;
+      : 'maxP99Ms' in row.budget
+        ? `p99 ≤ ${fmtInt(row.budget.maxP99Ms)} ms ${mark(row.budgetMet)}`
+        : 'minPerSec' in row.budget
+          ? `≥ ${fmtInt(row.budget.minPerSec)} ${row.budget.unit}/s ${mark(row.budgetMet)}`
+          : `≥ ${fmtPct(row.budget.minRatio)} ${mark(row.budgetMet)}`;
     const warmup = row.warmupNon2xx || row.warmupErrors;
     const warn =
       row.non2xx || row.errors || warmup
@@ -1013,6 +1150,7 @@ async function main(): Promise<void> {
       else notes.push(`Both servers return the same ${Buffer.byteLength(real)}-byte certificate JSON.`);
     }
   } finally {
+    await Promise.all([...targets.values()].map((target) => closeReceivers(target.webhooks)));
     await Promise.all([...targets.values()].map((target) => stop(target.server)));
     removeTempDir(temp);
   }
@@ -1024,7 +1162,12 @@ async function main(): Promise<void> {
       notes.push(
         `⚠ ${row.id}: other processes used ${row.otherCpuPct}% of a core during the median run; the machine was not quiet, so this row is noisy.`,
       );
-    } else if (row.serverCpuPct != null && row.serverCpuPct < 85) {
+    } else if (
+      row.serverCpuPct != null &&
+      row.serverCpuPct < 85 &&
+      // Its load is the server's own delivery worker (bounded per endpoint) or one event at a time: idle by design.
+      row.server !== 'webhook-delivery'
+    ) {
       notes.push(
         `⚠ ${row.id}: the server used only ${row.serverCpuPct}% of its core, so the load generator may have been the bottleneck.`,
       );
