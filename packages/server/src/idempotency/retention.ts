@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type Clock, isoAt } from '../clock.ts';
+import { type PeriodicPurge, startPeriodicPurge } from '../jobs/periodic-purge.ts';
 import type { DB } from '../storage/schema.ts';
 
 /**
@@ -26,25 +27,11 @@ export function startIdempotencyPurge(
   clock: Clock,
   log: Pick<Logger, 'debug' | 'error'>,
   everyMs = 3_600_000,
-): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= purgeIdempotencyKeys(db, clock.now())
-      .then(
-        (deleted) => {
-          if (deleted > 0) log.debug({ deleted }, 'expired idempotency keys purged');
-        },
-        (error: unknown) => log.error({ err: error }, 'idempotency key purge failed'),
-      )
-      .finally(() => {
-        running = null;
-      });
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): PeriodicPurge {
+  return startPeriodicPurge(
+    'expired idempotency keys',
+    () => purgeIdempotencyKeys(db, clock.now()),
+    log,
+    everyMs,
+  );
 }

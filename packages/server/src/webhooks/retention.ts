@@ -8,6 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { type Clock, isoAt } from '../clock.ts';
+import { type PeriodicPurge, startPeriodicPurge } from '../jobs/periodic-purge.ts';
 import type { DB } from '../storage/schema.ts';
 
 export const WEBHOOK_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -48,25 +49,11 @@ export function startWebhookPurge(
   clock: Clock,
   log: Pick<Logger, 'debug' | 'error'>,
   everyMs = 3_600_000,
-): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    running ??= purgeWebhookMessages(db, clock.now())
-      .then(
-        (deleted) => {
-          if (deleted > 0) log.debug({ deleted }, 'webhook messages past retention purged');
-        },
-        (error: unknown) => log.error({ err: error }, 'webhook message purge failed'),
-      )
-      .finally(() => {
-        running = null;
-      });
-  }, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
+): PeriodicPurge {
+  return startPeriodicPurge(
+    'webhook messages past retention',
+    () => purgeWebhookMessages(db, clock.now()),
+    log,
+    everyMs,
+  );
 }
