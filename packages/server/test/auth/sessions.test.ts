@@ -357,7 +357,11 @@ forEachEngine('sign-in sessions', (_engine, handle) => {
     assert.equal(missing.json().code, 'csrf_failed');
 
     const other = await login();
-    for (const wrong of ['not-a-token', other.csrf, `${session.csrf.slice(0, -1)}A`]) {
+    for (const wrong of [
+      'not-a-token',
+      other.csrf,
+      `${session.csrf.slice(0, -1)}${session.csrf.endsWith('A') ? 'B' : 'A'}`,
+    ]) {
       if (wrong === session.csrf) continue;
       const response = await withSession(session, 'POST', '/v1/suppliers', { body, csrf: wrong });
       assert.equal(response.statusCode, 403, wrong);
