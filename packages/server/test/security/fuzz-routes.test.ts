@@ -344,7 +344,8 @@ function requestsFor(
       if (query) url = `${url}?${query}`;
       const headers: Record<string, string> = {};
       if (auth === 'admin') headers.authorization = `Bearer ${key}`;
-      if (auth === 'garbage') headers.authorization = 'Bearer ck_live_00000000000000000000000000000000AAAAAA';
+      // Key-shaped, with a checksum that does not match: refused before any lookup.
+      if (auth === 'garbage') headers.authorization = `Bearer ck_live_${'0'.repeat(32)}AAAAAA`;
       if (body.type) headers['content-type'] = body.type;
       const text = typeof body.payload === 'string' ? body.payload : (body.payload?.toString('latin1') ?? '');
       return {
