@@ -5,7 +5,7 @@
  * answers only (shown once, never replayed: idempotency/shown-once.ts); the database holds it sealed.
  * Deliveries (test, log, retry, recover) are webhooks/delivery-routes.ts.
  */
-import { WEBHOOK_EVENT_TYPES, type WebhookSubscription } from '@cohera/shared';
+import { WEBHOOK_EVENT_TYPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Kysely } from 'kysely';
 import { Type } from 'typebox';
@@ -16,9 +16,10 @@ import { apiTime } from '../clock.ts';
 import { ApiError, invalidField, notFound } from '../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../http/pagination.ts';
 import { IdParams, requireIdShape } from '../resources/common.ts';
-import type { DB, WebhookEndpointsTable, WebhookMessagesTable } from '../storage/schema.ts';
+import type { DB, WebhookMessagesTable } from '../storage/schema.ts';
 import { requeueFailed } from './delivery/requeue.ts';
 import { checkWebhookUrl } from './delivery/ssrf.ts';
+import { presentEndpoint } from './present.ts';
 import {
   deleteEndpoint,
   type EndpointChanges,
@@ -124,21 +125,6 @@ const EventsQuery = Type.Object(
   { type: Type.Optional(EventTypeSchema), ...PaginationQuery },
   { additionalProperties: false },
 );
-
-export function presentEndpoint(row: WebhookEndpointsTable) {
-  return {
-    id: row.id,
-    object: 'webhook_endpoint' as const,
-    url: row.url,
-    events: JSON.parse(row.events) as WebhookSubscription[],
-    description: row.description,
-    mode: row.mode,
-    status: row.status,
-    disabled_reason: row.disabled_reason,
-    created_at: apiTime(row.created_at),
-    updated_at: apiTime(row.updated_at),
-  };
-}
 
 function presentEvent(row: WebhookMessagesTable) {
   const body = JSON.parse(row.body) as { data: unknown };

@@ -10,7 +10,7 @@ import type { AuditLog } from '../../audit/log.ts';
 import { isoAt } from '../../clock.ts';
 import type { DB, WebhookDisabledReason, WebhookEndpointsTable } from '../../storage/schema.ts';
 import { emitEvent } from '../outbox.ts';
-import { presentEndpoint } from '../routes.ts';
+import { presentEndpoint } from '../present.ts';
 import type { Claim } from './claims.ts';
 import { retryAfterMs, retryDelayMs } from './retry-schedule.ts';
 import type { SendResult } from './send.ts';
