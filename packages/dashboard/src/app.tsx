@@ -15,6 +15,7 @@ import { DevelopersPage } from './pages/Developers.tsx';
 import { OverviewPage } from './pages/Overview.tsx';
 import { SecurityPage } from './pages/Security.tsx';
 import { ServiceAccountsPage } from './pages/ServiceAccounts.tsx';
+import { TeamPage } from './pages/Team.tsx';
 import { UsagePage } from './pages/Usage.tsx';
 import { WebhooksPage } from './pages/Webhooks.tsx';
 import { BASE, Link, usePath } from './router.tsx';
@@ -49,6 +50,7 @@ export const PAGES: PageEntry[] = [
     nav: 'Authorized apps',
     render: () => <AuthorizedAppsPage />,
   },
+  { path: '/settings/team', title: 'Team', nav: 'Team', render: () => <TeamPage /> },
   { path: '/audit', title: 'Audit log', nav: 'Audit log', render: () => <AuditLogPage /> },
   { path: '/security', title: 'Security', nav: 'Security', render: () => <SecurityPage /> },
 ];

@@ -10,6 +10,7 @@ import { CallbackCredential, ServiceAccountCredential, StaticCredential } from '
 import { readEnv } from './env.ts';
 import { CoheraError } from './errors.ts';
 import type { RateLimit } from './rate-limit.ts';
+import { Credentials } from './resources/credentials.ts';
 import { Certificates, Products, Suppliers } from './resources/domain.ts';
 import {
   ApiKeys,
@@ -20,6 +21,7 @@ import {
   ServiceAccounts,
   Usage,
 } from './resources/management.ts';
+import { Invitations, Members } from './resources/team.ts';
 import { Events, WebhookEndpoints } from './resources/webhooks.ts';
 import { DEFAULT_BACKOFF } from './retry.ts';
 import { type CredentialSource, type RequestOptions, Transport } from './transport.ts';
@@ -54,12 +56,36 @@ export interface CoheraOptions {
   maxRetryDelay?: number;
   /** A `fetch` to use instead of the global one (a proxy agent, instrumentation, tests). */
   fetch?: typeof fetch;
+  /**
+   * No credential, not even `COHERA_API_KEY`: only the public calls (`credentials.revoke`) work; any other
+   * call throws a `CoheraError` (`missing_credential`) before sending anything.
+   */
+  anonymous?: boolean;
 }
 
 const API_KEY_SHAPE = /^ck_(live|test)_[0-9A-Za-z]{38}$/;
 
+/** The credential of an `anonymous` client: there is none, so every authenticated call fails unsent. */
+const NO_CREDENTIAL: CredentialSource = {
+  current(): string {
+    throw new CoheraError(
+      'This client was made with anonymous: true and has no credential; only public calls such as ' +
+        'credentials.revoke() work. Give an apiKey, accessToken or serviceAccount for the others.',
+      { code: 'missing_credential' },
+    );
+  },
+};
+
 function credentialFrom(options: CoheraOptions): CredentialSource {
   const given = [options.apiKey, options.accessToken, options.serviceAccount].filter((v) => v !== undefined);
+  if (options.anonymous) {
+    if (given.length > 0) {
+      throw new CoheraError('An anonymous client takes no credential: drop anonymous or the credential', {
+        code: 'conflicting_credentials',
+      });
+    }
+    return NO_CREDENTIAL;
+  }
   if (given.length > 1) {
     throw new CoheraError('Give one credential: apiKey, accessToken or serviceAccount, not several', {
       code: 'conflicting_credentials',
@@ -131,6 +157,11 @@ export class Cohera {
   readonly usage: Usage;
   readonly webhookEndpoints: WebhookEndpoints;
   readonly events: Events;
+  readonly credentials: Credentials;
+  /** The organization's people (`admin`): list, change a role, remove. */
+  readonly members: Members;
+  /** Invitations to join the organization (`admin`): create, list pending, revoke. */
+  readonly invitations: Invitations;
 
   constructor(options: CoheraOptions = {}) {
     const credential = credentialFrom(options);
@@ -167,6 +198,9 @@ export class Cohera {
     this.usage = new Usage(transport);
     this.webhookEndpoints = new WebhookEndpoints(transport);
     this.events = new Events(transport);
+    this.credentials = new Credentials(transport);
+    this.members = new Members(transport);
+    this.invitations = new Invitations(transport);
   }
 
   /** The server this client talks to. */

@@ -19,6 +19,11 @@ export {
 } from './errors.ts';
 export { type ListResponse, Page, PagePromise } from './pagination.ts';
 export type { RateLimit } from './rate-limit.ts';
+export {
+  type Credentials,
+  type CredentialsRevokeResult,
+  REVOKE_BATCH_SIZE,
+} from './resources/credentials.ts';
 export type { Certificates, Products, Suppliers } from './resources/domain.ts';
 export type {
   ApiKeys,
@@ -29,6 +34,7 @@ export type {
   ServiceAccounts,
   Usage,
 } from './resources/management.ts';
+export type { Invitations, Members } from './resources/team.ts';
 export type { Events, WebhookEndpoints } from './resources/webhooks.ts';
 export type { RequestOptions } from './transport.ts';
 export type * from './types.ts';

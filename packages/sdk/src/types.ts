@@ -128,6 +128,7 @@ export interface CertificateListParams extends ListParams {
 // ---- API keys -----------------------------------------------------------------------------------------
 
 export type ApiKeyStatus = 'active' | 'expired' | 'revoked';
+export type ApiKeyRevokedReason = 'requested' | 'leaked';
 
 export interface ApiKey {
   id: string;
@@ -143,6 +144,10 @@ export interface ApiKey {
   expires_at: Timestamp | null;
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+  /** Why it was revoked: by someone who manages it (`requested`), or by the server on a reported leak. */
+  revoked_reason: ApiKeyRevokedReason | null;
+  /** When a leak of the key was first reported (GitHub secret scanning or `/v1/credentials/revoke`). */
+  leaked_at: Timestamp | null;
   rate_limit_per_minute: number | null;
   /** The key this one replaced by a roll. */
   rolled_from: string | null;
@@ -318,6 +323,17 @@ export interface OAuthClientCreateParams {
   mode?: Mode;
 }
 
+/**
+ * What `oauthClients.update` may change; give at least one. `redirect_uris` and `scopes` replace the lists.
+ * Narrowing `scopes` ends every authorization that holds a scope beyond the new ones (its tokens stop
+ * working); those users are asked for consent again.
+ */
+export interface OAuthClientUpdateParams {
+  name?: string;
+  redirect_uris?: string[];
+  scopes?: Scope[];
+}
+
 export interface OAuthClientRotateSecretParams {
   /** How long the previous secret keeps working. */
   grace_period_seconds?: number;
@@ -393,6 +409,8 @@ export interface AuditVerification {
 export interface OrganizationPolicy {
   max_key_lifetime_days: number | null;
   key_rotation_days: number | null;
+  /** What a reported leak of a key does: revoke it at once (default), or only flag it. */
+  leaked_key_action: 'revoke' | 'notify';
 }
 
 export interface Organization {
@@ -407,6 +425,45 @@ export interface Organization {
 
 export interface OrganizationUpdateParams {
   policy: Partial<OrganizationPolicy>;
+}
+
+// ---- Team (docs/team.md) -------------------------------------------------------------------------------
+
+/** owner and admin hold `admin` (only owners manage owners); member: `read:*` `write:*`; viewer: `read:*`. */
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
+
+export interface Member {
+  object: 'member';
+  user_id: string;
+  email: string;
+  role: Role;
+  joined_at: Timestamp;
+}
+
+export interface MemberUpdateParams {
+  role: Role;
+}
+
+export interface Invitation {
+  id: string;
+  object: 'invitation';
+  email: string;
+  role: Role;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** `expired` once past `expires_at`: it can no longer be accepted. */
+  status: 'pending' | 'expired';
+  invited_by: { kind: string; id: string };
+}
+
+export interface InvitationCreateParams {
+  email: string;
+  role: Role;
+}
+
+/** The answer of `invitations.create`: the single-use link is in it once. */
+export interface InvitationWithLink extends Invitation {
+  accept_url: string;
 }
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
@@ -425,6 +482,11 @@ export interface SecurityKeyItem {
   days_since_last_use: number | null;
   /** What to do about it, in words. */
   action: string;
+}
+
+export interface LeakedKeyItem extends SecurityKeyItem {
+  /** When a leak of the key was first reported. */
+  leaked_at: Timestamp;
 }
 
 export interface UnusedScopesItem extends SecurityKeyItem {
@@ -463,6 +525,7 @@ type KeyCheck<Id extends string> = Id extends string ? Check<Id, SecurityKeyItem
 export type SecurityCheck =
   | KeyCheck<'keys_without_expiry' | 'keys_older_than_policy' | 'unused_keys' | 'admin_keys'>
   | Check<'unused_scopes', UnusedScopesItem>
+  | Check<'leaked_keys', LeakedKeyItem>
   | Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem>;
 
 export interface SecurityReport {

@@ -8,6 +8,7 @@ import type { ServiceAccountVerifier } from './auth/service-accounts/verifier.ts
 import type { CsrfTokens } from './auth/sessions/store.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import type { EmailSender } from './email/sender.ts';
 import type { AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import type { OrgLimitCache } from './ratelimit/org-limits.ts';
@@ -49,4 +50,6 @@ export interface AppDeps {
    * the transaction that emitted an event commits, so it is sent at once; workers also poll.
    */
   webhooks: WebhookDispatcher;
+  /** Drains the e-mail outbox to SMTP when COHERA_SMTP_URL is set; `wake()` after a commit that queued mail. */
+  email: EmailSender;
 }

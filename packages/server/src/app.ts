@@ -27,6 +27,7 @@ import { CsrfTokens } from './auth/sessions/store.ts';
 import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
+import { EmailSender } from './email/sender.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
 import { createLogger, lazyChildLoggerFactory } from './http/logger.ts';
@@ -35,6 +36,8 @@ import { registerPipeline } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
 import { registerIdempotency } from './idempotency/hooks.ts';
+import { leakRoutes } from './leaks/routes.ts';
+import { LeakWorker } from './leaks/worker.ts';
 import {
   createMetrics,
   type Metrics,
@@ -58,6 +61,9 @@ import { PostgresInvalidationBus } from './state/postgres-invalidation-bus.ts';
 import { RedisInvalidationBus } from './state/redis-invalidation-bus.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { healthRoutes } from './system/health.ts';
+import { invitationAcceptRoutes } from './team/accept-routes.ts';
+import { invitationRoutes } from './team/invitations-routes.ts';
+import { memberRoutes } from './team/members-routes.ts';
 import { UsageRecorder } from './usage/recorder.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { PasswordHasher } from './users/password-hasher.ts';
@@ -212,6 +218,13 @@ export async function buildApp(
     authFailures: new AuthFailureGuard(limiter, clock, options.abuseLimits),
     readCache: new ResourceReadCache(),
     webhooks: new WebhookDispatcher({ db: database.db, clock, config, log: logger, audit }),
+    email: new EmailSender({
+      db: database.db,
+      clock,
+      log: logger,
+      smtpUrl: config.smtpUrl,
+      from: config.smtpFrom,
+    }),
   };
   const serviceAccounts = deps.serviceAccounts;
   bus.subscribe((message) => {
@@ -226,6 +239,7 @@ export async function buildApp(
   deps.usage.start(options.usageFlushMs);
   deps.audit.start(config.auditRetentionDays);
   deps.webhooks.start();
+  deps.email.start();
   // Time-based webhook events (certificate and API key expiry): every node scans, the outbox dedupes.
   const webhookScheduler = new WebhookScheduler({
     db: database.db,
@@ -237,6 +251,16 @@ export async function buildApp(
   });
   webhookScheduler.start();
   const webhookPurge = startWebhookPurge(database.db, clock, logger);
+  // Handles what POST /v1/credentials/revoke queues (leaks/worker.ts): every node polls the shared queue.
+  const leakWorker = new LeakWorker({
+    db: database.db,
+    clock,
+    audit,
+    bus,
+    webhooks: deps.webhooks,
+    log: logger,
+  });
+  leakWorker.start();
   const rateLimitEvents = new RateLimitEvents({
     db: database.db,
     log: logger,
@@ -321,6 +345,9 @@ export async function buildApp(
   await app.register(sessionRoutes(deps));
   await app.register(apiKeyRoutes(deps));
   await app.register(organizationRoutes(deps));
+  await app.register(memberRoutes(deps));
+  await app.register(invitationRoutes(deps));
+  await app.register(invitationAcceptRoutes(deps));
   await app.register(serviceAccountRoutes(deps));
   await app.register(auditRoutes(deps));
   await app.register(oauthClientRoutes(deps, deps.oauth));
@@ -335,6 +362,7 @@ export async function buildApp(
   await app.register(usageRoutes(deps));
   await app.register(webhookEndpointRoutes(deps));
   await app.register(webhookDeliveryRoutes(deps));
+  await app.register(leakRoutes(deps));
   await app.register(dashboardRoutes(options.dashboardDir ? { dir: options.dashboardDir } : {}));
 
   const auditCalls = config.auditApiCalls;
@@ -377,12 +405,16 @@ export async function buildApp(
     // Stop producing time-based and rate-limit events before deliveries stop.
     await webhookScheduler.stop();
     await webhookPurge.stop();
+    await leakWorker.stop();
     await rateLimitEvents.settle();
     // Before the audit log's last flush and the database: attempts in flight record their results.
     await deps.webhooks
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'stopping webhook deliveries failed'));
     await idempotency.close();
+    await deps.email
+      .stop()
+      .catch((error: unknown) => app.log.error({ err: error }, 'stopping the e-mail sender failed'));
     await deps.usage
       .stop()
       .catch((error: unknown) => app.log.error({ err: error }, 'final usage flush failed'));

@@ -57,6 +57,18 @@ export interface Config {
   webhookDisableAfterHours: number;
   /** How often each node scans for certificates and API keys crossing an expiry threshold, in seconds (1–3600). */
   webhookSchedulerIntervalSeconds: number;
+  /**
+   * Where GitHub publishes the keys that sign secret-scanning reports to `POST /v1/leaks/github` (DESIGN §5.6):
+   * JSON `{public_keys: [{key_identifier, key, is_current}]}`. Fetched on the first report, then cached.
+   */
+  githubScanningKeysUrl: string;
+  /**
+   * Where the e-mail outbox is delivered (`smtp://` or `smtps://`, credentials in the URL), or null: messages
+   * then stay in the `email_outbox` table and the log (docs/team.md#e-mail).
+   */
+  smtpUrl: string | null;
+  /** The `From` of every message the server sends. */
+  smtpFrom: string;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -86,6 +98,9 @@ const SETTINGS = [
   'COHERA_WEBHOOK_RETRY_SCHEDULE',
   'COHERA_WEBHOOK_DISABLE_AFTER_HOURS',
   'COHERA_WEBHOOK_SCHEDULER_INTERVAL_SECONDS',
+  'COHERA_GITHUB_SCANNING_KEYS_URL',
+  'COHERA_SMTP_URL',
+  'COHERA_SMTP_FROM',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -295,6 +310,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   const webhooks = parseWebhookSettings(env, problems);
+  const githubKeysRaw =
+    readRaw(env, 'COHERA_GITHUB_SCANNING_KEYS_URL', problems) ?? DEFAULT_GITHUB_SCANNING_KEYS_URL;
+  // http is allowed for a key server on the operator's own network (and tests); the keys only verify.
+  const githubKeysUrl = parseUrl(
+    'COHERA_GITHUB_SCANNING_KEYS_URL',
+    githubKeysRaw,
+    ['https:', 'http:'],
+    problems,
+  );
+  const githubScanningKeysUrl = githubKeysUrl ? githubKeysRaw : DEFAULT_GITHUB_SCANNING_KEYS_URL;
 
   let masterKey: Buffer | null = null;
   let masterKeySource: Config['masterKeySource'] = 'environment';
@@ -307,6 +332,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ({ key: masterKey, source: masterKeySource } = embeddedMasterKey(dataDir, problems));
   }
 
+  const smtp = parseSmtpSettings(env, problems);
   if (problems.length > 0 || masterKey === null) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -331,8 +357,38 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     passwordHashConcurrency,
     passwordHashQueue: Number(hashQueueRaw),
     ...webhooks,
+    githubScanningKeysUrl,
+    ...smtp,
   });
 }
+
+/** The SMTP relay of the e-mail outbox (email/sender.ts); its password is never logged (redactSmtpUrl). */
+function parseSmtpSettings(env: Env, problems: string[]) {
+  const url = readRaw(env, 'COHERA_SMTP_URL', problems) ?? null;
+  if (url !== null) {
+    let protocol = '';
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'smtp:' && protocol !== 'smtps:') {
+      problems.push(
+        'COHERA_SMTP_URL must be an smtp:// or smtps:// URL (e.g. smtps://user:pass@smtp.example.com)',
+      );
+    }
+  }
+  const from = readRaw(env, 'COHERA_SMTP_FROM', problems) ?? 'Cohera <no-reply@cohera.invalid>';
+  if (from.length > 254 || !/^[^\r\n]*@[^\r\n]*$/.test(from)) {
+    problems.push(
+      `COHERA_SMTP_FROM must be one e-mail address, optionally with a name ("Cohera <no-reply@example.com>")`,
+    );
+  }
+  return { smtpUrl: url, smtpFrom: from };
+}
+
+/** GitHub's published secret-scanning signing keys (DESIGN §5.6). */
+export const DEFAULT_GITHUB_SCANNING_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
 
 /** DESIGN §5.5: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h (about 3 days in all). */
 export const DEFAULT_WEBHOOK_RETRY_SCHEDULE = [

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   expired_credential: { status: 401, title: 'The credential has expired' },
   revoked_credential: { status: 401, title: 'The credential has been revoked' },
   invalid_login: { status: 401, title: 'Invalid email or password' },
+  invalid_signature: { status: 401, title: 'The request signature is missing or invalid' },
   insufficient_scope: { status: 403, title: 'The credential lacks the required scope' },
   forbidden: { status: 403, title: 'This action is not allowed' },
   csrf_failed: { status: 403, title: 'The CSRF token is missing or invalid' },
@@ -24,6 +25,11 @@ export const ERROR_CODES = {
   key_revoked: { status: 409, title: 'The key is revoked' },
   key_expired: { status: 409, title: 'The key has expired' },
   key_already_rolled: { status: 409, title: 'The key has already been rolled' },
+  last_owner: {
+    status: 409,
+    title: 'The organization must keep at least one owner',
+  },
+  already_member: { status: 409, title: 'The person is already a member of the organization' },
   secret_already_shown: {
     status: 409,
     title: 'The secret in the answer to this request was shown once and is not kept',

@@ -22,6 +22,8 @@ export const ID_PREFIXES = {
   audit_event: 'evt',
   webhook_endpoint: 'whe',
   webhook_message: 'msg',
+  invitation: 'inv',
+  email: 'eml',
   request: 'req',
 } as const;
 

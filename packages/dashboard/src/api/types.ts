@@ -7,7 +7,7 @@ export type * from '../../../sdk/src/types.ts';
 
 import type { Mode, OrganizationUsage, UsageWindow } from '../../../sdk/src/types.ts';
 
-export type Role = 'owner' | 'admin' | 'member';
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
 /** `GET /auth/session`. */
 export interface Session {

@@ -14,6 +14,8 @@ export const AUDIT_ACTIONS = {
   'api_key.created': 'An API key was created',
   'api_key.rolled': 'An API key was rolled: a new key, the old one ending after the grace period',
   'api_key.revoked': 'An API key was revoked',
+  'api_key.leaked':
+    'A leak of an API key was reported (GitHub secret scanning or the public revoke endpoint); revoked by policy',
   'service_account.created': 'A service account was created',
   'service_account.deleted': 'A service account was deleted with all its keys',
   'service_account.key_added': 'A key was added to a service account (generated or uploaded)',
@@ -21,11 +23,14 @@ export const AUDIT_ACTIONS = {
   'oauth.client_created': 'An OAuth app was registered',
   'oauth.client_deleted': 'An OAuth app was deleted, revoking its authorizations',
   'oauth.client_secret_rotated': 'An OAuth app’s client secret was replaced',
+  'oauth.client_updated':
+    'An OAuth app’s name, redirect URIs or scopes were changed; narrowed scopes end the authorizations beyond them',
   'oauth.consent_granted': 'A person authorized an OAuth app (or widened its scopes)',
   'oauth.consent_denied': 'A person denied an OAuth app',
   'oauth.consent_revoked': 'A person revoked an OAuth app’s access',
   'oauth.token_issued': 'Tokens were issued to an OAuth app (code exchange or refresh)',
   'oauth.token_revoked': 'An OAuth app revoked its refresh token (RFC 7009), ending its authorization',
+  'oauth.access_token_revoked': 'An OAuth app revoked one access token (RFC 7009); the API refuses it',
   'oauth.refresh_reuse_detected': 'A used refresh token was presented again; its authorization was revoked',
   'oauth.code_replay_detected': 'An authorization code was presented twice; what it issued was revoked',
   'webhook_endpoint.created': 'A webhook endpoint was created',
@@ -34,6 +39,12 @@ export const AUDIT_ACTIONS = {
   'webhook_endpoint.secret_rotated': 'A webhook endpoint’s signing secret was replaced',
   'webhook_endpoint.disabled':
     'A webhook endpoint was disabled by the server: a 410 Gone, or deliveries failing for too long',
+  'invitation.created':
+    'A person was invited to join the organization with a role (replacing a pending invitation)',
+  'invitation.revoked': 'A pending invitation was revoked',
+  'invitation.accepted': 'A person accepted an invitation and joined the organization',
+  'member.role_changed': 'A member’s role was changed',
+  'member.removed': 'A member was removed: their sessions, app authorizations and API keys ended',
   'api.request': 'An API call (recorded according to COHERA_AUDIT_API_CALLS)',
   'audit.events_dropped': 'The audit buffer was full and events were dropped (their count is in metadata)',
   'audit.chain_resealed':

@@ -27,6 +27,9 @@ import { redirectUriRecheck } from './migrations/0008-redirect-uri-recheck.ts';
 import { auditAnchors } from './migrations/0009-audit-anchors.ts';
 import { apiKeySuccessor } from './migrations/0010-api-key-successor.ts';
 import { webhooks } from './migrations/0011-webhooks.ts';
+import { leakedKeys } from './migrations/0012-leaked-keys.ts';
+import { oauthRevocationDevice } from './migrations/0013-oauth-revocation-device.ts';
+import { teams } from './migrations/0014-teams.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
@@ -68,6 +71,9 @@ function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migrat
     '0009-audit-anchors': auditAnchors(dialect, masterKey),
     '0010-api-key-successor': apiKeySuccessor(dialect),
     '0011-webhooks': webhooks(dialect),
+    '0012-leaked-keys': leakedKeys(dialect),
+    '0013-oauth-revocation-device': oauthRevocationDevice(dialect),
+    '0014-teams': teams(dialect),
   };
 }
 

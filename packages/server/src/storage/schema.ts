@@ -6,7 +6,8 @@
 import type { Mode } from '@cohera/shared';
 
 export type Tier = 'free' | 'pro' | 'enterprise';
-export type Role = 'owner' | 'admin' | 'member';
+/** docs/team.md says what each role may do; `member` is the developer role (data read and write). */
+export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
 export interface OrgsTable {
   id: string;
@@ -17,6 +18,8 @@ export interface OrgsTable {
   rate_limit_per_day: number | null;
   max_key_lifetime_days: number | null;
   key_rotation_days: number | null;
+  /** What a reported leak of one of the org's keys does (migration 0012, DESIGN §5.6). */
+  leaked_key_action: LeakedKeyAction;
   created_at: string;
   updated_at: string;
 }
@@ -71,6 +74,28 @@ export interface ApiKeysTable {
   rolled_from_id: string | null;
   /** The key a roll made from this one; set once, by the roll that claims this key (at most one). */
   replaced_by_id: string | null;
+  /** When a leak of the key was first reported (migration 0012); later reports keep the first time. */
+  leaked_at: string | null;
+  /** Why the key was revoked; null while it is not. */
+  revoked_reason: RevokedReason | null;
+}
+
+/**
+ * Why an API key was revoked: `requested` by someone who manages it (`POST /v1/api-keys/:id/revoke`), or
+ * `leaked`: the server revoked it when a leak was reported (DESIGN §5.6).
+ */
+export type RevokedReason = 'requested' | 'leaked';
+export type LeakedKeyAction = 'revoke' | 'notify';
+
+/** A reported leak waiting for the leak worker: only the SHA-256 of the candidate, never the string. */
+export interface LeakReportsTable {
+  key_hash: string;
+  /** Who reported it: `public` (`POST /v1/credentials/revoke`). */
+  source: string;
+  /** The reporter's address and request id, for the audit event. */
+  ip: string | null;
+  request_id: string | null;
+  received_at: string;
 }
 
 export interface ApiKeyUsageTable {
@@ -215,6 +240,17 @@ export interface OAuthArtifactsTable {
   user_code: string | null;
   expires_at: string | null;
   consumed_at: string | null;
+  /** A device code's last poll at the token endpoint (migration 0013): `slow_down` below the interval. */
+  polled_at: string | null;
+}
+
+/** An access token revoked at `/oauth/revoke` (migration 0013): its `jti`, kept until the token expires. */
+export interface OAuthRevokedTokensTable {
+  jti: string;
+  org_id: string;
+  client_id: string;
+  revoked_at: string;
+  expires_at: string;
 }
 
 /** A user's consent to one client in one org: the engine's Grant plus who, where and what. */
@@ -384,6 +420,48 @@ export interface WebhookDeliveriesTable {
   created_at: string;
 }
 
+/** An invitation to join an org with a role (migration 0014, docs/team.md). */
+export interface InvitationsTable {
+  /** `inv_…`. */
+  id: string;
+  org_id: string;
+  /** Lower-cased, like users.email. */
+  email: string;
+  role: Role;
+  /** SHA-256 (hex) of the accept token; the token itself is only in the link. */
+  token_hash: string;
+  /** The e-mail while pending (one pending invitation per org and e-mail), the id once settled. */
+  pending_key: string;
+  invited_by_kind: string;
+  invited_by_id: string;
+  created_at: string;
+  expires_at: string;
+  accepted_at: string | null;
+  /** The user who accepted. */
+  accepted_by: string | null;
+  /** Revoked by a person, or replaced by a newer invitation to the same e-mail. */
+  revoked_at: string | null;
+}
+
+/** One e-mail the server would send (migration 0014): kept until an SMTP sender delivers it. */
+export interface EmailOutboxTable {
+  /** `eml_…`. */
+  id: string;
+  /** The org the message is about, if any. */
+  org_id: string | null;
+  to: string;
+  subject: string;
+  text: string;
+  created_at: string;
+  sent_at: string | null;
+  attempts: number;
+  /** When the next attempt is due (after a failure, with backoff); null means at once. */
+  next_attempt_at: string | null;
+  last_error: string | null;
+  /** A sender's claim, so two nodes never send one message at once. */
+  lease_until: string | null;
+}
+
 export interface DB {
   orgs: OrgsTable;
   users: UsersTable;
@@ -401,6 +479,7 @@ export interface DB {
   oauth_artifacts: OAuthArtifactsTable;
   oauth_authorizations: OAuthAuthorizationsTable;
   oauth_signing_keys: OAuthSigningKeysTable;
+  oauth_revoked_tokens: OAuthRevokedTokensTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
   api_key_scope_usage: ApiKeyScopeUsageTable;
@@ -409,4 +488,7 @@ export interface DB {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_messages: WebhookMessagesTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  leak_reports: LeakReportsTable;
+  invitations: InvitationsTable;
+  email_outbox: EmailOutboxTable;
 }
