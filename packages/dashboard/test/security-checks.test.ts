@@ -71,7 +71,7 @@ describe('the check mapping', () => {
         'Revoke unused keys',
       ],
     );
-    assert.deepEqual(checksOf('never_commit'), []);
+    assert.deepEqual(checksOf('never_commit'), ['leaked_keys']);
     assert.deepEqual(checksOf('rotate'), [
       'keys_without_expiry',
       'keys_older_than_policy',

@@ -60,6 +60,8 @@ export const CHECKS: Readonly<Record<CheckId, CheckInfo>> = {
   unused_keys: { practice: 'revoke_unused', action: 'revoke' },
   unused_scopes: { practice: 'least_privilege', action: 'narrow_scopes' },
   admin_keys: { practice: 'least_privilege', action: 'revoke' },
+  // A leaked key that still works: roll it (the new key replaces it) — Roll and revoke on the API keys page.
+  leaked_keys: { practice: 'never_commit', action: 'roll' },
   service_account_keys_older_than_policy: { practice: 'rotate', action: 'delete_service_account_key' },
 };
 

@@ -1,6 +1,8 @@
 /**
  * Settings › API Keys: every key of the organization in the current mode (name, prefix…last4, scopes,
- * mode, created, expires, last used, status), Create New Key, and per key Usage, Roll and Revoke.
+ * mode, created, expires, last used, status), Create New Key, and per key Usage, Roll and Revoke. A leaked
+ * key says so in its row (when and where), and one that still works is listed above the table with the
+ * remedy, Roll and revoke. Owners and admins also set what a reported leak does.
  */
 import { useState } from 'react';
 import { api, listAll } from '../api/client.ts';
@@ -12,18 +14,38 @@ import { useResource } from '../hooks.ts';
 import { formatDate, keyLabel, relativeTime } from '../lib/format.ts';
 import { Link } from '../router.tsx';
 import { CreateKeyDialog } from './api-keys/CreateKeyDialog.tsx';
+import { LeakPolicy } from './api-keys/LeakPolicy.tsx';
+import { isLeakedAndActive, LeakedBadge, useLeakOrigins } from './api-keys/leaks.tsx';
+import { RollAndRevokeDialog } from './api-keys/RollAndRevokeDialog.tsx';
 import { RollKeyDialog } from './api-keys/RollKeyDialog.tsx';
 
 export function ApiKeysPage() {
+  const { session } = useApp();
+  // A viewer reads the organization's data and holds no credentials: the server refuses them the key list.
+  if (session.role === 'viewer') {
+    return (
+      <p className="notice">
+        As a viewer you can read the organization’s data, but not see or create API keys. Ask an owner or
+        admin for the member role if you need keys of your own.
+      </p>
+    );
+  }
+  return <KeyList />;
+}
+
+function KeyList() {
   const { mode, session } = useApp();
   const keys = useResource(() => listAll<ApiKey>('/v1/api-keys', { mode }), [mode]);
   const org = useResource(() => api<Organization>('GET', '/v1/organization'), []);
   const [creating, setCreating] = useState(false);
   const [rolling, setRolling] = useState<ApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
+  const [remedying, setRemedying] = useState<ApiKey | null>(null);
   // Every role manages keys: owners and admins all of the organization's, a member those they created,
   // with at most the member's own scopes (read:* and write:*; never admin).
   const admin = canManage(session.role);
+  const origins = useLeakOrigins(keys.data, admin);
+  const leakedActive = keys.data?.filter(isLeakedAndActive) ?? [];
 
   return (
     <>
@@ -46,6 +68,27 @@ export function ApiKeysPage() {
           Create new key
         </button>
       </div>
+      {leakedActive.length > 0 ? (
+        <section className="notice notice-error" role="alert" aria-labelledby="leaked-keys-title">
+          <h2 id="leaked-keys-title" className="small">
+            {leakedActive.length === 1
+              ? 'A leaked key still works'
+              : `${leakedActive.length} leaked keys still work`}
+          </h2>
+          <p>Anyone who found it can use it. Roll and revoke it now, then remove it from where it leaked.</p>
+          <ul>
+            {leakedActive.map((key) => (
+              <li key={key.id}>
+                <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
+                <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} />{' '}
+                <button type="button" className="button danger" onClick={() => setRemedying(key)}>
+                  Roll and revoke {key.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       {keys.loading && !keys.data ? <Loading what="API keys" /> : null}
       {keys.error ? <ErrorNotice error={keys.error} onRetry={keys.reload} /> : null}
       {keys.data && keys.data.length === 0 ? (
@@ -74,7 +117,7 @@ export function ApiKeysPage() {
             </thead>
             <tbody>
               {keys.data.map((key) => (
-                <tr key={key.id} data-key-id={key.id}>
+                <tr key={key.id} data-key-id={key.id} data-leaked={key.leaked_at ? 'true' : undefined}>
                   <th scope="row">{key.name}</th>
                   <td>
                     <code>{keyLabel(key.prefix, key.last4)}</code>
@@ -98,6 +141,13 @@ export function ApiKeysPage() {
                   <td title={key.last_used_at ?? undefined}>{relativeTime(key.last_used_at)}</td>
                   <td>
                     <StatusBadge status={key.status} />
+                    {key.revoked_reason === 'leaked' ? <span className="small"> (leak)</span> : null}
+                    {key.leaked_at ? (
+                      <>
+                        <br />
+                        <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} compact />
+                      </>
+                    ) : null}
                   </td>
                   <td>
                     <div className="row-actions">
@@ -110,6 +160,7 @@ export function ApiKeysPage() {
                       {key.status !== 'revoked' ? (
                         <>
                           {/* Only a live key without a successor can be rolled: the server refuses the rest. */}
+
                           {key.status === 'active' && key.replaced_by === null ? (
                             <button
                               type="button"
@@ -149,6 +200,10 @@ export function ApiKeysPage() {
         maxLifetimeDays={org.data?.policy.max_key_lifetime_days ?? null}
       />
       <RollKeyDialog apiKey={rolling} onClose={() => setRolling(null)} onRolled={keys.reload} />
+      <RollAndRevokeDialog apiKey={remedying} onClose={() => setRemedying(null)} onDone={keys.reload} />
+      {admin && org.data ? (
+        <LeakPolicy key={org.data.policy.leaked_key_action} org={org.data} onSaved={org.reload} />
+      ) : null}
       <ConfirmDialog
         title={revoking ? `Revoke “${revoking.name}”?` : 'Revoke key?'}
         open={revoking !== null}

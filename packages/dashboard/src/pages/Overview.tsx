@@ -1,7 +1,10 @@
 /**
  * The landing page: the organization's tier and limits, where it stands now, last week's traffic, what the
- * security checklist says, and how to make a first call.
+ * security checklist says, and how to make a first call. A leaked key comes first: one that still works is
+ * an alert with its remedy (Roll and revoke); one the server revoked on a report in the last 30 days is a
+ * notice, since whatever used it needs a new key.
  */
+import { useState } from 'react';
 import { api, listAll } from '../api/client.ts';
 import type { ApiKey, Organization, OrgUsage, SecurityReport } from '../api/types.ts';
 import { ErrorNotice, Loading } from '../components/Notice.tsx';
@@ -9,8 +12,12 @@ import { RateMeter } from '../components/RateMeter.tsx';
 import { UsageChart } from '../components/UsageChart.tsx';
 import { canManage, useApp } from '../context.ts';
 import { useResource } from '../hooks.ts';
-import { formatCount } from '../lib/format.ts';
+import { formatCount, keyLabel } from '../lib/format.ts';
 import { Link } from '../router.tsx';
+import { isLeakedAndActive, LeakedBadge, useLeakOrigins } from './api-keys/leaks.tsx';
+import { RollAndRevokeDialog } from './api-keys/RollAndRevokeDialog.tsx';
+
+const RECENT_MS = 30 * 86_400_000;
 
 export function OverviewPage() {
   const { session, mode } = useApp();
@@ -26,10 +33,60 @@ export function OverviewPage() {
     [manage],
   );
   const activeKeys = keys.data?.filter((k) => k.status === 'active').length ?? null;
+  const [remedying, setRemedying] = useState<ApiKey | null>(null);
+  const origins = useLeakOrigins(keys.data, manage);
+  const leakedActive = keys.data?.filter(isLeakedAndActive) ?? [];
+  const leakedRevoked =
+    keys.data?.filter(
+      (k) =>
+        k.revoked_reason === 'leaked' &&
+        k.leaked_at !== null &&
+        Date.now() - Date.parse(k.leaked_at) < RECENT_MS,
+    ) ?? [];
   const failing = report.data?.checks.filter((c) => c.status !== 'pass') ?? [];
 
   return (
     <>
+      {leakedActive.length > 0 ? (
+        <section className="notice notice-error" role="alert" aria-labelledby="overview-leaked">
+          <h2 id="overview-leaked">
+            {leakedActive.length === 1
+              ? 'A leaked API key still works'
+              : `${leakedActive.length} leaked API keys still work`}
+          </h2>
+          <p>Anyone who found it can call the API as your organization. Roll and revoke it now.</p>
+          <ul>
+            {leakedActive.map((key) => (
+              <li key={key.id}>
+                <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
+                <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} />{' '}
+                <button type="button" className="button danger" onClick={() => setRemedying(key)}>
+                  Roll and revoke {key.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+      {leakedRevoked.length > 0 ? (
+        <section className="notice notice-warn" aria-labelledby="overview-leaked-revoked">
+          <h2 id="overview-leaked-revoked" className="small">
+            Leaked keys revoked automatically
+          </h2>
+          <ul>
+            {leakedRevoked.map((key) => (
+              <li key={key.id}>
+                <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
+                <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} />
+              </li>
+            ))}
+          </ul>
+          <p className="small">
+            Whatever used them now fails: <Link to="/settings/api-keys">create a replacement</Link> and deploy
+            it.
+          </p>
+        </section>
+      ) : null}
       <div className="cards">
         <div className="card">
           <h2 className="small muted">Organization</h2>
@@ -93,6 +150,14 @@ export function OverviewPage() {
         </p>
         {org.error ? <ErrorNotice error={org.error} /> : null}
       </section>
+      <RollAndRevokeDialog
+        apiKey={remedying}
+        onClose={() => setRemedying(null)}
+        onDone={() => {
+          keys.reload();
+          report.reload();
+        }}
+      />
     </>
   );
 }

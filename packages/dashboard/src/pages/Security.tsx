@@ -273,16 +273,6 @@ function Practices({ report }: { report: SecurityReport | null }) {
 }
 
 function PracticeChecks({ practice, report }: { practice: Practice; report: SecurityReport | null }) {
-  if (practice.id === 'never_commit') {
-    return (
-      <p className="muted small">
-        No check can see where your keys are kept. Cohera keys have a checksummed format (
-        <code>ck_live_…</code>, <code>ck_test_…</code>) that secret scanners and pre-commit hooks detect; if a
-        key was committed or pasted anywhere, roll it with no grace period or revoke it on the{' '}
-        <Link to="/settings/api-keys">API keys</Link> page.
-      </p>
-    );
-  }
   if (practice.id === 'monitor') {
     return (
       <p className="muted small">
@@ -294,16 +284,28 @@ function PracticeChecks({ practice, report }: { practice: Practice; report: Secu
   const checks = report
     ? checksOf(practice.id).flatMap((id) => report.checks.filter((check) => check.id === id))
     : [];
-  if (checks.length === 0) return null;
+  // Where keys are kept is not visible from here; reported leaks are (the `leaked_keys` check below).
+  const neverCommit =
+    practice.id === 'never_commit' ? (
+      <p className="muted small">
+        Cohera keys have a checksummed format (<code>ck_live_…</code>, <code>ck_test_…</code>) that{' '}
+        <code>cohera scan</code>, pre-commit hooks and GitHub secret scanning recognise; a key reported as
+        leaked is handled by your leak policy on the <Link to="/settings/api-keys">API keys</Link> page.
+      </p>
+    ) : null;
+  if (checks.length === 0) return neverCommit;
   return (
-    <ul className="practice-checks">
-      {checks.map((check) => (
-        <li key={check.id}>
-          <StatusBadge status={check.status} /> <a href={`#${checkAnchor(check.id)}`}>{check.title}</a>
-          {check.items.length > 0 ? ` (${check.items.length})` : null}
-        </li>
-      ))}
-    </ul>
+    <>
+      {neverCommit}
+      <ul className="practice-checks">
+        {checks.map((check) => (
+          <li key={check.id}>
+            <StatusBadge status={check.status} /> <a href={`#${checkAnchor(check.id)}`}>{check.title}</a>
+            {check.items.length > 0 ? ` (${check.items.length})` : null}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 

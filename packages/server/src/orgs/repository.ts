@@ -4,7 +4,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { AuditLog } from '../audit/log.ts';
 import { isoAt } from '../clock.ts';
 import { inTransaction } from '../storage/database.ts';
-import type { DB, OrgsTable, Tier } from '../storage/schema.ts';
+import type { DB, LeakedKeyAction, OrgsTable, Tier } from '../storage/schema.ts';
 
 export const TIERS: readonly Tier[] = ['free', 'pro', 'enterprise'];
 
@@ -39,6 +39,7 @@ export async function insertOrg(
     rate_limit_per_day: null,
     max_key_lifetime_days: null,
     key_rotation_days: 90,
+    leaked_key_action: 'revoke',
     created_at: isoAt(now),
     updated_at: isoAt(now),
   };
@@ -97,7 +98,11 @@ export async function setTier(
 export async function setPolicy(
   db: Kysely<DB>,
   orgId: string,
-  policy: { max_key_lifetime_days?: number | null; key_rotation_days?: number | null },
+  policy: {
+    max_key_lifetime_days?: number | null;
+    key_rotation_days?: number | null;
+    leaked_key_action?: LeakedKeyAction;
+  },
   now: number,
 ): Promise<OrgsTable | null> {
   await db

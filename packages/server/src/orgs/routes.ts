@@ -12,13 +12,24 @@ import { findOrg, rateLimitsOf, setPolicy } from './repository.ts';
 
 const Days = Type.Union([Type.Integer({ minimum: 1, maximum: 3650 }), Type.Null()]);
 
+/** What a reported leak of a key does (DESIGN §5.6): revoke it at once (default), or only flag it. */
+const LeakedKeyAction = Type.Union([Type.Literal('revoke'), Type.Literal('notify')], {
+  description:
+    'What a reported leak of one of the organization’s keys does: `revoke` it at once (default), or ' +
+    '`notify` only (the key is marked leaked, audited and announced, and keeps working)',
+});
+
 const Organization = Type.Object({
   id: Type.String(),
   object: Type.Literal('organization'),
   name: Type.String(),
   tier: Type.Union([Type.Literal('free'), Type.Literal('pro'), Type.Literal('enterprise')]),
   rate_limits: Type.Object({ per_minute: Type.Integer(), per_day: Type.Integer() }),
-  policy: Type.Object({ max_key_lifetime_days: Days, key_rotation_days: Days }),
+  policy: Type.Object({
+    max_key_lifetime_days: Days,
+    key_rotation_days: Days,
+    leaked_key_action: LeakedKeyAction,
+  }),
   created_at: Type.String({ format: 'date-time' }),
 });
 
@@ -28,6 +39,7 @@ const PatchBody = Type.Object(
       {
         max_key_lifetime_days: Type.Optional(Days),
         key_rotation_days: Type.Optional(Days),
+        leaked_key_action: Type.Optional(LeakedKeyAction),
       },
       { additionalProperties: false, minProperties: 1 },
     ),
@@ -42,7 +54,11 @@ function present(org: OrgsTable) {
     name: org.name,
     tier: org.tier,
     rate_limits: rateLimitsOf(org),
-    policy: { max_key_lifetime_days: org.max_key_lifetime_days, key_rotation_days: org.key_rotation_days },
+    policy: {
+      max_key_lifetime_days: org.max_key_lifetime_days,
+      key_rotation_days: org.key_rotation_days,
+      leaked_key_action: org.leaked_key_action,
+    },
     created_at: `${org.created_at.slice(0, 19)}Z`,
   };
 }
@@ -56,7 +72,7 @@ export const organizationRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       '/v1/organization',
       {
         // Every member may read their org's tier and limits; only admins change the policy.
-        config: { access: { scope: 'admin', sessionRoles: ['member'] } },
+        config: { access: { scope: 'admin', sessionRoles: ['member', 'viewer'] } },
         schema: {
           tags,
           summary: 'The organization, its tier, limits and key policy',
@@ -74,7 +90,12 @@ export const organizationRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       '/v1/organization',
       {
         config: { access: { scope: 'admin' } },
-        schema: { tags, summary: 'Change the key policy', body: PatchBody, response: { 200: Organization } },
+        schema: {
+          tags,
+          summary: 'Change the key policy (lifetime cap, rotation age, what a leak does)',
+          body: PatchBody,
+          response: { 200: Organization },
+        },
       },
       async (request) => {
         const auth = request.auth!;

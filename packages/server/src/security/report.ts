@@ -7,7 +7,8 @@
  * keys only. Items name keys by id, name, prefix and last 4 characters: never a key, hash or secret.
  *
  * Status rules (docs/security-report.md): a check with no items passes; otherwise keys past the rotation
- * age fail, and keys without expiry, unused keys, unused scopes and admin keys warn.
+ * age and leaked keys still active fail, and keys without expiry, unused keys, unused scopes and admin keys
+ * warn.
  */
 import { hasScope, isScope, type Mode, normalizeScopes, type Scope, scopesBeyond } from '@cohera/shared';
 import type { Kysely } from 'kysely';
@@ -52,6 +53,11 @@ export interface ApiKeyItem {
   action: string;
 }
 
+export interface LeakedKeyItem extends ApiKeyItem {
+  /** When a leak of the key was first reported. */
+  leaked_at: string;
+}
+
 export interface UnusedScopesItem extends ApiKeyItem {
   /** The scopes its requests needed in the last 30 days (each a scope a route required). */
   used: Scope[];
@@ -91,6 +97,7 @@ export type SecurityCheck =
   | Check<'unused_keys', ApiKeyItem>
   | Check<'unused_scopes', UnusedScopesItem>
   | Check<'admin_keys', ApiKeyItem>
+  | Check<'leaked_keys', LeakedKeyItem>
   | Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem>;
 
 export interface SecurityReport {
@@ -113,6 +120,8 @@ interface ActiveKey {
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
+  /** When a leak of it was reported; null when none was. */
+  leakedAt: string | null;
   /** The scopes its requests needed in the last 30 days. */
   used: Scope[];
 }
@@ -160,6 +169,7 @@ export async function buildSecurityReport(
       unusedKeys(data),
       unusedScopes(data),
       adminKeys(data),
+      leakedKeys(data),
       serviceAccountKeysOlderThanPolicy(data),
     ],
   };
@@ -287,6 +297,35 @@ function adminKeys(data: ReportData): Check<'admin_keys', ApiKeyItem> {
   };
 }
 
+/**
+ * A leaked key that still works (its org's `leaked_key_action` is `notify`, so the server flagged it and left
+ * it running): anyone who found it can use it. A leaked key that is revoked or expired is not active and not
+ * listed, so the check passes once the remedy is done.
+ */
+function leakedKeys(data: ReportData): Check<'leaked_keys', LeakedKeyItem> {
+  const items = data.keys
+    .filter((key) => key.leakedAt !== null)
+    .map((key) => ({
+      ...apiKeyItem(
+        data,
+        key,
+        `Roll it with no grace period (POST /v1/api-keys/${key.id}/roll with {"grace_period_seconds": 0}), ` +
+          'deploy the new key, and check the audit log (action=api_key.leaked) for where it was found.',
+      ),
+      leaked_at: apiTime(key.leakedAt as string),
+    }));
+  return {
+    id: 'leaked_keys',
+    status: items.length === 0 ? 'pass' : 'fail',
+    title: 'Leaked API keys that still work',
+    suggested_action:
+      'A leaked key is usable by whoever found it: roll and revoke it now (the dashboard’s “Roll and ' +
+      'revoke”), then remove it from where it leaked. With the organization’s policy.leaked_key_action ' +
+      'set to "revoke" (the default), reported keys are revoked the moment the report arrives.',
+    items,
+  };
+}
+
 function serviceAccountKeysOlderThanPolicy(
   data: ReportData,
 ): Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem> {
@@ -387,7 +426,18 @@ async function activeKeys(
   const at = isoAt(now);
   const rows = await db
     .selectFrom('api_keys')
-    .select(['id', 'name', 'prefix', 'last4', 'mode', 'scopes', 'created_at', 'expires_at', 'last_used_at'])
+    .select([
+      'id',
+      'name',
+      'prefix',
+      'last4',
+      'mode',
+      'scopes',
+      'created_at',
+      'expires_at',
+      'last_used_at',
+      'leaked_at',
+    ])
     .where('org_id', '=', tenant.orgId)
     .where('mode', 'in', [...tenant.modes])
     .where('revoked_at', 'is', null)
@@ -407,6 +457,7 @@ async function activeKeys(
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.id === inUse?.keyId ? at : row.last_used_at,
+    leakedAt: row.leaked_at,
     used: normalizeScopes(used.get(row.id) ?? []),
   }));
 }

@@ -35,6 +35,14 @@ const apiKeyFields = {
 
 const ApiKeyItem = Type.Object(apiKeyFields, { additionalProperties: false });
 
+const LeakedKeyItem = Type.Object(
+  {
+    ...apiKeyFields,
+    leaked_at: Type.String({ format: 'date-time', description: 'When the leak was first reported' }),
+  },
+  { additionalProperties: false },
+);
+
 const UnusedScopesItem = Type.Object(
   {
     ...apiKeyFields,
@@ -88,6 +96,7 @@ const SecurityReport = Type.Object({
       check('unused_keys', ApiKeyItem),
       check('unused_scopes', UnusedScopesItem),
       check('admin_keys', ApiKeyItem),
+      check('leaked_keys', LeakedKeyItem),
       check('service_account_keys_older_than_policy', ServiceAccountKeyItem),
     ]),
   ),

@@ -32,6 +32,7 @@ const CHECK_IDS = [
   'unused_keys',
   'unused_scopes',
   'admin_keys',
+  'leaked_keys',
   'service_account_keys_older_than_policy',
 ] as const;
 type CheckId = (typeof CHECK_IDS)[number];

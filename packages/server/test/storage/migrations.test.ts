@@ -55,6 +55,7 @@ async function assertShared(writer: Database, reader: Database, tag: string): Pr
       rate_limit_per_day: null,
       max_key_lifetime_days: null,
       key_rotation_days: null,
+      leaked_key_action: 'revoke',
       created_at: now,
       updated_at: now,
     })

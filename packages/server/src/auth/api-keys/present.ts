@@ -32,6 +32,8 @@ export function presentApiKey(
     expires_at: apiTime(row.expires_at),
     last_used_at: apiTime(lastUse(row.id, row.last_used_at)),
     revoked_at: apiTime(row.revoked_at),
+    revoked_reason: row.revoked_reason ?? (row.revoked_at === null ? null : ('requested' as const)),
+    leaked_at: apiTime(row.leaked_at),
     rate_limit_per_minute: row.rate_limit_per_minute,
     rolled_from: row.rolled_from_id,
     replaced_by: row.replaced_by_id,

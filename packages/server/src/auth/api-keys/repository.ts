@@ -7,7 +7,7 @@ import { hash } from 'node:crypto';
 import { type Mode, newId, normalizeScopes, parseApiKey, type Scope } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
-import type { ApiKeysTable, DB } from '../../storage/schema.ts';
+import type { ApiKeysTable, DB, RevokedReason } from '../../storage/schema.ts';
 import type { Principal, Tenant } from '../context.ts';
 
 /** SHA-256 (hex) of a key: what is stored and looked up. High-entropy keys need no salt or KDF. */
@@ -54,6 +54,8 @@ export async function insertApiKey(
     rate_limit_per_minute: input.rateLimitPerMinute,
     rolled_from_id: input.rolledFromId ?? null,
     replaced_by_id: null,
+    leaked_at: null,
+    revoked_reason: null,
   };
   await db.insertInto('api_keys').values(row).execute();
   return row;
@@ -143,17 +145,21 @@ export async function listApiKeys(
     .execute();
 }
 
-/** Sets `revoked_at` once; revoking again keeps the first time. Returns the row as it is now. */
+/**
+ * Sets `revoked_at` (and why) once; revoking again keeps the first time and reason. Returns the row as it
+ * is now.
+ */
 export async function revokeApiKey(
   db: Kysely<DB>,
   scope: KeyManagementScope,
   id: string,
   now: number,
+  reason: RevokedReason = 'requested',
 ): Promise<ApiKeysTable | null> {
   await scoped(
     db
       .updateTable('api_keys')
-      .set({ revoked_at: isoAt(now) })
+      .set({ revoked_at: isoAt(now), revoked_reason: reason })
       .where('id', '=', id),
     scope,
   )

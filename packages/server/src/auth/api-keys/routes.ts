@@ -49,6 +49,15 @@ export const ApiKey = Type.Object(
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     last_used_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    revoked_reason: Type.Union([Type.Literal('requested'), Type.Literal('leaked'), Type.Null()], {
+      description:
+        'Why the key was revoked: `requested` (revoked by someone who manages it) or `leaked` (revoked ' +
+        'by the server when a leak was reported); null while it is not revoked',
+    }),
+    leaked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+      description:
+        'When a leak of this key was first reported (GitHub secret scanning, or /v1/credentials/revoke)',
+    }),
     rate_limit_per_minute: Type.Union([Type.Integer(), Type.Null()]),
     rolled_from: Type.Union([Type.String(), Type.Null()], {
       description: 'The key this one was rolled from',
