@@ -26,4 +26,15 @@ console.warn = (...args) => {
     return;
   warn(...args);
 };
-await import('../src/bin.ts');
+// `cohera scan` skips the server's imports (1–2 s): a pre-commit hook runs it on every commit. Its start-up
+// is then mostly stripping types from its modules (~80 ms), which Node's compile cache keeps (in the user's
+// own cache directory, not a shared /tmp one) so that the next run starts in ~40 ms.
+if (process.argv[2] === 'scan') {
+  const { enableCompileCache } = await import('node:module');
+  const { homedir } = await import('node:os');
+  const { join } = await import('node:path');
+  enableCompileCache?.(
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cohera', 'compile-cache'),
+  );
+  await (await import('../src/scan/main.ts')).main(process.argv.slice(3));
+} else await import('../src/bin.ts');

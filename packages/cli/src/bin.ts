@@ -24,6 +24,8 @@ import {
   TIERS,
   type Tier,
 } from '@cohera/server';
+import { runScan } from './scan/command.ts';
+import { processIO } from './scan/main.ts';
 
 const USAGE = `Usage:
   cohera server
@@ -31,6 +33,7 @@ const USAGE = `Usage:
   cohera admin set-tier --org ORG_ID --tier free|pro|enterprise [--per-minute N --per-day N]
   cohera admin rotate-signing-key [--revoke-old] [--json]
   cohera admin audit-reseal (--org ORG_ID | --all) [--drop-unverifiable] [--json]
+  cohera scan [PATH…] [--git [--since REV]] [--staged] [--format text|json|sarif] [--revoke]   (cohera scan --help)
 
 Configuration comes from the environment (COHERA_PORT, COHERA_DATA_DIR, COHERA_DATABASE_URL, …).`;
 
@@ -257,6 +260,7 @@ export async function main(argv: string[]): Promise<number> {
       await startServer(config());
       return -1; // keeps running until a signal
     }
+    if (command === 'scan') return await runScan(argv.slice(1), processIO());
     if (command === 'admin' && sub === 'bootstrap') {
       await runBootstrap(rest);
       return 0;

@@ -46,6 +46,8 @@ export interface Request {
   query?: Record<string, QueryValue> | undefined;
   body?: unknown;
   options?: RequestOptions | undefined;
+  /** A public endpoint (`/v1/credentials/revoke`): no `Authorization` header, the credential is not asked. */
+  anonymous?: boolean;
 }
 
 export interface TransportConfig {
@@ -176,11 +178,13 @@ export class Transport {
     let refreshedCredential = false;
 
     for (let attempt = 0; ; attempt++) {
-      const credential = this.#config.credential.current();
-      headers.set(
-        'authorization',
-        `Bearer ${typeof credential === 'string' ? credential : await credential}`,
-      );
+      if (!request.anonymous) {
+        const credential = this.#config.credential.current();
+        headers.set(
+          'authorization',
+          `Bearer ${typeof credential === 'string' ? credential : await credential}`,
+        );
+      }
       let response: Response;
       let text: string | null;
       try {
@@ -208,7 +212,12 @@ export class Transport {
 
       const parsed = parseText(response, text ?? '');
       // A minted token the server no longer accepts (clock skew, a rotated key): mint once more.
-      if (response.status === 401 && !refreshedCredential && this.#config.credential.invalidate?.()) {
+      if (
+        response.status === 401 &&
+        !request.anonymous &&
+        !refreshedCredential &&
+        this.#config.credential.invalidate?.()
+      ) {
         refreshedCredential = true;
         attempt--;
         continue;
