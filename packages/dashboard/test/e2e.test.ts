@@ -290,6 +290,101 @@ if (missing && process.env.CI === 'true') {
       assert.match(String(refused), /revoked_credential/);
     });
 
+    test('a leaked key (notify policy) is unmistakable on the overview and the key list; Roll and revoke ends it', async () => {
+      const LEAKED = 'Leaked deploy key';
+      // The policy, from the API keys page: flag leaked keys instead of revoking them. (The test before
+      // ends on that page, and following the link to the page already shown moves no focus.)
+      await go('Overview');
+      await go('API keys');
+      const policy = page.getByRole('form', { name: 'When a key leaks' });
+      await policy.getByLabel('Leaked keys are').selectOption('notify');
+      await policy.getByRole('button', { name: 'Save' }).click();
+      for (
+        let i = 0;
+        i < 100 && (await admin.organization.retrieve()).policy.leaked_key_action !== 'notify';
+        i++
+      ) {
+        await page.waitForTimeout(50);
+      }
+      assert.equal((await admin.organization.retrieve()).policy.leaked_key_action, 'notify');
+
+      const created = await admin.apiKeys.create({ name: LEAKED, scopes: ['read:certificates'] });
+      // Someone finds it and reports it to the public endpoint.
+      const reported = await fetch(`${server.baseUrl}/v1/credentials/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ credentials: [created.key] }),
+      });
+      assert.equal(reported.status, 202);
+      for (let i = 0; i < 100 && (await admin.apiKeys.get(created.id)).leaked_at === null; i++) {
+        await page.waitForTimeout(50);
+      }
+      assert.ok((await admin.apiKeys.get(created.id)).leaked_at, 'the worker flagged the key');
+
+      await go('Overview');
+      const alert = page.getByRole('alert').filter({ hasText: 'A leaked API key still works' });
+      await alert.waitFor();
+      assert.match((await alert.textContent()) ?? '', /Leaked/);
+      // When and where (the origin comes from the audit log, a moment later).
+      await alert.getByText(/reported .* by a public report/).waitFor();
+      await shot('overview-leaked-key');
+      // At 390 px the alert and its remedy are in view without sideways scrolling.
+      await page.setViewportSize({ width: 390, height: 844 });
+      const remedy = alert.getByRole('button', { name: `Roll and revoke ${LEAKED}` });
+      assert.ok(await remedy.isVisible());
+      const box = await remedy.boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
+      assert.equal(
+        await alert.evaluate((el) => el.scrollWidth - el.clientWidth),
+        0,
+        'the alert scrolls sideways',
+      );
+      await shot('overview-leaked-key-390');
+      await page.setViewportSize({ width: 1280, height: 900 });
+
+      // The key list says it too, in the key's row.
+      await go('API keys');
+      const row = keyRow(LEAKED);
+      assert.equal(await row.getAttribute('data-leaked'), 'true');
+      assert.match((await row.textContent()) ?? '', /Leaked/);
+      await page.getByRole('alert').filter({ hasText: 'A leaked key still works' }).waitFor();
+      await shot('api-keys-leaked');
+
+      await page.getByRole('button', { name: `Roll and revoke ${LEAKED}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Roll and revoke “${LEAKED}”` });
+      await dialog.getByRole('button', { name: 'Roll and revoke' }).click();
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      const replacement = await result.getByLabel(/New key for/).inputValue();
+      assert.match(replacement, /^ck_live_/);
+      await result.getByRole('button', { name: 'Done' }).click();
+      await page.getByRole('alert').filter({ hasText: 'leaked key' }).waitFor({ state: 'detached' });
+      const old = await admin.apiKeys.get(created.id);
+      assert.equal(old.status, 'revoked');
+      await assert.rejects(
+        new Cohera({ apiKey: created.key, baseUrl: server.baseUrl }).certificates.list(),
+        /revoked_credential/,
+      );
+      await new Cohera({ apiKey: replacement, baseUrl: server.baseUrl }).certificates.list();
+      await keyRow(LEAKED).filter({ hasText: 'revoked' }).first().waitFor();
+
+      // Back to the default for the tests that follow.
+      await page
+        .getByRole('form', { name: 'When a key leaks' })
+        .getByLabel('Leaked keys are')
+        .selectOption('revoke');
+      await page
+        .getByRole('form', { name: 'When a key leaks' })
+        .getByRole('button', { name: 'Save' })
+        .click();
+      for (
+        let i = 0;
+        i < 100 && (await admin.organization.retrieve()).policy.leaked_key_action !== 'revoke';
+        i++
+      ) {
+        await page.waitForTimeout(50);
+      }
+    });
+
     test('Usage: the organization’s chart and standing, and the key’s own chart, show the traffic', async () => {
       await go('Usage');
       const orgChart = page.locator('figure', { hasText: 'Requests per day' }).first();
@@ -354,7 +449,7 @@ if (missing && process.env.CI === 'true') {
       assert.match(text, /redirect URIs that Cohera refuses/);
       assert.match(text, /Legacy portal: https:\/\/x;frame-ancestors\/cb\. This redirect URI has a host/);
       assert.match(text, /semicolon/);
-      assert.match(text, /Register the app again/);
+      assert.match(text, /Edit the app and replace it/);
       assert.doesNotMatch(text, /legacy-portal\.example/, 'the good URI is not listed as refused');
       const row = page.locator('tr', { has: page.getByRole('rowheader', { name: 'Legacy portal' }) });
       assert.equal(await row.locator('li[data-refused]').count(), 1);

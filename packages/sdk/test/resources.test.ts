@@ -218,7 +218,7 @@ describe('resources', () => {
     assert.equal(key.origin, 'uploaded');
   });
 
-  test('oauth clients: create, get, rotate the secret, delete', async () => {
+  test('oauth clients: create, get, update, rotate the secret, delete', async () => {
     const app = await client.oauthClients.create({
       name: 'Portal',
       redirect_uris: ['https://portal.example/callback'],
@@ -228,6 +228,13 @@ describe('resources', () => {
     assert.match(app.client_secret ?? '', /^cs_/);
     const fetched = await client.oauthClients.get(app.id);
     assert.equal('client_secret' in fetched, false);
+    const updated = await client.oauthClients.update(app.id, {
+      name: 'Portal v2',
+      scopes: ['read:certificates', 'read:suppliers'],
+    });
+    assert.equal(updated.name, 'Portal v2');
+    assert.deepEqual(updated.scopes, ['read:certificates', 'read:suppliers']);
+    assert.equal('client_secret' in updated, false);
     const rotated = await client.oauthClients.rotateSecret(app.id, { grace_period_seconds: 0 });
     assert.notEqual(rotated.client_secret, app.client_secret);
     assert.ok((await client.oauthClients.list().toArray()).some((c) => c.id === app.id));

@@ -1,8 +1,9 @@
 /**
  * Developer console: the organization's OAuth apps in the current mode (name, client ID with Copy, type,
- * redirect URIs, scopes, secret …last4, created), Register app, and per app Rotate secret (confidential
- * apps) and Delete. The reference's steps: register the application, configure its redirect URIs, note its
- * client ID and client secret. Managing apps needs the `admin` scope, so a member sees why not instead.
+ * redirect URIs, scopes, secret …last4, created), Register app, and per app Edit (name, redirect URIs,
+ * scopes), Rotate secret (confidential apps) and Delete. The reference's steps: register the application,
+ * configure its redirect URIs, note its client ID and client secret. Managing apps needs the `admin`
+ * scope, so a member sees why not instead.
  * Redirect URIs the server refuses (apps registered before its rules) are named above the list, with why.
  */
 import { useState } from 'react';
@@ -15,6 +16,7 @@ import { useResource } from '../hooks.ts';
 import { formatDate, formatDateTime } from '../lib/format.ts';
 import { Link } from '../router.tsx';
 import { CopyButton } from './developers/CopyField.tsx';
+import { EditAppDialog } from './developers/EditAppDialog.tsx';
 import { RegisterAppDialog } from './developers/RegisterAppDialog.tsx';
 import { previousSecretActive, RotateSecretDialog } from './developers/RotateSecretDialog.tsx';
 
@@ -53,6 +55,7 @@ function AppsConsole() {
     [mode],
   );
   const [registering, setRegistering] = useState(false);
+  const [editing, setEditing] = useState<OAuthClient | null>(null);
   const [rotating, setRotating] = useState<OAuthClient | null>(null);
   const [deleting, setDeleting] = useState<OAuthClient | null>(null);
 
@@ -151,6 +154,9 @@ function AppsConsole() {
                   <td title={app.created_at}>{formatDate(app.created_at)}</td>
                   <td>
                     <div className="row-actions">
+                      <button type="button" onClick={() => setEditing(app)} aria-label={`Edit ${app.name}`}>
+                        Edit
+                      </button>
                       {app.client_type === 'confidential' ? (
                         <button
                           type="button"
@@ -183,6 +189,7 @@ function AppsConsole() {
         onRegistered={apps.reload}
         mode={mode}
       />
+      <EditAppDialog client={editing} onClose={() => setEditing(null)} onSaved={apps.reload} />
       <RotateSecretDialog client={rotating} onClose={() => setRotating(null)} onRotated={apps.reload} />
       <ConfirmDialog
         title={deleting ? `Delete “${deleting.name}”?` : 'Delete app?'}

@@ -17,6 +17,7 @@ import type {
   OAuthClient,
   OAuthClientCreateParams,
   OAuthClientRotateSecretParams,
+  OAuthClientUpdateParams,
   OAuthClientWithSecret,
   Organization,
   OrganizationUpdateParams,
@@ -157,6 +158,27 @@ export class OAuthClients extends Resource {
   /** Deletes the app and revokes every token issued to it. */
   async delete(id: string, options?: RequestOptions): Promise<void> {
     await this.transport.request({ method: 'DELETE', path: `/v1/oauth/clients/${segment(id)}`, options });
+  }
+
+  /**
+   * Changes the app's name, redirect URIs or scopes. Narrowing the scopes ends the authorizations (and their
+   * tokens) that hold more than the new ones.
+   *
+   * @example
+   * ```ts
+   * const app = await client.oauthClients.update('cli_…', {
+   *   redirect_uris: ['https://portal.example.com/callback'],
+   *   scopes: ['read:certificates'],
+   * });
+   * ```
+   */
+  async update(id: string, params: OAuthClientUpdateParams, options?: RequestOptions): Promise<OAuthClient> {
+    return this.transport.request({
+      method: 'PATCH',
+      path: `/v1/oauth/clients/${segment(id)}`,
+      body: params,
+      options,
+    });
   }
 
   async rotateSecret(

@@ -125,7 +125,9 @@ forEachEngine('oauth: secrets', (engine, handle) => {
         }
       }
     }
-    assert.ok(artifactRows > 3, 'the engine stored its artefacts');
+    // What the engine destroyed (finished interactions, replaced sessions, the revoked grant's tokens) is
+    // gone; the browser's session and the spent code remain.
+    assert.ok(artifactRows > 0, 'the engine stored its artefacts');
   });
 
   if (engine === 'sqlite') {

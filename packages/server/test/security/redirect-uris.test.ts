@@ -402,7 +402,7 @@ forEachEngine('redirect URIs: registration, legacy clients and the pages’ CSP'
     for (const problem of client.redirect_uri_problems) {
       assert.match(problem.problem, /^This redirect URI /);
       assert.match(problem.problem, /refused/);
-      assert.match(problem.problem, /Register the app again/);
+      assert.match(problem.problem, /Edit the app and replace it/);
       assertSentence(problem.problem, problem.redirect_uri);
     }
     assert.match(client.redirect_uri_problems[0]?.problem ?? '', /semicolon/);

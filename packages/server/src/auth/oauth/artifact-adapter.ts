@@ -23,6 +23,7 @@ import { SecretBox } from '../../crypto/secret-box.ts';
 import { inTransaction } from '../../storage/database.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
+import { firstPartyClientMetadata, isFirstPartyClient } from './first-party-clients.ts';
 import { usableRedirectUris } from './redirect-uris.ts';
 
 export interface ArtifactEvents {
@@ -62,6 +63,7 @@ export interface CoheraClientFields {
  * to, nor allow CORS from, one registered before them. A client left with none is unknown to the engine.
  */
 export function clientMetadata(row: OAuthClientsTable): AdapterPayload | undefined {
+  if (isFirstPartyClient(row)) return firstPartyClientMetadata(row);
   const confidential = row.client_type === 'confidential';
   const ceiling = JSON.parse(row.scopes) as string[];
   const redirectUris = usableRedirectUris(row);
@@ -142,6 +144,13 @@ export async function revokeGrant(
   await events.grantRevoked(grantId);
 }
 
+/**
+ * How long a device code's row outlives the code: the engine reads it with `ignoreExpiration` and answers a
+ * device still polling `expired_token` (RFC 8628 §3.5) rather than `invalid_grant`, and a person entering
+ * the code "expired" rather than "not valid". The engine decides expiry from the payload; this is storage.
+ */
+const EXPIRED_DEVICE_CODE_KEPT_SECONDS = 3600;
+
 export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents, box: SecretBox) {
   const epoch = () => Math.floor(clock.now() / 1000);
 
@@ -153,15 +162,21 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
       const key = artifactKey(id);
+      const keptFor =
+        typeof expiresIn === 'number' && this.model === 'DeviceCode'
+          ? expiresIn + EXPIRED_DEVICE_CODE_KEPT_SECONDS
+          : expiresIn;
       const row = {
         model: this.model,
         id: key,
         payload: box.seal(JSON.stringify(payload), sealContext(this.model, key)),
         grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
         uid: typeof payload.uid === 'string' ? payload.uid : null,
-        user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
-        expires_at: typeof expiresIn === 'number' ? isoAt(clock.now() + expiresIn * 1000) : null,
+        // A device flow's user code lets whoever holds it approve the device: hashed like the ids.
+        user_code: typeof payload.userCode === 'string' ? artifactKey(payload.userCode) : null,
+        expires_at: typeof keptFor === 'number' ? isoAt(clock.now() + keptFor * 1000) : null,
         consumed_at: null,
+        polled_at: null,
       };
       await db
         .insertInto('oauth_artifacts')
@@ -191,7 +206,7 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      return this.#findWhere('user_code', userCode);
+      return this.#findWhere('user_code', artifactKey(userCode));
     }
 
     async #findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
@@ -239,7 +254,12 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async destroy(id: string): Promise<void> {
-      await db.deleteFrom('oauth_artifacts').where('model', '=', this.model).where('id', '=', id).execute();
+      // The stored id is the hash (artifactKey), like every other lookup: the engine passes its own id.
+      await db
+        .deleteFrom('oauth_artifacts')
+        .where('model', '=', this.model)
+        .where('id', '=', artifactKey(id))
+        .execute();
       if (this.model === 'Grant') {
         await events.grantEnded(db, id);
         await events.grantRevoked(id);

@@ -3,7 +3,7 @@
  * `GET /v1/oauth/authorizations` lists, what skips the consent page next time (unless the scopes grow), and
  * what the API checks before it accepts an access token, so revoking it stops the tokens at once.
  */
-import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
+import { type Mode, newId, normalizeScopes, type Scope, scopesBeyond } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
 import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
@@ -139,6 +139,24 @@ export async function activeGrantsOfClient(db: Kysely<DB>, clientId: string): Pr
     .where('revoked_at', 'is', null)
     .execute();
   return rows.map((row) => row.grant_id);
+}
+
+/**
+ * The live authorizations of a client that hold a scope beyond `ceiling` (its new, narrower scopes): they
+ * end when the ceiling shrinks, since no grant may exceed what its client may hold (DESIGN §3).
+ */
+export async function authorizationsBeyond(
+  db: Kysely<DB>,
+  clientId: string,
+  ceiling: readonly Scope[],
+): Promise<OAuthAuthorizationsTable[]> {
+  const rows = await db
+    .selectFrom('oauth_authorizations')
+    .selectAll()
+    .where('client_id', '=', clientId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  return rows.filter((row) => scopesBeyond(JSON.parse(row.scopes) as Scope[], ceiling).length > 0);
 }
 
 /** Records when authorizations were last used at the API (batched by the usage recorder). */

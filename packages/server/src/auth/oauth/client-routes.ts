@@ -1,8 +1,14 @@
 /**
  * The developer console's API, `/v1/oauth/clients` (DESIGN §4): register an app with its redirect URIs and
- * the scopes it may ever be granted, read it back, rotate a confidential client's secret with a grace
- * period, delete it (which revokes every authorization users gave it). The secret is in the creation and
- * rotation responses only; Cohera keeps its SHA-256.
+ * the scopes it may ever be granted, read it back, change its name, redirect URIs or scopes, rotate a
+ * confidential client's secret with a grace period, delete it (which revokes every authorization users gave
+ * it). The secret is in the creation and rotation responses only; Cohera keeps its SHA-256.
+ *
+ * Narrowing an app's scopes ends every authorization that holds a scope beyond the new ones (and with it
+ * its refresh and access tokens, on every node within a second): a grant never exceeds its client's
+ * ceiling (DESIGN §3). Ending rather than trimming them means each person sees the consent page again and
+ * decides about the app as it now is; the API also caps every token by the client's current scopes, so
+ * nothing beyond them works even in the moment before the ends are announced.
  */
 import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -17,7 +23,7 @@ import type { OAuthClientsTable } from '../../storage/schema.ts';
 import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext } from '../context.ts';
 import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
-import { activeGrantsOfClient } from './authorizations-repository.ts';
+import { activeGrantsOfClient, authorizationsBeyond } from './authorizations-repository.ts';
 import {
   type ClientScope,
   deleteClient,
@@ -25,6 +31,7 @@ import {
   insertClient,
   listClients,
   rotateClientSecret,
+  updateClient,
 } from './clients-repository.ts';
 import type { OAuthServer } from './provider.ts';
 import {
@@ -87,6 +94,15 @@ const CreateBody = Type.Object(
     mode: Type.Optional(ModeSchema),
   },
   { additionalProperties: false },
+);
+
+const UpdateBody = Type.Object(
+  {
+    name: Type.Optional(CreateBody.properties.name),
+    redirect_uris: Type.Optional(CreateBody.properties.redirect_uris),
+    scopes: Type.Optional(CreateBody.properties.scopes),
+  },
+  { additionalProperties: false, minProperties: 1 },
 );
 
 const RotateBody = Type.Object(
@@ -230,6 +246,66 @@ export const oauthClientRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
         schema: { tags, summary: 'Get an OAuth app', params: IdParams, response: { 200: OAuthClient } },
       },
       async (request) => presentClient(await requireClient(request.auth!, request.params.id)),
+    );
+
+    app.patch(
+      '/v1/oauth/clients/:id',
+      {
+        config: { access },
+        schema: {
+          tags,
+          summary: 'Change an OAuth app: name, redirect URIs, scopes (narrowing ends the grants beyond them)',
+          params: IdParams,
+          body: UpdateBody,
+          response: { 200: OAuthClient },
+        },
+      },
+      async (request) => {
+        const auth = request.auth!;
+        const client = await requireClient(auth, request.params.id);
+        const { body } = request;
+        const name = body.name?.trim();
+        if (name !== undefined && !name) throw invalidField('body/name', 'must not be blank');
+        const redirectUris = body.redirect_uris && requireValidRedirectUris(body.redirect_uris);
+        const scopes = body.scopes && normalizeScopes(body.scopes);
+        // No escalation: an admin cannot raise an app above what they hold, as at registration.
+        if (scopes) requireGrantable(auth, scopes);
+        const now = clock.now();
+        const { row, ended } = await db.transaction().execute(async (trx) => {
+          const updated = await updateClient(
+            trx,
+            clientScope(auth),
+            client,
+            {
+              ...(name !== undefined ? { name } : {}),
+              ...(redirectUris ? { redirectUris } : {}),
+              ...(scopes ? { scopes } : {}),
+            },
+            now,
+          );
+          if (!updated) throw notFound('OAuth client');
+          const beyond = scopes ? await authorizationsBeyond(trx, client.id, scopes) : [];
+          await audit.record(trx, {
+            orgId: auth.orgId,
+            actor: actorOf(auth),
+            action: 'oauth.client_updated',
+            target: { kind: 'oauth_client', id: client.id },
+            metadata: {
+              changes: {
+                ...(name !== undefined ? { name } : {}),
+                ...(redirectUris ? { redirect_uris: redirectUris } : {}),
+                ...(scopes ? { scopes } : {}),
+              },
+              ended_authorizations: beyond.length,
+            },
+            request: requestOf(request),
+          });
+          return { row: updated, ended: beyond };
+        });
+        // After the commit, as for a deleted client: each grant, its tokens, and every node's cache of them.
+        for (const authorization of ended) await oauth.revokeGrant(authorization.grant_id);
+        return presentClient(row);
+      },
     );
 
     app.delete(

@@ -150,6 +150,43 @@ export async function deleteClient(db: Kysely<DB>, scope: ClientScope, id: strin
   return result.numUpdatedRows > 0n;
 }
 
+export interface ClientChanges {
+  name?: string;
+  /** Already checked (redirect-uris.ts requireValidRedirectUris). */
+  redirectUris?: readonly string[];
+  scopes?: readonly Scope[];
+}
+
+/**
+ * Changes an app's name, redirect URIs or scope ceiling; returns the row as it is now, or null when there
+ * is none (another org's, another mode's, deleted). New redirect URIs were checked on the way in, so
+ * nothing is left flagged from before.
+ */
+export async function updateClient(
+  db: Kysely<DB>,
+  scope: ClientScope,
+  client: OAuthClientsTable,
+  changes: ClientChanges,
+  now: number,
+): Promise<OAuthClientsTable | null> {
+  const set: Partial<OAuthClientsTable> = { updated_at: isoAt(now) };
+  if (changes.name !== undefined) set.name = changes.name;
+  if (changes.redirectUris !== undefined) {
+    set.redirect_uris = JSON.stringify(changes.redirectUris);
+    set.redirect_uri_problems = '[]';
+  }
+  if (changes.scopes !== undefined) set.scopes = JSON.stringify(normalizeScopes(changes.scopes));
+  const result = await db
+    .updateTable('oauth_clients')
+    .set(set)
+    .where('org_id', '=', scope.orgId)
+    .where('mode', 'in', scope.modes)
+    .where('id', '=', client.id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n ? { ...client, ...set } : null;
+}
+
 /**
  * Replaces a confidential client's secret. The old one stays valid for `graceSeconds` (0 ends it at once);
  * a secret replaced earlier and still in its grace period is dropped: only one previous secret is kept.

@@ -6,7 +6,10 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { AppDeps } from '../../app-deps.ts';
+import { pageHeaders } from '../../http/html-page.ts';
 import { hasRepeatedAuthorization, REPEATED_AUTHORIZATION } from '../../http/repeated-headers.ts';
+import { UserCodeThrottle } from './device-flow.ts';
+import { tooManyGuessesPage } from './device-pages.ts';
 import { OAUTH_ROUTES, type OAuthServer } from './provider.ts';
 import { publishedKeys } from './signing-keys.ts';
 
@@ -14,6 +17,7 @@ import { publishedKeys } from './signing-keys.ts';
  * `cors`: browsers' preflight requests (OPTIONS) go to the engine too; it answers them per client.
  * `clientAuth`: the endpoint authenticates clients, so failures count towards the IP's block (DESIGN §5.2),
  * as failed API credentials do.
+ * `userCode`: the endpoint looks up a device flow's user code, so attempts are limited (device-flow.ts).
  */
 const ENDPOINTS: ReadonlyArray<{
   url: string;
@@ -21,6 +25,7 @@ const ENDPOINTS: ReadonlyArray<{
   summary: string;
   cors?: boolean;
   clientAuth?: boolean;
+  userCode?: boolean;
 }> = [
   { url: OAUTH_ROUTES.authorization, methods: ['GET'], summary: 'Authorization endpoint (RFC 6749)' },
   { url: `${OAUTH_ROUTES.authorization}/:uid`, methods: ['GET'], summary: 'Resumes an authorization' },
@@ -43,6 +48,29 @@ const ENDPOINTS: ReadonlyArray<{
     methods: ['POST'],
     summary: 'Token introspection (RFC 7662)',
     clientAuth: true,
+  },
+  {
+    url: OAUTH_ROUTES.device_authorization,
+    methods: ['POST'],
+    summary: 'Device authorization (RFC 8628): a device code and the user code to enter',
+    cors: true,
+    clientAuth: true,
+  },
+  {
+    url: OAUTH_ROUTES.code_verification,
+    methods: ['GET'],
+    summary: 'Device verification page: a person enters the code their device shows (RFC 8628)',
+  },
+  {
+    url: OAUTH_ROUTES.code_verification,
+    methods: ['POST'],
+    summary: 'Device verification page: the code entered (attempts are limited per IP and in all)',
+    userCode: true,
+  },
+  {
+    url: `${OAUTH_ROUTES.code_verification}/:uid`,
+    methods: ['GET'],
+    summary: 'Resumes a device authorization after sign-in and consent',
   },
   {
     url: '/.well-known/oauth-authorization-server',
@@ -114,21 +142,52 @@ export function registerOAuthEndpoints(
     }
     oauth.handle(request.raw, reply.raw);
   };
-  const route = (method: HTTPMethods[], url: string, summary: string, hide: boolean, clientAuth = false) =>
+  const userCodes = new UserCodeThrottle(deps.limiter, deps.clock);
+  /**
+   * An attempt at a user code is reserved before the engine looks it up, and given back once the engine
+   * answered unless it found no such code (a guess): see UserCodeThrottle.
+   */
+  const handOverUserCode = async (request: FastifyRequest, reply: FastifyReply) => {
+    const attempt = await userCodes.reserve(request.ip);
+    if ('retryAfter' in attempt) {
+      reply.hijack();
+      reply.raw.writeHead(429, {
+        ...pageHeaders(),
+        'retry-after': String(attempt.retryAfter),
+        'x-request-id': request.id,
+      });
+      reply.raw.end(tooManyGuessesPage(attempt.retryAfter));
+      return;
+    }
+    reply.raw.once('finish', () => {
+      if (!oauth.wrongUserCodes.has(request.raw)) void attempt.release();
+    });
+    handOver(request, reply, false);
+  };
+  const route = (
+    method: HTTPMethods[],
+    url: string,
+    summary: string,
+    hide: boolean,
+    clientAuth = false,
+    userCode = false,
+  ) =>
     app.route({
       method,
       url,
       config: { access: { public: true } },
       schema: { tags: ['OAuth'], summary, hide },
-      onRequest: (request, reply, done) => {
-        handOver(request, reply, clientAuth);
-        done();
-      },
+      onRequest: userCode
+        ? (request, reply) => handOverUserCode(request, reply)
+        : (request, reply, done) => {
+            handOver(request, reply, clientAuth);
+            done();
+          },
       // Never reached: the request was handed over in onRequest.
       handler: async () => undefined,
     });
   for (const endpoint of ENDPOINTS) {
-    route(endpoint.methods, endpoint.url, endpoint.summary, false, endpoint.clientAuth);
+    route(endpoint.methods, endpoint.url, endpoint.summary, false, endpoint.clientAuth, endpoint.userCode);
     if (endpoint.cors) route(['OPTIONS'], endpoint.url, `CORS preflight: ${endpoint.summary}`, true);
   }
 

@@ -156,6 +156,15 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
       return false;
     }
 
+    /** The user code of a device flow's interaction, as the device shows it (`XXXX-XXXX`). */
+    async function deviceUserCode(details: Details): Promise<string | null> {
+      const deviceCodeId = (details as { deviceCode?: unknown }).deviceCode;
+      if (typeof deviceCodeId !== 'string') return null;
+      const code = await oauth.provider.DeviceCode.find(deviceCodeId, { ignoreExpiration: true });
+      const normalized = code?.userCode;
+      return normalized ? `${normalized.slice(0, 4)}-${normalized.slice(4)}` : null;
+    }
+
     const csrfFor = (session: SessionRecord, uid: string) => `${session.tokenHash}:oauth:${uid}`;
 
     app.get(
@@ -198,7 +207,12 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
             error_description: 'none of the requested scopes can be granted by this user to this client',
           });
         }
-        const [org, developer] = await Promise.all([findOrg(db, session.orgId), findOrg(db, client.org_id)]);
+        const [org, developer, userCode] = await Promise.all([
+          findOrg(db, session.orgId),
+          findOrg(db, client.org_id),
+          deviceUserCode(details),
+        ]);
+        const redirectUri = details.params.redirect_uri;
         return sendHtml(
           reply,
           200,
@@ -208,7 +222,8 @@ export const interactionRoutes = (deps: AppDeps, oauth: OAuthServer): FastifyPlu
             developerOrgName: developer?.name ?? 'an unknown organization',
             orgName: org?.name ?? session.orgId,
             userEmail: session.email,
-            redirectHost: new URL(String(details.params.redirect_uri)).host,
+            redirectHost: typeof redirectUri === 'string' ? new URL(redirectUri).host : null,
+            ...(userCode ? { userCode } : {}),
             grantable,
             notGrantable,
             mode: client.mode,

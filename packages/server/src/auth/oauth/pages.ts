@@ -14,7 +14,10 @@ export interface ConsentView {
   /** The org the user is granting access to. */
   orgName: string;
   userEmail: string;
-  redirectHost: string;
+  /** Where the browser goes back to; null in the device flow (the app is on another device). */
+  redirectHost: string | null;
+  /** The device flow's user code, `XXXX-XXXX`: the person checks their device shows the same. */
+  userCode?: string;
   grantable: readonly Scope[];
   /** Requested, but beyond what the user holds or the app registered. */
   notGrantable: readonly string[];
@@ -32,6 +35,13 @@ export function consentPage(view: ConsentView): string {
     ? `<p class="muted">Also requested, but not yours to grant here; the app will not get it:</p>
   <ul class="scopes muted">${view.notGrantable.map(scopeItem).join('')}</ul>`
     : '';
+  const deviceNote = view.userCode
+    ? `<p>Check that your device shows the code <code id="user-code">${escapeHtml(view.userCode)}</code>. If it
+  does not, or you did not start this sign-in yourself, deny.</p>`
+    : '';
+  const returnNote = view.redirectHost
+    ? `You will be sent back to <code>${escapeHtml(view.redirectHost)}</code>.`
+    : 'When you allow it, your device is signed in; you can go back to it.';
   const testNote =
     view.mode === 'test' ? '<p class="muted">This is a test-mode app: it sees only test data.</p>' : '';
   return htmlPage(
@@ -39,12 +49,12 @@ export function consentPage(view: ConsentView): string {
     `  <h1>Authorize ${escapeHtml(view.clientName)}</h1>
   <p><strong>${escapeHtml(view.clientName)}</strong> (registered by ${escapeHtml(view.developerOrgName)}) wants to
   access <strong>${escapeHtml(view.orgName)}</strong> on your behalf, signed in as ${escapeHtml(view.userEmail)}.</p>
+  ${deviceNote}
   ${testNote}
   <p>It will be able to:</p>
   <ul class="scopes" id="scopes">${view.grantable.map(scopeItem).join('')}</ul>
   ${notGrantable}
-  <p class="muted">You will be sent back to <code>${escapeHtml(view.redirectHost)}</code>. You can revoke
-  this access at any time.</p>
+  <p class="muted">${returnNote} You can revoke this access at any time.</p>
   <form method="post" action="/oauth/interaction/${escapeHtml(view.uid)}/decision">
     <input type="hidden" name="csrf_token" value="${escapeHtml(view.csrfToken)}">
     <div class="actions">

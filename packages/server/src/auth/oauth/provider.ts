@@ -1,16 +1,19 @@
 /**
  * The OAuth 2.0 authorization server: oidc-provider (OpenID Certified) configured as a plain OAuth 2.0
  * server for our API, and nothing more (DESIGN §5.3, RFC 9700):
- * - authorization code only (no implicit, no password, no device flow), PKCE S256 required for public
- *   clients and accepted from all; no PAR, DPoP, userinfo or logout endpoints we would have to secure too;
+ * - authorization code (PKCE S256 required for public clients and accepted from all) and the device
+ *   authorization grant (RFC 8628, device-flow.ts, for the first-party `cohera-cli`); no implicit, no
+ *   password; no PAR, DPoP, userinfo or logout endpoints we would have to secure too;
  * - access tokens are JWTs (`typ: at+jwt`, 1 h) for one audience, `COHERA_AUDIENCE`, with our claim shape
  *   (`scopes` array, `org_id` and `authorization_id` beside the engine's `sub`, `client_id`, `jti`), signed
- *   ES256 by our keys. Being self-contained, they are not stored, and the engine refuses to introspect or
- *   revoke them (`unsupported_token_type`); the API checks their authorization instead;
+ *   ES256 by our keys. Being self-contained, they are not stored: the engine cannot introspect or revoke
+ *   them, so access-token-endpoints.ts answers for them at its endpoints (a revoked one's `jti` is kept
+ *   until it expires), and the API checks their authorization and that list;
  * - refresh tokens for every code grant (no `offline_access` needed), rotated on every use; a reused one
  *   revokes the grant, as does a replayed code;
  * - confidential clients authenticate with `client_secret_basic` or `client_secret_post`, public ones with
- *   `none` + PKCE; introspection is for confidential clients, about their own tokens.
+ *   `none` + PKCE; introspection is for confidential clients, about their own tokens; revocation for any
+ *   client, of its own tokens.
  *
  * The engine runs as its own Koa app. Fastify hands it the raw request before parsing the body (see
  * endpoints.ts), so the two never fight over the body stream.
@@ -30,10 +33,12 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/log.ts';
 import { type Clock, isoAt } from '../../clock.ts';
 import type { Config } from '../../config.ts';
+import { type PeriodicPurge, startPeriodicPurge } from '../../jobs/periodic-purge.ts';
 import type { InvalidationBus } from '../../state/invalidation-bus.ts';
-import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
+import type { DB } from '../../storage/schema.ts';
 import { primaryMembership } from '../../users/repository.ts';
 import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
+import { installAccessTokenEndpoints } from './access-token-endpoints.ts';
 import {
   type ArtifactEvents,
   artifactBox,
@@ -49,9 +54,17 @@ import {
   markGrantRevoked,
 } from './authorizations-repository.ts';
 import { clientSecretMatches } from './clients-repository.ts';
+import {
+  DEVICE_CODE_TTL_SECONDS,
+  DEVICE_ROUTES,
+  deviceFlowFeature,
+  installDeviceSteps,
+} from './device-flow.ts';
 import { correctDiscoveryMetadata } from './discovery.ts';
+import { issuedUnder, observe } from './engine-events.ts';
 import { guardEngineResponses } from './engine-headers.ts';
 import { renderEngineError } from './error-page.ts';
+import { purgeRevokedTokens } from './revoked-tokens.ts';
 import {
   ACCESS_TOKEN_TTL_SECONDS,
   announceSigningKeyChange,
@@ -59,6 +72,7 @@ import {
   RETIRED_KEY_OVERLAP_MS,
   signingKeysVersion,
 } from './signing-keys.ts';
+import { OAuthTokenVerifier } from './token-verifier.ts';
 
 export const OAUTH_ROUTES = {
   authorization: '/oauth/authorize',
@@ -66,6 +80,7 @@ export const OAUTH_ROUTES = {
   revocation: '/oauth/revoke',
   introspection: '/oauth/introspect',
   jwks: '/.well-known/jwks.json',
+  ...DEVICE_ROUTES,
 } as const;
 
 export const INTERACTION_PATH = '/oauth/interaction';
@@ -80,9 +95,6 @@ export interface OAuthServerDeps {
   log: Logger;
   audit: AuditLog;
 }
-
-/** The authorization a token request issued under, found once (extraTokenClaims), for its audit event. */
-const issuedUnder = new WeakMap<KoaContextWithOIDC, OAuthAuthorizationsTable>();
 
 /** Every scope within a client's registered ceiling (wildcards expanded), from the engine's Client. */
 function registeredScopes(client: unknown): readonly Scope[] {
@@ -148,7 +160,11 @@ function grantableScopeCheck(deps: OAuthServerDeps) {
   );
 }
 
-function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configuration {
+function configuration(
+  deps: OAuthServerDeps,
+  jwks: { keys: object[] },
+  wrongUserCodes: WeakSet<IncomingMessage>,
+): Configuration {
   const { db, clock, config } = deps;
   const audience = config.audience;
   const cookieKey = Buffer.from(
@@ -189,7 +205,13 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
       pushedAuthorizationRequests: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: false },
-      revocation: { enabled: true },
+      deviceFlow: deviceFlowFeature(wrongUserCodes),
+      // RFC 7009 §2.1: a client revokes its own tokens only; another client's is left alone, answered 200
+      // as an unknown token would be (the engine's default answers invalid_request, which tells it exists).
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       introspection: {
         enabled: true,
         // Only a confidential client, and only about its own tokens: one org's app learns nothing of another's.
@@ -235,6 +257,7 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
     ttl: {
       AccessToken: ACCESS_TOKEN_TTL_SECONDS,
       AuthorizationCode: 60,
+      DeviceCode: DEVICE_CODE_TTL_SECONDS,
       RefreshToken: 30 * DAY_SECONDS,
       Grant: 365 * DAY_SECONDS,
       Interaction: 3600,
@@ -245,6 +268,9 @@ function configuration(deps: OAuthServerDeps, jwks: { keys: object[] }): Configu
       const provider = ctx.oidc.provider;
       const fromConsent = ctx.oidc.result?.consent?.grantId;
       if (fromConsent) return provider.Grant.find(fromConsent);
+      // A device is signed in with the person looking at our consent page every time (RFC 8628 §5.4: they
+      // confirm which app, with which code), never on a remembered consent alone: each login is its own grant.
+      if (ctx.oidc.route === 'code_verification' || ctx.oidc.route === 'device_resume') return undefined;
       const accountId = ctx.oidc.session?.accountId;
       if (!accountId || !ctx.oidc.client) return undefined;
       const membership = await primaryMembership(db, accountId);
@@ -290,10 +316,22 @@ export class OAuthServer {
   #keysVersion: string;
   #timer: NodeJS.Timeout | null = null;
   #purgeAt = 0;
+  #revokedTokensPurge: PeriodicPurge | null = null;
   /** Set by stop(): a bus shared with other apps (tests playing a fleet) may still deliver messages. */
   #stopped = false;
+  /**
+   * Requests to `/oauth/device` where the engine found no such user code: the guesses the user-code
+   * throttle counts (endpoints.ts). Kept here, beside the engine that reports them, across its rebuilds.
+   */
+  readonly wrongUserCodes: WeakSet<IncomingMessage>;
 
-  private constructor(deps: OAuthServerDeps, provider: Provider, keysVersion: string) {
+  private constructor(
+    deps: OAuthServerDeps,
+    provider: Provider,
+    keysVersion: string,
+    wrongUserCodes: WeakSet<IncomingMessage>,
+  ) {
+    this.wrongUserCodes = wrongUserCodes;
     this.#deps = deps;
     this.#provider = provider;
     this.#handler = provider.callback();
@@ -301,8 +339,9 @@ export class OAuthServer {
   }
 
   static async create(deps: OAuthServerDeps): Promise<OAuthServer> {
-    const { provider, version } = await OAuthServer.#build(deps);
-    const server = new OAuthServer(deps, provider, version);
+    const wrongUserCodes = new WeakSet<IncomingMessage>();
+    const { provider, version } = await OAuthServer.#build(deps, wrongUserCodes);
+    const server = new OAuthServer(deps, provider, version, wrongUserCodes);
     // After a reconnect (`all`) a revocation may have been missed: look at the keys again too.
     deps.bus.subscribe((message) => {
       if (server.#stopped || (message.kind !== 'signing_keys' && message.kind !== 'all')) return;
@@ -313,7 +352,7 @@ export class OAuthServer {
     return server;
   }
 
-  static async #build(deps: OAuthServerDeps) {
+  static async #build(deps: OAuthServerDeps, wrongUserCodes: WeakSet<IncomingMessage>) {
     const { key, passedOver } = await loadSigningKey(deps.db, deps.config.masterKey, deps.clock.now());
     if (passedOver) {
       deps.log.warn(
@@ -323,7 +362,10 @@ export class OAuthServer {
     }
     const version = await signingKeysVersion(deps.db);
     // Only the signing key: the engine signs, and /.well-known/jwks.json (ours) publishes every public key.
-    const provider = new Provider(deps.config.publicUrl, configuration(deps, { keys: [key.privateJwk] }));
+    const provider = new Provider(
+      deps.config.publicUrl,
+      configuration(deps, { keys: [key.privateJwk] }, wrongUserCodes),
+    );
     // The engine builds its URLs and cookie flags from the request; endpoints.ts pins the forwarded headers
     // it reads to COHERA_PUBLIC_URL, so it always describes the configured address, whatever Host says.
     provider.proxy = true;
@@ -343,6 +385,17 @@ export class OAuthServer {
     };
     guardEngineResponses(provider);
     correctDiscoveryMetadata(provider);
+    installAccessTokenEndpoints(provider, {
+      ...deps,
+      // Never cached: introspection and revocation answer from storage as it is now.
+      verifier: new OAuthTokenVerifier(deps.db, deps.clock, {
+        issuer: deps.config.publicUrl,
+        audience: deps.config.audience,
+        maxTokens: 1,
+        recheckMs: 0,
+      }),
+    });
+    installDeviceSteps(provider, deps);
     observe(provider, deps);
     return { provider, version };
   }
@@ -378,7 +431,7 @@ export class OAuthServer {
   async #rebuildIfChanged(announce: boolean): Promise<boolean> {
     const version = await signingKeysVersion(this.#deps.db);
     if (version === this.#keysVersion) return false;
-    const { provider, version: built } = await OAuthServer.#build(this.#deps);
+    const { provider, version: built } = await OAuthServer.#build(this.#deps, this.wrongUserCodes);
     const withdrawn = withdrawnKids(this.#keysVersion, built, this.#deps.clock.now());
     this.#provider = provider;
     this.#handler = provider.callback();
@@ -401,6 +454,13 @@ export class OAuthServer {
       );
     }, intervalMs);
     this.#timer.unref();
+    const { db, clock, log } = this.#deps;
+    this.#revokedTokensPurge = startPeriodicPurge(
+      'revoked OAuth access tokens',
+      () => purgeRevokedTokens(db, clock.now()),
+      log,
+      600_000,
+    );
   }
 
   async #tick(): Promise<void> {
@@ -424,6 +484,8 @@ export class OAuthServer {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
+    void this.#revokedTokensPurge?.stop();
+    this.#revokedTokensPurge = null;
   }
 }
 
@@ -445,66 +507,4 @@ function withdrawnKids(before: string, after: string, now: number): string[] {
   return entries(before)
     .filter(({ kid, retiredAt }) => !remaining.has(kid) && (retiredAt === '' || retiredAt > acceptedSince))
     .map(({ kid }) => kid);
-}
-
-/**
- * Structured `event:` log lines for the security events of the protocol (the audit log of issue 7 will
- * record the same names), and errors the engine did not expect.
- */
-function observe(provider: Provider, deps: OAuthServerDeps): void {
-  const { db, log, audit } = deps;
-  const requestOfCtx = (ctx: KoaContextWithOIDC) => ({
-    ip: ctx.ip,
-    userAgent: ctx.get('user-agent').slice(0, 512) || null,
-    requestId: String(ctx.res.getHeader('x-request-id') ?? '') || null,
-  });
-  provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
-    const authorization = issuedUnder.get(ctx);
-    const clientId = ctx.oidc.client?.clientId;
-    if (!authorization || !clientId) return;
-    audit.enqueue({
-      orgId: authorization.org_id,
-      actor: { kind: 'oauth_client', id: clientId },
-      action: 'oauth.token_issued',
-      target: { kind: 'oauth_authorization', id: authorization.id },
-      metadata: { grant_type: ctx.oidc.params?.grant_type, user_id: authorization.user_id },
-      request: requestOfCtx(ctx),
-    });
-  });
-  // The engine revokes a grant itself when a refresh token is reused, a code replayed, or an app revokes
-  // its refresh token: each is a security event of the org the authorization belongs to.
-  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-    const clientId = ctx.oidc.client?.clientId ?? 'unknown';
-    const grantType = ctx.oidc.params?.grant_type;
-    const action =
-      ctx.oidc.route === 'revocation'
-        ? 'oauth.token_revoked'
-        : grantType === 'refresh_token'
-          ? 'oauth.refresh_reuse_detected'
-          : 'oauth.code_replay_detected';
-    findAuthorizationByGrant(db, grantId).then(
-      (authorization) => {
-        if (!authorization) return;
-        audit.enqueue({
-          orgId: authorization.org_id,
-          actor: { kind: 'oauth_client', id: clientId },
-          action,
-          target: { kind: 'oauth_authorization', id: authorization.id },
-          result: action === 'oauth.token_revoked' ? 'success' : 'failure',
-          metadata: { user_id: authorization.user_id },
-          request: requestOfCtx(ctx),
-        });
-      },
-      (error: unknown) => log.error({ err: error }, 'could not record an OAuth grant revocation'),
-    );
-  });
-  provider.on('grant.error', (ctx: KoaContextWithOIDC, error: Error & { error?: string }) => {
-    log.info(
-      { event: 'oauth.token_failed', client_id: ctx.oidc.client?.clientId, error: error.error },
-      'OAuth token request refused',
-    );
-  });
-  provider.on('server_error', (_ctx: KoaContextWithOIDC, error: Error) => {
-    log.error({ err: error }, 'OAuth server error');
-  });
 }

@@ -79,8 +79,7 @@ export function redirectUriProblemsOf(client: StoredUris): RedirectUriProblem[] 
 export function explainRedirectUriProblem(problem: RedirectUriProblem): string {
   return (
     `This redirect URI ${problem.problem}. It was registered before Cohera checked redirect URIs this ` +
-    'strictly, and authorization requests that use it are refused. Register the app again with a ' +
-    'corrected redirect URI (an app cannot be edited), move its users to the new client ID, then delete ' +
-    'this one.'
+    'strictly, and authorization requests that use it are refused. Edit the app and replace it with a ' +
+    'corrected redirect URI (PATCH /v1/oauth/clients/:id, or Edit in the developer console).'
   );
 }

@@ -5,11 +5,14 @@
  * - signature, `iss` (our issuer URL), `aud` (`COHERA_AUDIENCE`), `exp`, `iat` by `jose`;
  * - its authorization (`authorization_id`) is live, for this user, org and client, the client still exists
  *   and the user is still a member of the org;
- * - the request gets the token's scopes, narrowed to what the user's role holds today.
+ * - its `jti` was not revoked at `/oauth/revoke` (RFC 7009; revoked-tokens.ts);
+ * - the request gets the token's scopes, narrowed to what the user's role holds today and to the client's
+ *   current scopes (an app whose scopes were narrowed gets no more, even from a token issued before).
  *
  * A verified token is cached by SHA-256 (the same scheme as service-account tokens), evicted on every node
  * when its grant or the token itself is revoked or its user's membership changes (invalidation bus), and
- * checked against storage again at least every 30 s, in case such a message was lost.
+ * checked against storage again (authorization, membership and the denylist) at least every 30 s, in case
+ * such a message was lost.
  */
 import { createPublicKey, hash, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { hasScope, isScope, type Scope } from '@cohera/shared';
@@ -24,6 +27,7 @@ import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
 import { scopesForRole } from '../sessions/store.ts';
 import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
+import { isTokenRevoked } from './revoked-tokens.ts';
 import { findPublicSigningKey } from './signing-keys.ts';
 
 const CLOCK_SKEW_SECONDS = 60;
@@ -33,6 +37,21 @@ const KID_SHAPE = /^osk_[0-9A-Za-z]{22}$/;
 interface TokenEntry extends VerifiedToken {
   jti: string;
   grantId: string;
+}
+
+/** A verified access token: what the API acts on, and the claims introspection (RFC 7662) reports. */
+export interface VerifiedAccessToken {
+  context: AuthContext;
+  claims: {
+    jti: string;
+    sub: string;
+    client_id: string;
+    org_id: string;
+    exp: number;
+    iat: number;
+    iss: string;
+    aud: string | string[];
+  };
 }
 
 export interface OAuthTokenVerifierOptions {
@@ -81,11 +100,19 @@ export class OAuthTokenVerifier implements BearerVerifier {
     const tokenHash = hash('sha256', token, 'base64url');
     return (
       this.#tokens.lookup(tokenHash, this.#clock.now()) ??
-      this.#tokens.verifyOnce(tokenHash, () => this.#verifySlow(token, tokenHash))
+      this.#tokens.verifyOnce(tokenHash, async () => (await this.#verifySlow(token, tokenHash)).context)
     );
   }
 
-  async #verifySlow(token: string, tokenHash: string): Promise<AuthContext> {
+  /**
+   * Verifies a token against storage now, never from the cache (introspection and revocation must answer
+   * with what is true at this moment), and returns its claims too. Throws the same errors as `verify`.
+   */
+  inspect(token: string): Promise<VerifiedAccessToken> {
+    return this.#verifySlow(token, hash('sha256', token, 'base64url'));
+  }
+
+  async #verifySlow(token: string, tokenHash: string): Promise<VerifiedAccessToken> {
     // Before any read: an eviction from here on means what we read may already be out of date.
     const generation = this.#tokens.generation;
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -124,6 +151,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
     const { jti, sub, client_id: clientId, org_id: orgId, authorization_id: authorizationId, exp } = payload;
     const claimed = payload.scopes;
     if (
+      typeof jti !== 'string' ||
       typeof orgId !== 'string' ||
       typeof authorizationId !== 'string' ||
       !Array.isArray(claimed) ||
@@ -132,7 +160,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
       throw invalid('The token lacks the "org_id", "authorization_id" or "scopes" claims of a Cohera token');
     }
 
-    const row = await this.#db
+    const authorization = this.#db
       .selectFrom('oauth_authorizations as authorization')
       .innerJoin('oauth_clients as client', 'client.id', 'authorization.client_id')
       .innerJoin('memberships as membership', (join) =>
@@ -147,18 +175,24 @@ export class OAuthTokenVerifier implements BearerVerifier {
         'authorization.client_id',
         'authorization.mode',
         'membership.role',
+        'client.scopes as client_scopes',
       ])
       .where('authorization.id', '=', authorizationId)
       .where('authorization.revoked_at', 'is', null)
       .where('client.deleted_at', 'is', null)
       .executeTakeFirst();
+    const [row, revoked] = await Promise.all([authorization, isTokenRevoked(this.#db, jti)]);
+    if (revoked) throw new ApiError('revoked_credential', 'This access token was revoked');
     if (!row) throw new ApiError('revoked_credential', 'The authorization of this token was revoked');
     if (row.user_id !== sub || row.org_id !== orgId || row.client_id !== clientId) {
       throw invalid('The token does not match its authorization');
     }
 
     const roleScopes = scopesForRole(row.role);
-    const scopes = (claimed as Scope[]).filter((scope) => hasScope(roleScopes, scope));
+    const clientScopes = JSON.parse(row.client_scopes) as string[];
+    const scopes = (claimed as Scope[]).filter(
+      (scope) => hasScope(roleScopes, scope) && hasScope(clientScopes, scope),
+    );
     const context: AuthContext = {
       orgId: row.org_id,
       mode: row.mode,
@@ -176,12 +210,24 @@ export class OAuthTokenVerifier implements BearerVerifier {
         validUntil: ((exp as number) + CLOCK_SKEW_SECONDS) * 1000,
         // `now` was taken before the authorization and membership were read: the recheck counts from then.
         checkedAt: now,
-        jti: String(jti),
+        jti,
         grantId: row.grant_id,
       },
       generation,
     );
-    return context;
+    return {
+      context,
+      claims: {
+        jti,
+        sub: row.user_id,
+        client_id: row.client_id,
+        org_id: row.org_id,
+        exp: exp as number,
+        iat: payload.iat as number,
+        iss: this.#options.issuer,
+        aud: payload.aud as string | string[],
+      },
+    };
   }
 
   /**
