@@ -92,6 +92,12 @@ export type Checks = [
   Assert<Equal<SDK.AuditVerifyParams, Query<'/v1/audit-events/verify', 'get'>>>,
   Assert<Equal<SDK.Organization, Json<'/v1/organization', 'get', 200>>>,
   Assert<Equal<SDK.OrganizationUpdateParams, Body<'/v1/organization', 'patch'>>>,
+  Assert<Equal<SDK.Member, Item<Json<'/v1/organization/members', 'get', 200>>>>,
+  Assert<Equal<SDK.Member, Json<'/v1/organization/members/{user_id}', 'patch', 200>>>,
+  Assert<Equal<SDK.MemberUpdateParams, Body<'/v1/organization/members/{user_id}', 'patch'>>>,
+  Assert<Equal<SDK.Invitation, Item<Json<'/v1/organization/invitations', 'get', 200>>>>,
+  Assert<Equal<Flat<SDK.InvitationWithLink>, Flat<Json<'/v1/organization/invitations', 'post', 201>>>>,
+  Assert<Equal<SDK.InvitationCreateParams, Body<'/v1/organization/invitations', 'post'>>>,
   Assert<Equal<SDK.SecurityReport, Json<'/v1/security/report', 'get', 200>>>,
   Assert<Equal<SDK.CredentialInfo, NonNullable<Json<'/health', 'get', 200>['auth']>>>,
   // Webhooks. The response schemas type \`events\`, \`type\` and \`data\` loosely; the SDK narrows them to the

@@ -1,6 +1,6 @@
 /**
- * The one way the server runs argon2id on a request path (today sign-in; a future route that hashes a new
- * password belongs here too): at most `concurrency` hashes in flight per node, and at most `queueLimit`
+ * The one way the server runs argon2id on a request path (sign-in, and the new password of an invited
+ * person): at most `concurrency` hashes in flight per node, and at most `queueLimit`
  * more waiting for a slot. Beyond that the caller is refused at once (PasswordHashingBusy → 503 with
  * Retry-After), never left waiting without bound.
  *
@@ -76,6 +76,14 @@ export class PasswordHasher {
       await passwordMatches(await dummyHash, password);
       return false;
     });
+  }
+
+  /**
+   * Hashes a new password (accepting an invitation as a new user) through the same slots and queue as
+   * verification. Throws PasswordHashingBusy when the queue is full.
+   */
+  hash(password: string): Promise<string> {
+    return this.#run(() => hashPassword(password));
   }
 
   async #run<T>(job: () => Promise<T>): Promise<T> {

@@ -3,6 +3,10 @@
  * reach the cache or the database), then SHA-256, then a bounded in-memory cache, then the database.
  * Unknown hashes are cached briefly too, so a flood of made-up keys cannot become a flood of queries.
  * Expiry and revocation are checked on every request against the clock, not only at cache fill.
+ *
+ * A key's scopes are capped by its creator's current role (creator-ceiling.ts, docs/team.md): the cap is
+ * read with the key on a cache miss and cached beside it, so a hit still reads no database; a `member`
+ * message (a role change or a removal, on any node) evicts every key that person's role bounds.
  */
 import { parseApiKey } from '@cohera/shared';
 import type { Kysely } from 'kysely';
@@ -12,6 +16,7 @@ import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { AuthContext } from '../context.ts';
 import { CREDENTIAL_RECHECK_MS } from '../verified-token-cache.ts';
+import { type CreatorCeiling, creatorCeiling, effectiveScopes } from './creator-ceiling.ts';
 import { type ApiKeyCredential, findCredentialByHash, hashApiKey } from './repository.ts';
 
 export interface ApiKeyVerifierOptions {
@@ -27,6 +32,8 @@ interface CacheEntry {
   credential: ApiKeyCredential | null;
   expiresAtMs: number | null;
   revoked: boolean;
+  /** What bounds the key today (its creator's role); null for an unknown key. */
+  ceiling: CreatorCeiling | null;
   /** When the entry itself goes stale. */
   staleAt: number;
   /** Built once per entry: the same immutable context serves every request with this key. */
@@ -98,6 +105,15 @@ export class ApiKeyVerifier {
     }
   }
 
+  /** Drops every cached key whose scopes a person's role bounds in an org (their role changed, or they left). */
+  invalidateCreator(orgId: string, userId: string): void {
+    this.#generation++;
+    this.#pending.clear();
+    for (const [hash, entry] of this.#cache) {
+      if (entry.credential?.orgId === orgId && entry.ceiling?.userId === userId) this.#cache.delete(hash);
+    }
+  }
+
   clear(): void {
     this.#generation++;
     this.#pending.clear();
@@ -108,6 +124,7 @@ export class ApiKeyVerifier {
   apply(message: Invalidation): void {
     if (message.kind === 'api_key') this.invalidate(message.keyHash);
     else if (message.kind === 'org') this.invalidateOrg(message.orgId);
+    else if (message.kind === 'member') this.invalidateCreator(message.orgId, message.userId);
     else if (message.kind === 'all') this.clear();
   }
 
@@ -120,12 +137,14 @@ export class ApiKeyVerifier {
     if (!pending) {
       const generation = this.#generation;
       const lookup: Promise<CacheEntry> = findCredentialByHash(this.#db, hash)
-        .then((credential) => {
+        .then(async (credential) => {
+          const ceiling = credential ? await creatorCeiling(this.#db, credential.orgId, credential.id) : null;
           const now = this.#clock.now();
           const entry: CacheEntry = {
             credential,
             expiresAtMs: credential?.expiresAt ? Date.parse(credential.expiresAt) : null,
             revoked: credential?.revokedAt != null,
+            ceiling,
             staleAt: now + (credential ? this.#positiveTtlMs : this.#negativeTtlMs),
           };
           if (generation === this.#generation) this.#remember(hash, entry);
@@ -157,11 +176,18 @@ export class ApiKeyVerifier {
     if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) {
       throw new ApiError('expired_credential', 'The API key has expired', { subject });
     }
+    if (entry.ceiling?.ended) {
+      throw new ApiError(
+        'revoked_credential',
+        'The API key ended: the person or service account that created it is no longer in the organization',
+        { subject },
+      );
+    }
     entry.context ??= Object.freeze({
       orgId: credential.orgId,
       mode: credential.mode,
       principal: Object.freeze({ kind: 'api_key' as const, id: credential.id }),
-      scopes: credential.scopes,
+      scopes: effectiveScopes(credential.scopes, entry.ceiling?.scopes ?? null),
       expiresAt: credential.expiresAt,
       via: 'bearer' as const,
       rateLimitPerMinute: credential.rateLimitPerMinute,

@@ -20,9 +20,20 @@ export function hashSessionToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** The scopes a dashboard user holds by role: members manage data, owners and admins everything. */
-export function scopesForRole(role: Role): Scope[] {
-  return role === 'member' ? ['read:*', 'write:*'] : ['admin'];
+const VIEWER_SCOPES: readonly Scope[] = Object.freeze(['read:*'] as Scope[]);
+const MEMBER_SCOPES: readonly Scope[] = Object.freeze(['read:*', 'write:*'] as Scope[]);
+const ADMIN_SCOPES: readonly Scope[] = Object.freeze(['admin'] as Scope[]);
+
+/**
+ * The scopes a person holds by role (docs/team.md): viewers read data, members read and write it, owners
+ * and admins hold `admin`. The one place roles become scopes: sessions, OAuth tokens (narrowed to it at the
+ * API) and API keys (capped by their creator's role, api-keys/creator-ceiling.ts) all read it. The arrays
+ * are frozen and shared, so callers may compare them by identity and cache what they derive from them.
+ */
+export function scopesForRole(role: Role): readonly Scope[] {
+  if (role === 'viewer') return VIEWER_SCOPES;
+  if (role === 'member') return MEMBER_SCOPES;
+  return ADMIN_SCOPES;
 }
 
 export interface SessionRecord {
