@@ -201,7 +201,12 @@ function membershipChangeSuites(engine: Engine, handle: () => EngineHandle): voi
         assert.equal((await session(MEMBER_ROUTE)).statusCode, 200);
 
         const removed = await removeMember(a.app.deps, { orgId: org.orgId, userId: person.userId });
-        assert.deepEqual(removed, { role: 'member', sessionsEnded: 2, authorizationsRevoked: 1 });
+        assert.deepEqual(removed, {
+          role: 'member',
+          sessionsEnded: 2,
+          authorizationsRevoked: 1,
+          apiKeysRevoked: [],
+        });
         assertProblem(await a.call(token, 'GET', MEMBER_ROUTE), 401, 'revoked_credential');
         assertProblem(await refusedWithin(b, token, MEMBER_ROUTE), 401, 'revoked_credential');
         assertProblem(await session(MEMBER_ROUTE), 401, 'invalid_credential');

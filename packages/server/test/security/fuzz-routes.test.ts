@@ -22,7 +22,7 @@ import { hashApiKey } from '../../src/auth/api-keys/repository.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createOrg, startTestApp, type TestApp } from '../support/app.ts';
 import { type EngineHandle, prepareEngine } from '../support/engines.ts';
-import { assertHandled } from '../support/invariants.ts';
+import { assertHandled, isPageForPeople } from '../support/invariants.ts';
 
 const SEED = Number(process.env.COHERA_FUZZ_SEED ?? 20_261_214);
 
@@ -38,6 +38,9 @@ const FORM_ROUTES = new Set([
   'POST /oauth/token',
   'POST /oauth/revoke',
   'POST /oauth/introspect',
+  'POST /oauth/device/auth',
+  'POST /oauth/device',
+  'POST /invitations/accept',
 ]);
 
 interface Operation {
@@ -376,7 +379,8 @@ test('every route answers hostile bodies, queries and paths with a 4xx in its sh
         if (route.method === 'OPTIONS') return assert.ok(response.statusCode < 500, description);
         assertHandled(response, description, route.url, {
           method: route.method,
-          pageForPeople: form && route.url === '/auth/login',
+          // The invitation page answers people in HTML whatever they send (a bad link is a page, not JSON).
+          pageForPeople: (form && route.url === '/auth/login') || isPageForPeople(route.url),
         });
       }),
       { numRuns: runs, seed, includeErrorInReport: true },

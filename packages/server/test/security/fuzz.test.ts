@@ -15,7 +15,7 @@ import { hashApiKey } from '../../src/auth/api-keys/repository.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createKey, createOrg, startTestApp, type TestApp } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
-import { assertHandled } from '../support/invariants.ts';
+import { assertHandled, isPageForPeople } from '../support/invariants.ts';
 
 /**
  * Runs per kind of input (bodies, queries) and engine, shared among the routes (between 25 and 150 each),
@@ -349,7 +349,8 @@ forEachEngine('fuzz', (_engine, handle) => {
 
   async function send(options: InjectOptions): Promise<void> {
     const response = await t.inject(options);
-    assertHandled(response, describeRequest(options), String(options.url));
+    const url = String(options.url);
+    assertHandled(response, describeRequest(options), url, { pageForPeople: isPageForPeople(url) });
   }
 
   function withIds(url: string): fc.Arbitrary<string> {

@@ -247,7 +247,7 @@ forEachEngine('idempotent replays of shown-once secrets', (_engine, handle) => {
  * /auth/session at will, and neither route is under `/v1/` where `Idempotency-Key` applies.
  */
 const SECRET_LOOKING =
-  /^(key|secret|password|token|client_secret|private_key|api_key|access_token|refresh_token)$|_(secret|password|private_key)$/;
+  /^(key|secret|password|token|client_secret|private_key|api_key|access_token|refresh_token|accept_url)$|_(secret|password|private_key)$/;
 
 type Schema = Record<string, unknown>;
 

@@ -49,6 +49,20 @@ const PUBLIC_ROUTES = [
   'POST /oauth/revoke',
   'OPTIONS /oauth/revoke',
   'POST /oauth/introspect',
+  // The device authorization grant (RFC 8628): the device's request, and the page where a person enters the
+  // code (its attempts limited per IP and in all), which continues into the sign-in and consent pages.
+  'POST /oauth/device/auth',
+  'OPTIONS /oauth/device/auth',
+  'GET /oauth/device',
+  'HEAD /oauth/device',
+  'POST /oauth/device',
+  'GET /oauth/device/:uid',
+  'HEAD /oauth/device/:uid',
+  // An invitation's page (docs/team.md): the link's single-use token is the credential; unknown tokens count
+  // as failed authentications of the IP.
+  'GET /invitations/accept',
+  'HEAD /invitations/accept',
+  'POST /invitations/accept',
   'GET /.well-known/oauth-authorization-server',
   'HEAD /.well-known/oauth-authorization-server',
   'OPTIONS /.well-known/oauth-authorization-server',
@@ -61,9 +75,13 @@ const PUBLIC_ROUTES = [
   'GET /oauth/interaction/:uid',
   'HEAD /oauth/interaction/:uid',
   'POST /oauth/interaction/:uid/decision',
+  // Leak intake (DESIGN §5.6): anyone may report a found key (always 202, never an oracle, per-IP limit),
+  // and GitHub's secret-scanning reports are authenticated by GitHub's signature, not by a credential.
+  'POST /v1/credentials/revoke',
+  'POST /v1/leaks/github',
 ];
 
-const ROLES = new Set(['owner', 'admin', 'member']);
+const ROLES = new Set(['owner', 'admin', 'member', 'viewer']);
 
 /** Why a route's access declaration is unacceptable, or null when it is one of the three valid shapes. */
 function accessProblem(access: unknown): string | null {

@@ -14,6 +14,11 @@ export function isProtocolRoute(url: string): boolean {
   return url.startsWith('/oauth/') || url.startsWith('/.well-known/');
 }
 
+/** Pages that answer people in HTML whatever they are sent: a bad invitation link is a page, not JSON. */
+export function isPageForPeople(url: string): boolean {
+  return url.split('?')[0] === '/invitations/accept';
+}
+
 /**
  * The invariant: never a 5xx; every 4xx is a problem document whose code and status agree. `pageForPeople`:
  * the request was a browser's form post to a page that answers people in HTML (sign-in).
