@@ -30,7 +30,9 @@ import { importPKCS8, SignJWT } from 'jose';
 import type { CacheBenchResult } from './credential-cache.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import { authorizationCodeFlows, basicAuthorization, REDIRECT_URI, refreshBody } from './oauth.ts';
+import { measureScan, type ScanRowReport, scanTable } from './scan.ts';
 import type { SdkBenchResult } from './sdk-overhead.ts';
+import { measurePythonSdkOverhead } from './sdk-python.ts';
 import {
   cpuSeconds,
   envInt,
@@ -1155,7 +1157,13 @@ async function main(): Promise<void> {
     removeTempDir(temp);
   }
 
-  const micro = [...(await measureCredentialCache(notes)), ...(await measureSdkOverhead(notes))];
+  const micro = [
+    ...(await measureCredentialCache(notes)),
+    ...(await measureSdkOverhead(notes)),
+    ...(await measurePythonSdkOverhead(notes)),
+  ];
+  // `cohera scan` against ripgrep and `git log -p | rg` (bench/scan.ts); BENCH_SCAN=0 skips it.
+  const scan: ScanRowReport[] = process.env.BENCH_SCAN === '0' ? [] : await measureScan(log);
 
   for (const row of http) {
     if (row.otherCpuPct != null && row.otherCpuPct >= 15) {
@@ -1185,9 +1193,10 @@ async function main(): Promise<void> {
   const file = join(resultsDir, 'latest.json');
   writeFileSync(
     file,
-    `${JSON.stringify({ ...meta, elapsedSec: (Date.now() - started) / 1000, http, micro, notes }, null, 2)}\n`,
+    `${JSON.stringify({ ...meta, elapsedSec: (Date.now() - started) / 1000, http, micro, scan, notes }, null, 2)}\n`,
   );
   process.stdout.write(`\n${table}\n\n`);
+  if (scan.length > 0) process.stdout.write(`${scanTable(scan)}\n\n`);
   log(`wrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
 
