@@ -13,6 +13,7 @@ import { ApiKeyVerifier } from '../packages/server/src/auth/api-keys/verifier.ts
 import { systemClock } from '../packages/server/src/clock.ts';
 import { insertOrg } from '../packages/server/src/orgs/repository.ts';
 import { openDatabase } from '../packages/server/src/storage/database.ts';
+import { addMembership, insertUser } from '../packages/server/src/users/repository.ts';
 import { generateApiKey } from '../packages/shared/src/index.ts';
 import { machineBusySeconds } from './support.ts';
 
@@ -44,6 +45,9 @@ try {
   try {
     const now = Date.now();
     const org = await insertOrg(database.db, { name: 'Bench', tier: 'enterprise' }, now);
+    // A key is bounded by its creator's current role (docs/team.md): its creator must be a member.
+    const owner = await insertUser(database.db, { email: 'bench@example.com', passwordHash: 'unused' }, now);
+    await addMembership(database.db, { orgId: org.id, userId: owner.id, role: 'owner' }, now);
     const key = generateApiKey('live');
     await insertApiKey(
       database.db,
@@ -54,7 +58,7 @@ try {
         scopes: ['read:certificates'],
         expiresAt: null,
         rateLimitPerMinute: null,
-        createdBy: { kind: 'user', id: 'usr_bench' },
+        createdBy: { kind: 'user', id: owner.id },
       },
       now,
     );
