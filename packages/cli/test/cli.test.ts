@@ -88,8 +88,9 @@ function parseBootstrap(run: Run): BootstrapOutput {
 function assertUsage(run: Run, message: string | RegExp): void {
   assert.equal(run.code, 2, `exit code 2, got ${run.code}: ${run.stderr}`);
   assert.equal(run.stdout, '');
-  assert.match(run.stderr, /Usage:/);
-  assert.match(run.stderr, /cohera admin bootstrap/);
+  // The message, then the help of the command it concerns (commander's, with the conventions of §9.1).
+  assert.match(run.stderr, /^cohera: /);
+  assert.match(run.stderr, /Usage: cohera admin/);
   if (typeof message === 'string') assert.ok(run.stderr.includes(message), run.stderr);
   else assert.match(run.stderr, message);
 }
@@ -174,9 +175,17 @@ describe('cohera admin (SQLite)', () => {
       cohera(['admin', 'bootstrap', '--org', 'Again', '--email', 'a@example.com', '--json'], env),
       cohera(['admin', 'bootstrap', '--org', 'Again', '--email', 'A@EXAMPLE.COM'], env),
     ]);
+    // With --json the error is also the one JSON document on stdout (DESIGN §9.1).
+    assert.deepEqual(JSON.parse(runs[0]?.stdout ?? ''), {
+      error: {
+        code: 'email_exists',
+        message: 'a user with email a@example.com already exists',
+        request_id: null,
+      },
+    });
+    assert.equal(runs[1]?.stdout, '');
     for (const run of runs) {
       assert.equal(run.code, 1, run.stderr);
-      assert.equal(run.stdout, '');
       assert.match(run.stderr, /a@example\.com already exists/);
       assert.doesNotMatch(run.stderr, /ck_live_/);
     }
@@ -195,7 +204,7 @@ describe('cohera admin (SQLite)', () => {
     assertUsage(noOrg, '--org is required');
     assertUsage(badTier, '--tier must be one of free, pro, enterprise');
     assertUsage(unknownFlag, '--colour');
-    assertUsage(unknownCommand, 'unknown command: admin delete-everything');
+    assertUsage(unknownCommand, "unknown command 'delete-everything'");
     assert.deepEqual(await counts(), initial);
   });
 
@@ -281,7 +290,7 @@ describe('cohera admin (SQLite)', () => {
   });
 
   test('set-tier on an unknown org fails with a clear message', async () => {
-    const missing = 'org_0000000000000000000000';
+    const missing = 'org_1111111111111111111111';
     const run = await cohera(['admin', 'set-tier', '--org', missing, '--tier', 'pro'], env);
     assert.notEqual(run.code, 0);
     assert.equal(run.stdout, '');

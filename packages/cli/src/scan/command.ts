@@ -42,7 +42,12 @@ Options:
   -h, --help        this help
 
 Exit status: 0 nothing found, 1 keys found, 2 usage error or the scan could not run.
-Keys are shown redacted (prefix…last4); JSON and SARIF never contain a whole key.`;
+Keys are shown redacted (prefix…last4); JSON and SARIF never contain a whole key.
+
+Examples:
+  cohera scan                                  the files of this directory
+  cohera scan --git --format sarif > keys.sarif   the whole history, for GitHub code scanning
+  cohera scan --git --revoke --yes             find every key ever committed, and revoke them`;
 
 const HOOK_USAGE = `Usage: cohera scan install-hook [--force]
 
