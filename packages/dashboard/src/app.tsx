@@ -63,6 +63,13 @@ export function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [failure, setFailure] = useState<Error | null>(null);
   const [mode, setModeState] = useState<Mode>('live');
+  // After Sign out: a page that says so (and drops everything of the organization from the screen),
+  // instead of a bare sign-in form that leaves the person wondering whether it worked.
+  const [signedOut, setSignedOut] = useState(false);
+  const onSignedOut = useCallback(() => {
+    setSession(null);
+    setSignedOut(true);
+  }, []);
 
   const load = useCallback(() => {
     setFailure(null);
@@ -89,6 +96,17 @@ export function App() {
     [session, mode, setMode],
   );
 
+  if (signedOut) {
+    return (
+      <main className="boot signed-out">
+        <h1>You are signed out</h1>
+        <p role="status">Your session has ended on this browser. Close the tab, or sign in again.</p>
+        <a className="button" href={signInUrl(BASE)}>
+          Sign in again
+        </a>
+      </main>
+    );
+  }
   if (failure) {
     return (
       <main className="boot">
@@ -106,12 +124,12 @@ export function App() {
   }
   return (
     <AppContext.Provider value={state}>
-      <Shell />
+      <Shell onSignedOut={onSignedOut} />
     </AppContext.Provider>
   );
 }
 
-function Shell() {
+function Shell({ onSignedOut }: { onSignedOut: () => void }) {
   const { path } = usePath();
   const page = PAGES.find((p) => p.path === path);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -131,7 +149,11 @@ function Shell() {
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <Header menuOpen={menuOpen} onToggleMenu={() => setMenuOpen((open) => !open)} />
+      <Header
+        menuOpen={menuOpen}
+        onToggleMenu={() => setMenuOpen((open) => !open)}
+        onSignedOut={onSignedOut}
+      />
       <nav id="primary-nav" className={menuOpen ? 'sidebar open' : 'sidebar'} aria-label="Dashboard">
         <ul>
           {PAGES.map((p) => (
@@ -159,14 +181,24 @@ function Shell() {
   );
 }
 
-function Header({ menuOpen, onToggleMenu }: { menuOpen: boolean; onToggleMenu: () => void }) {
+function Header({
+  menuOpen,
+  onToggleMenu,
+  onSignedOut,
+}: {
+  menuOpen: boolean;
+  onToggleMenu: () => void;
+  onSignedOut: () => void;
+}) {
   const { session, mode, setMode } = useApp();
   const [signingOut, setSigningOut] = useState(false);
   const signOut = async () => {
     setSigningOut(true);
     try {
       await api('POST', '/auth/logout');
-    } finally {
+      onSignedOut();
+    } catch {
+      // Whatever failed (the session had already ended, say), the sign-in page is where to go next.
       window.location.assign(signInUrl(BASE));
     }
   };

@@ -59,10 +59,22 @@ interface PageLog {
   foreign: string[];
   cspViolations: string[];
   errors: string[];
+  /** Requests for the pages' own files (not API calls) that failed or found nothing: a favicon, say. */
+  missing: string[];
 }
 
 function watch(page: Page): PageLog {
-  const log: PageLog = { foreign: [], cspViolations: [], errors: [] };
+  const log: PageLog = { foreign: [], cspViolations: [], errors: [], missing: [] };
+  const ownFile = (url: string) => !/^\/(v1|oauth|\.well-known)\//.test(new URL(url).pathname);
+  page.on('response', (response) => {
+    if (response.status() === 404 && ownFile(response.url())) log.missing.push(response.url());
+  });
+  page.on('requestfailed', (request) => {
+    // A navigation away cancels what the page was loading: only real failures count.
+    const failure = request.failure()?.errorText ?? '';
+    if (ownFile(request.url()) && !/ERR_ABORTED/.test(failure))
+      log.missing.push(`${request.url()} (${failure})`);
+  });
   page.on('request', (request) => {
     const url = new URL(request.url());
     if (url.protocol !== 'blob:' && url.protocol !== 'data:' && url.hostname !== '127.0.0.1')
@@ -158,8 +170,13 @@ if (missing && process.env.CI === 'true') {
       await page.waitForLoadState('networkidle');
       await assertLabelled();
     }
+    /** The rows of the keys called `name` (after a roll, the old and the new: the lineage follows the name). */
     const keyRow = (name: string) =>
-      page.locator('tr', { has: page.getByRole('rowheader', { name, exact: true }) });
+      page.locator('tr', {
+        has: page.getByRole('rowheader', {
+          name: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}( |$)`),
+        }),
+      });
 
     test('/ sends an unsigned visitor to the shared sign-in page, and back after signing in', async () => {
       await page.goto(`${server.baseUrl}/`);
@@ -176,6 +193,14 @@ if (missing && process.env.CI === 'true') {
       assert.match((await top.textContent()) ?? '', /Org \d+/);
       assert.match((await top.textContent()) ?? '', /owner/);
       assert.match((await top.textContent()) ?? '', /pro/);
+      // The first call names this server: the SDK and the CLI have no default base URL.
+      const firstCall = page.locator('section', {
+        has: page.getByRole('heading', { name: 'Make a first call' }),
+      });
+      assert.ok(
+        ((await firstCall.textContent()) ?? '').includes(`export COHERA_BASE_URL=${server.baseUrl}`),
+        (await firstCall.textContent()) ?? '',
+      );
       await shot('overview');
     });
 
@@ -201,7 +226,9 @@ if (missing && process.env.CI === 'true') {
       // Submitting empty names each problem instead of sending anything.
       await dialog.getByRole('button', { name: 'Create key' }).click();
       await dialog.getByText('Give the key a name').waitFor();
-      await dialog.getByText('Choose at least one scope.').first().waitFor();
+      await dialog.getByText('Choose at least one scope.').waitFor();
+      // Said once, as the field's error (the picker's hint says something else).
+      assert.equal(await dialog.getByText('Choose at least one scope.').count(), 1);
 
       await dialog.getByLabel('Name').fill(KEY_NAME);
       await dialog.getByRole('checkbox', { name: 'read:certificates' }).check();
@@ -243,6 +270,28 @@ if (missing && process.env.CI === 'true') {
       );
       assert.ok(!stored.includes(key.slice(8)));
       await shot('api-keys');
+    });
+
+    test('a custom expiry date, typed as ISO 8601, comes back as that day (the end of it, UTC)', async () => {
+      await page.getByRole('button', { name: 'Create new key' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Create new key' });
+      await dialog.getByLabel('Name').fill('Custom date key');
+      await dialog.getByRole('checkbox', { name: 'read:products' }).check();
+      await dialog.getByLabel('Expiration').selectOption('custom');
+      const field = dialog.getByLabel('Expires at the end of (UTC)');
+      // A text field with an ISO hint, not the browser's locale date picker.
+      assert.equal(await field.getAttribute('type'), 'text');
+      await field.fill('2027-02-31');
+      await dialog.getByText('2027-02-31 is not a date in the calendar.').waitFor();
+      const day = new Date(Date.now() + 45 * 86_400_000).toISOString().slice(0, 10);
+      await field.fill(day);
+      await dialog.getByRole('button', { name: 'Create key' }).click();
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      await result.getByText(`Expires ${day} 23:59:59 UTC.`).waitFor();
+      await result.getByRole('button', { name: 'Done' }).click();
+      const row = keyRow('Custom date key');
+      await row.waitFor();
+      assert.ok(((await row.textContent()) ?? '').includes(day), (await row.textContent()) ?? '');
     });
 
     test('the copied key works with the API, within its scopes', async () => {
@@ -288,6 +337,53 @@ if (missing && process.env.CI === 'true') {
         .list()
         .catch((e: unknown) => e);
       assert.match(String(refused), /revoked_credential/);
+    });
+
+    test('Roll with a grace period: lineage, the exact end and a countdown; revoking the old key leaves the new one working', async () => {
+      const NAME = 'Warehouse sync';
+      const old = await admin.apiKeys.create({ name: NAME, scopes: ['read:certificates'] });
+      await go('Overview');
+      await go('API keys');
+      const rows = () => keyRow(NAME);
+      await page.getByRole('button', { name: `Roll ${NAME}` }).click();
+      const dialog = page.getByRole('dialog', { name: `Roll “${NAME}”` });
+      await dialog.getByRole('radio', { name: '1 hour' }).check();
+      await dialog.getByRole('button', { name: 'Roll key' }).click();
+      const result = page.getByRole('dialog', { name: 'Your new API key' });
+      const next = await result.getByLabel(/New key for/).inputValue();
+      const oldLabel = `${old.key.slice(0, 12)}…${old.key.slice(-4)}`;
+      const newLabel = `${next.slice(0, 12)}…${next.slice(-4)}`;
+      // The result says when the old key stops, to the second.
+      const said = (await result.textContent()) ?? '';
+      assert.ok(said.includes(`old key ${oldLabel} stops at `), said);
+      assert.match(said, /stops at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC/, said);
+      await result.getByRole('button', { name: 'Done' }).click();
+      for (let i = 0; i < 100 && (await rows().count()) < 2; i++) await page.waitForTimeout(50);
+      assert.equal(await rows().count(), 2);
+
+      const oldRow = page.locator(`tr[data-key-id="${old.id}"]`);
+      const newRow = rows().filter({ hasText: `replaces ${oldLabel}` });
+      await newRow.waitFor();
+      const oldText = (await oldRow.textContent()) ?? '';
+      assert.ok(oldText.includes(`replaced by ${newLabel}`), oldText);
+      assert.match(oldText, /stops in (59 minutes|1 hour)/);
+      const ends = (await admin.apiKeys.get(old.id)).expires_at ?? '';
+      assert.ok(oldText.includes(`${ends.slice(0, 19).replace('T', ' ')} UTC`), `${ends}: ${oldText}`);
+      await shot('api-keys-rolled');
+
+      // Revoke the old key from its own row: the new key is untouched.
+      await oldRow.getByRole('button', { name: `Revoke ${NAME}` }).click();
+      const confirm = page.getByRole('dialog', { name: `Revoke “${NAME}”?` });
+      assert.ok(((await confirm.textContent()) ?? '').includes(oldLabel), 'the dialog names the old key');
+      await confirm.getByRole('button', { name: 'Revoke key' }).click();
+      await confirm.waitFor({ state: 'hidden' });
+      await oldRow.filter({ hasText: 'revoked' }).waitFor();
+      await assert.rejects(
+        new Cohera({ apiKey: old.key, baseUrl: server.baseUrl }).certificates.list(),
+        /revoked_credential/,
+      );
+      await new Cohera({ apiKey: next, baseUrl: server.baseUrl }).certificates.list();
+      assert.match((await newRow.textContent()) ?? '', /active/);
     });
 
     test('a leaked key (notify policy) is unmistakable on the overview and the key list; Roll and revoke ends it', async () => {
@@ -392,6 +488,10 @@ if (missing && process.env.CI === 'true') {
       const caption = (await orgChart.locator('figcaption').textContent()) ?? '';
       const total = Number(/([\d,]+) requests/.exec(caption)?.[1]?.replace(/,/g, ''));
       assert.ok(total >= 4, caption);
+      // Today's bar is labelled, and the numbers list the newest day first.
+      await orgChart.locator('svg text', { hasText: 'today' }).waitFor();
+      const today = new Date().toISOString().slice(0, 10);
+      assert.equal(await orgChart.locator('details tbody th').first().textContent(), today);
       await page.getByText('This minute').waitFor();
       const [active] = (await admin.apiKeys.list().toArray()).filter(
         (k) => k.name === KEY_NAME && k.status !== 'revoked',
@@ -399,7 +499,10 @@ if (missing && process.env.CI === 'true') {
       const chosen = active ?? (await admin.apiKeys.list().toArray()).find((k) => k.name === KEY_NAME);
       assert.ok(chosen);
       await page.getByLabel('API key').selectOption(chosen.id);
-      assert.match(new URL(page.url()).search, new RegExp(`key=${chosen.id}`));
+      assert.match(new URL(page.url()).search, new RegExp(`key_id=${chosen.id}`));
+      await page.locator('figure', { hasText: `${KEY_NAME}: requests per day` }).waitFor();
+      // The URL is a link to share or reload: the server serves it (no parameter that looks like a credential).
+      await page.reload();
       await page.locator('figure', { hasText: `${KEY_NAME}: requests per day` }).waitFor();
       await shot('usage');
     });
@@ -485,6 +588,8 @@ if (missing && process.env.CI === 'true') {
       await dialog.waitFor({ state: 'hidden' });
       await page.getByRole('button', { name: 'Generate key for inventory-sync' }).click();
       const generate = page.getByRole('dialog', { name: 'Generate a key for “inventory-sync”' });
+      // Service-account keys get the same proposal as API keys: 90 days, not "never".
+      assert.equal(await generate.getByLabel('Expires after (days)').inputValue(), '90');
       await generate.getByRole('button', { name: 'Generate key' }).click();
       const fileDialog = page.getByRole('dialog', { name: 'Download service-account.json' });
       // Closing before saving is named for what it loses.
@@ -511,6 +616,14 @@ if (missing && process.env.CI === 'true') {
     test('Audit log: the actions taken above are there, filterable, exportable and verified', async () => {
       await go('Audit log');
       await page.getByText('api_key.created').first().waitFor();
+      // Actors in people's words: the owner's e-mail (the keys made in the dashboard), not `user:usr_…`.
+      await page.locator('td[data-actor-id]', { hasText: org.email }).first().waitFor();
+      // Every API write is also an `api.request` event: hidden until asked for.
+      assert.equal(await page.getByRole('cell', { name: 'api.request', exact: true }).count(), 0);
+      const requests = page.getByRole('checkbox', { name: /Show API requests/ });
+      await requests.check();
+      await page.getByRole('cell', { name: 'api.request', exact: true }).first().waitFor();
+      await requests.uncheck();
       await page.getByLabel(/Action/).fill('api_key.revoked');
       await page.getByRole('button', { name: /Apply/ }).click();
       await page.getByRole('cell', { name: 'api_key.revoked' }).first().waitFor();
@@ -523,6 +636,59 @@ if (missing && process.env.CI === 'true') {
       await page.getByRole('button', { name: /Verify/ }).click();
       await page.getByText(/not been altered/).waitFor();
       await shot('audit-log');
+    });
+
+    test('every page fits the screen at 1280 and 390 px: the document never scrolls sideways', async () => {
+      // Every page of the navigation (read from it, so a new page is covered), filled with the data made
+      // above: keys with lineage, an app, a service account, audit events.
+      const nav = page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link');
+      const paths = await nav.evaluateAll((links) => links.map((a) => (a as HTMLAnchorElement).pathname));
+      assert.ok(paths.length >= 10, paths.join(' '));
+      const wide = () =>
+        page.evaluate(() => {
+          const width = document.documentElement.clientWidth;
+          // The widest culprits, for the message: elements reaching past the right edge.
+          const clipped = (el: Element) => {
+            for (let up = el.parentElement; up; up = up.parentElement) {
+              if (getComputedStyle(up).overflowX !== 'visible') return up !== document.documentElement;
+            }
+            return false;
+          };
+          const culprits = Array.from(document.querySelectorAll('body *'))
+            .filter(
+              (el) =>
+                el.getBoundingClientRect().right > width + 1 &&
+                (!clipped(el) || getComputedStyle(el).position === 'absolute'),
+            )
+            .slice(0, 3)
+            .map((el) => `${el.tagName.toLowerCase()}.${el.className}`);
+          return { overflow: document.documentElement.scrollWidth - width, culprits };
+        });
+      const problems: string[] = [];
+      try {
+        for (const [width, height] of [
+          [1280, 900],
+          [390, 844],
+        ] as const) {
+          await page.setViewportSize({ width, height });
+          for (const path of paths) {
+            await page.goto(`${server.baseUrl}${path}`);
+            await heading().waitFor();
+            await page.waitForLoadState('networkidle');
+            const { overflow, culprits } = await wide();
+            if (overflow > 0)
+              problems.push(`${path} at ${width} px is ${overflow} px too wide: ${culprits.join(', ')}`);
+            if (width === 390)
+              await shot(`mobile-${path.replace('/dashboard/', '').replace(/\//g, '-') || 'overview'}`);
+          }
+        }
+      } finally {
+        await page.setViewportSize({ width: 1280, height: 900 });
+        // Back on the overview, so the tests that follow open their page from another one.
+        await page.goto(`${server.baseUrl}/dashboard/`);
+        await heading().filter({ hasText: 'Overview' }).waitFor();
+      }
+      assert.deepEqual(problems, []);
     });
 
     test('Security: the checklist flags the key without expiry, and "Set an expiration" fixes it', async () => {
@@ -827,6 +993,24 @@ if (missing && process.env.CI === 'true') {
     });
 
     test('test mode shows test data only', async () => {
+      // The overview's checklist card and the Security page agree, in test mode too.
+      await go('Overview');
+      await page.getByRole('button', { name: 'Test', exact: true }).click();
+      await page.getByText('Test mode').first().waitFor();
+      const card = page.locator('.card', { hasText: 'Security checklist' }).locator('.big');
+      await card.filter({ hasNotText: '…' }).waitFor();
+      await page.waitForLoadState('networkidle');
+      const said = (await card.textContent()) ?? '';
+      await go('Security');
+      await page.getByText('for test keys only').waitFor();
+      const counts = (await page.getByRole('status').filter({ hasText: 'fail' }).textContent()) ?? '';
+      const open = Number(/(\d+) fail/.exec(counts)?.[1]) + Number(/(\d+) warn/.exec(counts)?.[1]);
+      assert.equal(
+        said,
+        open === 0 ? 'All clear' : `${open} to review`,
+        `overview "${said}", security "${counts}"`,
+      );
+      await page.getByRole('button', { name: 'Live', exact: true }).click();
       await go('API keys');
       await page.getByRole('button', { name: 'Test', exact: true }).click();
       await page.getByText('Test mode').first().waitFor();
@@ -890,11 +1074,30 @@ if (missing && process.env.CI === 'true') {
       assert.deepEqual(log.foreign, []);
     });
 
-    test('sign out ends the session and returns to the sign-in page', async () => {
+    test('every page has its icon: no request for a missing file (a favicon 404), on the sign-in page too', async () => {
+      // The sign-in page was shown at the start (and the dashboard's pages since): nothing was missing.
+      assert.deepEqual(log.missing, []);
+      const icon = await page.request.get(`${server.baseUrl}/dashboard/favicon.svg`);
+      assert.equal(icon.status(), 200);
+      assert.match(icon.headers()['content-type'] ?? '', /image\/svg\+xml/);
+      assert.equal(
+        await page.locator('link[rel=icon]').getAttribute('href'),
+        '/dashboard/favicon.svg',
+        'the dashboard names its icon',
+      );
+    });
+
+    test('sign out ends the session, says so, and offers the sign-in page', async () => {
       await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.locator('input[name=password]').waitFor();
+      await page.getByRole('heading', { name: 'You are signed out' }).waitFor();
+      // Nothing of the organization stays on the screen.
+      assert.equal(await page.locator('header.topbar').count(), 0);
       const response = await page.request.get(`${server.baseUrl}/auth/session`);
       assert.equal(response.status(), 401);
+      await shot('signed-out');
+      await page.getByRole('link', { name: 'Sign in again' }).click();
+      await page.locator('input[name=password]').waitFor();
+      assert.equal(new URL(page.url()).pathname, '/auth/login');
     });
   });
 }

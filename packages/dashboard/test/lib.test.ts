@@ -56,6 +56,17 @@ describe('expiry', () => {
     assert.ok('error' in expiryParams('custom', '2026-11-30', null, now));
     assert.ok('error' in expiryParams('custom', 'soon', null, now));
   });
+  test('a typed date is sent as typed (never through the browser’s time zone), and must exist', () => {
+    // Spaces around it are the field's, not the date's.
+    assert.deepEqual(expiryParams('custom', ' 2027-01-17 ', null, now), {
+      params: { expires_at: '2027-01-17' },
+    });
+    // Not quietly rolled over into March.
+    assert.deepEqual(expiryParams('custom', '2027-02-31', null, now), {
+      error: '2027-02-31 is not a date in the calendar.',
+    });
+    assert.ok('error' in expiryParams('custom', '01/17/2027', null, now));
+  });
   test('the organization’s maximum lifetime is enforced before sending', () => {
     assert.ok('error' in expiryParams('never', '', 60, now));
     assert.ok('error' in expiryParams('90', '', 60, now));

@@ -1,5 +1,5 @@
 // A web app that signs users in with Cohera (authorization code + PKCE) and shows their certificates.
-//   COHERA_CLIENT_ID=cli_… COHERA_CLIENT_SECRET=cs_… COHERA_BASE_URL=http://localhost:8080 PORT=3000 node oauth-app.ts
+//   COHERA_CLIENT_ID=cli_… COHERA_CLIENT_SECRET=cs_… COHERA_BASE_URL=http://127.0.0.1:8080 PORT=3000 node oauth-app.ts
 // Register http://127.0.0.1:3000/callback as the app's redirect URI in the developer console.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';

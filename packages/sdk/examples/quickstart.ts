@@ -1,5 +1,5 @@
 // Quickstart: an API key from the environment, supply-chain data in and out, pagination, typed errors.
-//   COHERA_API_KEY=ck_live_… COHERA_BASE_URL=http://localhost:8080 node quickstart.ts
+//   COHERA_API_KEY=ck_live_… COHERA_BASE_URL=http://127.0.0.1:8080 node quickstart.ts
 import { Cohera, RateLimitError, ValidationError } from 'cohera';
 
 const client = new Cohera(); // reads COHERA_API_KEY (and COHERA_BASE_URL)

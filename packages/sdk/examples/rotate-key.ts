@@ -1,6 +1,6 @@
 // Rotate an API key without downtime: roll it (the old key keeps working for a grace period), check that
 // the new key works, deploy it, and let the old one expire. Needs an admin key.
-//   COHERA_API_KEY=<admin key> node rotate-key.ts key_…
+//   COHERA_API_KEY=<admin key> COHERA_BASE_URL=http://127.0.0.1:8080 node rotate-key.ts key_…
 import { Cohera } from 'cohera';
 
 const keyId = process.argv[2];

@@ -2,11 +2,18 @@
  * `new Cohera()`: the client. It takes exactly one credential (an API key, an access token, or a service
  * account that mints its own tokens), from the options or from `COHERA_API_KEY`, and keeps it in a
  * private field: it is sent only in the `Authorization` header, never in a URL, never in an error, and
- * does not show in `console.log(client)` or `JSON.stringify(client)`.
+ * does not show in `console.log(client)` or `JSON.stringify(client)`. It also needs the server's address
+ * (`baseUrl`, `COHERA_BASE_URL` or a service account's `api_base_url`): there is no default host.
  */
 import type { ServiceAccount } from './auth/service-account.ts';
 import { MAX_TOKEN_LIFETIME_SECONDS } from './auth/token-lifetime.ts';
-import { CallbackCredential, ServiceAccountCredential, StaticCredential } from './credentials.ts';
+import { resolveBaseUrl } from './base-url.ts';
+import {
+  bearerValue,
+  CallbackCredential,
+  ServiceAccountCredential,
+  StaticCredential,
+} from './credentials.ts';
 import { readEnv } from './env.ts';
 import { CoheraError } from './errors.ts';
 import type { RateLimit } from './rate-limit.ts';
@@ -27,10 +34,11 @@ import { DEFAULT_BACKOFF } from './retry.ts';
 import { type CredentialSource, type RequestOptions, Transport } from './transport.ts';
 import type { CredentialInfo, Scope } from './types.ts';
 
-export const DEFAULT_BASE_URL = 'https://api.cohera.io';
-
 export interface CoheraOptions {
-  /** `ck_live_…` or `ck_test_…`; default `COHERA_API_KEY` when no other credential is given. */
+  /**
+   * `ck_live_…` or `ck_test_…`; default `COHERA_API_KEY` when no other credential is given. Whitespace
+   * around it (a key read from a file ends in a newline) is removed.
+   */
   apiKey?: string;
   /**
    * An OAuth access token or a service-account JWT, or a function returning a current one (called
@@ -43,7 +51,11 @@ export interface CoheraOptions {
   scopes?: readonly Scope[];
   /** Lifetime of the tokens a `serviceAccount` client mints, seconds (1–3600, default 3600). */
   tokenLifetime?: number;
-  /** Default `COHERA_BASE_URL`, else the service account's `api_base_url`, else `https://api.cohera.io`. */
+  /**
+   * Your Cohera server, e.g. `http://127.0.0.1:8080`. Default `COHERA_BASE_URL`, else the service
+   * account's `api_base_url`; without any of them the constructor throws a `CoheraError` with code
+   * `missing_base_url` (there is no default host, so a credential never goes to a server you do not run).
+   */
   baseUrl?: string;
   /** Milliseconds per attempt (default 30 000). */
   timeout?: number;
@@ -109,13 +121,9 @@ function credentialFrom(options: CoheraOptions): CredentialSource {
     });
   }
   if (typeof options.accessToken === 'function') return new CallbackCredential(options.accessToken);
-  if (typeof options.accessToken === 'string') {
-    if (options.accessToken === '')
-      throw new CoheraError('accessToken is empty', { code: 'invalid_credential' });
-    return new StaticCredential(options.accessToken);
-  }
-  const apiKey = options.apiKey ?? readEnv('COHERA_API_KEY');
-  if (apiKey === undefined) {
+  if (typeof options.accessToken === 'string') return new StaticCredential(options.accessToken);
+  const raw = options.apiKey ?? readEnv('COHERA_API_KEY');
+  if (raw === undefined) {
     throw new CoheraError(
       'No credential. Give one of: an API key (new Cohera({ apiKey }) or the COHERA_API_KEY environment ' +
         'variable), an access token (new Cohera({ accessToken })), or a service account ' +
@@ -123,6 +131,7 @@ function credentialFrom(options: CoheraOptions): CredentialSource {
       { code: 'missing_credential' },
     );
   }
+  const apiKey = bearerValue(raw, options.apiKey === undefined ? 'COHERA_API_KEY' : 'apiKey');
   // The message names the shape, never the value: a mistyped key is still mostly a key.
   if (!API_KEY_SHAPE.test(apiKey)) {
     throw new CoheraError(
@@ -131,7 +140,7 @@ function credentialFrom(options: CoheraOptions): CredentialSource {
       { code: 'invalid_credential' },
     );
   }
-  return new StaticCredential(apiKey);
+  return new StaticCredential(apiKey, 'apiKey');
 }
 
 function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
@@ -165,19 +174,13 @@ export class Cohera {
 
   constructor(options: CoheraOptions = {}) {
     const credential = credentialFrom(options);
-    const baseUrl =
-      options.baseUrl ?? readEnv('COHERA_BASE_URL') ?? options.serviceAccount?.apiBaseUrl ?? DEFAULT_BASE_URL;
-    let parsed: URL;
-    try {
-      parsed = new URL(baseUrl);
-    } catch {
-      throw new CoheraError(`baseUrl is not a URL: ${baseUrl}`, { code: 'invalid_base_url' });
-    }
-    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-      throw new CoheraError('baseUrl must be an http(s) URL', { code: 'invalid_base_url' });
-    }
+    const baseUrl = resolveBaseUrl({
+      option: options.baseUrl,
+      serviceAccount: options.serviceAccount?.apiBaseUrl,
+      owner: 'Cohera',
+    });
     this.#transport = new Transport({
-      baseUrl: parsed.origin + parsed.pathname.replace(/\/+$/, ''),
+      baseUrl,
       credential,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       timeout: positive('timeout', options.timeout, 30_000),

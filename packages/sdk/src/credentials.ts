@@ -5,13 +5,43 @@
  * and renews it ahead of expiry.
  */
 import type { ServiceAccount } from './auth/service-account.ts';
+import { CoheraError } from './errors.ts';
 import type { CredentialSource } from './transport.ts';
 import type { Scope } from './types.ts';
 
+/** Visible ASCII only: what a key, a JWT or an opaque token is made of, and what a header can carry. */
+const BEARER_SHAPE = /^[\x21-\x7e]+$/;
+
+/**
+ * A credential as it goes into `Authorization: Bearer …`. The whitespace around it is dropped: a key read
+ * from a file or a secret manager often ends in a newline (or starts with a byte-order mark), and is still
+ * the key. Whitespace or a control character inside it is refused, naming the problem and never the
+ * value: left to `fetch`, an invalid header value is an error whose message quotes the whole credential.
+ */
+export function bearerValue(value: unknown, name: string): string {
+  if (typeof value !== 'string') {
+    throw new CoheraError(`${name} must be a string`, { code: 'invalid_credential' });
+  }
+  const trimmed = value.trim();
+  if (trimmed === '') {
+    throw new CoheraError(`${name} is empty: is the variable or file it comes from empty?`, {
+      code: 'invalid_credential',
+    });
+  }
+  if (!BEARER_SHAPE.test(trimmed)) {
+    throw new CoheraError(
+      `${name} has a space, a line break or another character that cannot be sent in a header inside it ` +
+        '(only whitespace at its ends is removed): check how it was read or pasted',
+      { code: 'invalid_credential' },
+    );
+  }
+  return trimmed;
+}
+
 export class StaticCredential implements CredentialSource {
   readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
+  constructor(value: string, name = 'accessToken') {
+    this.#value = bearerValue(value, name);
   }
   current(): string {
     return this.#value;
@@ -23,8 +53,11 @@ export class CallbackCredential implements CredentialSource {
   constructor(get: () => string | Promise<string>) {
     this.#get = get;
   }
+  /** Cleaned on every call: the function may read a file that ends in a newline. */
   current(): string | Promise<string> {
-    return this.#get();
+    const value = this.#get();
+    if (typeof value === 'string') return bearerValue(value, 'accessToken');
+    return Promise.resolve(value).then((token) => bearerValue(token, 'accessToken'));
   }
 }
 

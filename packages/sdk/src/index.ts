@@ -2,7 +2,7 @@
  * `cohera`: the Cohera API client, and `Webhooks` to verify the webhooks it sends. OAuth and
  * service-account helpers are in `cohera/auth`.
  */
-export { Cohera, type CoheraOptions, DEFAULT_BASE_URL } from './client.ts';
+export { Cohera, type CoheraOptions } from './client.ts';
 export {
   APIError,
   AuthenticationError,

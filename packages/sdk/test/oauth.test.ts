@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Browser, runAuthorization } from '../../server/test/support/oauth.ts';
 import { OAuth2, OAuthError, Tokens } from '../src/auth/index.ts';
-import { AuthenticationError, Cohera, type OAuthClientWithSecret } from '../src/index.ts';
+import { AuthenticationError, Cohera, CoheraError, type OAuthClientWithSecret } from '../src/index.ts';
 import { type SdkTestServer, startServer } from './support/server.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -198,6 +198,28 @@ describe('OAuth2 helper', () => {
     assert.ok(error instanceof OAuthError);
     assert.equal(error.code, 'invalid_client');
     assert.ok(!JSON.stringify({ ...error, message: error.message }).includes('cs_wrong'));
+  });
+
+  test('no default server: without baseUrl or COHERA_BASE_URL it refuses, naming both', () => {
+    const saved = process.env.COHERA_BASE_URL;
+    delete process.env.COHERA_BASE_URL;
+    try {
+      assert.throws(
+        () => new OAuth2({ clientId: app.client_id, redirectUri: REDIRECT_URI }),
+        (error: unknown) =>
+          error instanceof CoheraError &&
+          error.code === 'missing_base_url' &&
+          /COHERA_BASE_URL/.test(error.message) &&
+          /baseUrl/.test(error.message),
+      );
+      process.env.COHERA_BASE_URL = `${s.baseUrl}/\n`;
+      const fromEnv = new OAuth2({ clientId: `${app.client_id}\n`, redirectUri: REDIRECT_URI });
+      assert.equal(fromEnv.baseUrl, s.baseUrl);
+      assert.equal(fromEnv.clientId, app.client_id, 'a pasted client id is trimmed');
+    } finally {
+      if (saved === undefined) delete process.env.COHERA_BASE_URL;
+      else process.env.COHERA_BASE_URL = saved;
+    }
   });
 
   test('Tokens: isExpired with a safety margin, and a JSON round trip for session storage', () => {

@@ -1,7 +1,12 @@
 /**
  * The published package, as a user gets it: `npm pack` (which builds with tsc), installed into an empty
- * project; the README's examples and the type tests compiled there with `tsc --strict` against the
- * tarball's `.d.ts`; then every example run there with Node against a real server, its output checked.
+ * folder exactly as the README's Install section says; the tarball's contents (the build, the README, the
+ * LICENSE) and the README's links, which must work where the README is read outside this repository (on
+ * a registry page, in node_modules); the README's examples, docs/getting-started.md's `.ts` examples and
+ * the type tests compiled there with `tsc --strict` against the tarball's `.d.ts`; then every example, and
+ * the getting-started page's plain-JavaScript `.mjs` twins, run there with Node against a real server
+ * found through COHERA_BASE_URL, their output checked. Without COHERA_BASE_URL a script fails before
+ * sending anything, naming the variable.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -19,6 +24,30 @@ const run = promisify(execFile);
 const SDK = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(SDK, '../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
+const GETTING_STARTED = join(ROOT, 'docs/getting-started.md');
+
+/** The code blocks a Markdown page marks `<!-- example: <file name> -->`, by file name. */
+function markedExamples(markdown: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const [, name, code] of markdown.matchAll(/<!-- example: (\S+) -->\n```(?:ts|js)\n([\s\S]*?)```/g)) {
+    assert.ok(!found.has(name as string), `one example named ${name}`);
+    found.set(name as string, code as string);
+  }
+  return found;
+}
+
+/** GitHub's (and npm's) heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+function anchorsOf(markdown: string): Set<string> {
+  const headings = markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm);
+  return new Set(
+    [...headings].map(([, text]) =>
+      (text as string)
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  );
+}
 const NPM_CLI = process.env.npm_execpath;
 
 /** npm itself: the one that runs this suite when there is one, else the npm next to Node. */
@@ -48,13 +77,18 @@ describe('the npm package', { timeout: 300_000 }, () => {
     const packDir = mkdtempSync(join(tmpdir(), 'cohera-sdk-pack-'));
     const { stdout } = await npm(['pack', '--json', '--pack-destination', packDir], SDK);
     const [{ filename }] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
-    writeFileSync(
-      join(project, 'package.json'),
-      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
-    );
+    assert.equal(filename, 'cohera-0.1.0.tgz', 'the file name the README tells people to install');
+    // An empty folder, as in the README: npm writes the package.json itself.
     await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', join(packDir, filename)], project);
     rmSync(packDir, { recursive: true, force: true });
+    const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
+    assert.match(String(manifest.dependencies?.cohera), /^file:.*cohera-0\.1\.0\.tgz$/);
+    // The .ts examples are ES modules: the README and the getting-started page say to set this.
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, type: 'module' }));
     cpSync(join(SDK, 'examples'), project, { recursive: true });
+    for (const [name, code] of markedExamples(readFileSync(GETTING_STARTED, 'utf8'))) {
+      writeFileSync(join(project, name), code);
+    }
     cpSync(join(SDK, 'test/types/public-api.ts'), join(project, 'public-api.ts'));
     s = await startServer();
     const { COHERA_API_KEY: _k, COHERA_BASE_URL: _b, ...rest } = process.env;
@@ -65,18 +99,34 @@ describe('the npm package', { timeout: 300_000 }, () => {
     if (project) rmSync(project, { recursive: true, force: true });
   });
 
-  test('the tarball holds the build, the README and nothing else', async () => {
+  test('the tarball holds the build, the README, the LICENSE and nothing else', async () => {
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/cohera/package.json'), 'utf8'));
     assert.equal(pkg.name, 'cohera');
     assert.deepEqual(Object.keys(pkg.dependencies), ['jose'], 'at most one runtime dependency');
     const files = readdirSync(join(project, 'node_modules/cohera'), { recursive: true }).map(String);
     assert.ok(files.includes('README.md'));
+    // The repository's Apache-2.0 text, travelling with the package; packages/sdk/LICENSE is a copy of it.
+    const license = readFileSync(join(ROOT, 'LICENSE'), 'utf8');
+    assert.match(license, /Apache License\s+Version 2\.0, January 2004/);
+    assert.equal(pkg.license, 'Apache-2.0');
+    assert.equal(readFileSync(join(project, 'node_modules/cohera/LICENSE'), 'utf8'), license);
+    assert.equal(
+      readFileSync(join(SDK, 'LICENSE'), 'utf8'),
+      license,
+      'packages/sdk/LICENSE is the root LICENSE',
+    );
     assert.ok(files.includes(join('dist', 'index.js')) && files.includes(join('dist', 'index.d.ts')));
     assert.ok(
       files.includes(join('dist', 'auth', 'index.js')) && files.includes(join('dist', 'auth', 'index.d.ts')),
     );
     assert.ok(!files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'no sources');
     assert.ok(!files.some((f) => f.startsWith('test') || f.startsWith('examples')));
+    assert.deepEqual(readdirSync(join(project, 'node_modules/cohera')).sort(), [
+      'LICENSE',
+      'README.md',
+      'dist',
+      'package.json',
+    ]);
   });
 
   test('examples and type tests compile with tsc --strict against the published types', async () => {
@@ -119,6 +169,26 @@ describe('the npm package', { timeout: 300_000 }, () => {
       'console.log(typeof m.Cohera, typeof a.OAuth2, typeof a.ServiceAccount)';
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: project });
     assert.equal(stdout.trim(), 'function function function');
+  });
+
+  test("the README's links work outside the repository", () => {
+    const readme = readFileSync(join(project, 'node_modules/cohera/README.md'), 'utf8');
+    const shipped = new Set(
+      readdirSync(join(project, 'node_modules/cohera'), { recursive: true }).map(String),
+    );
+    const anchors = anchorsOf(readme);
+    const prose = readme.replace(/```[\s\S]*?```/g, '');
+    const targets = [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1] as string);
+    assert.ok(targets.length > 5);
+    for (const target of targets) {
+      if (/^https:\/\//.test(target)) continue;
+      if (target.startsWith('#')) {
+        assert.ok(anchors.has(target.slice(1)), `${target} is a heading of the README`);
+        continue;
+      }
+      // A relative link only to a file the tarball itself carries.
+      assert.ok(shipped.has(target.split('#')[0] as string), `${target} resolves inside the package`);
+    }
   });
 
   test('the README shows each example exactly as it is run here', () => {
@@ -220,5 +290,48 @@ describe('the npm package', { timeout: 300_000 }, () => {
     } finally {
       child.kill();
     }
+  });
+
+  // Last: these create data of their own, which the examples above do not expect.
+  test('a plain .mjs script needs COHERA_BASE_URL: without it, it fails naming the variable, unsent', async () => {
+    const { COHERA_BASE_URL: _unset, ...noBaseUrl } = env;
+    const failed = await run(process.execPath, ['first-calls-sdk.mjs'], {
+      cwd: project,
+      env: noBaseUrl,
+    }).then(
+      () => assert.fail('expected the script to fail'),
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /COHERA_BASE_URL/);
+    assert.match(failed.stderr, /missing_base_url/);
+    assert.ok(!failed.stderr.includes(s.org.adminKey.slice(8)), 'the key is not in the output');
+    assert.match(failed.stderr, /at new Cohera /, 'thrown by the constructor: before any request');
+  });
+
+  for (const name of ['first-calls.mjs', 'first-calls.ts', 'first-calls-sdk.mjs', 'first-calls-sdk.ts']) {
+    test(`docs/getting-started.md's ${name} runs as written against the server in COHERA_BASE_URL`, async () => {
+      const { stdout } = await run(process.execPath, [name], { cwd: project, env });
+      assert.match(stdout, /^ISO 14001 valid 2028-05-31T23:59:59Z$/m);
+      if (name.includes('sdk'))
+        assert.match(stdout, /^validation_failed \[[\s\S]*body\/country[\s\S]*\] req_\w+$/m);
+    });
+  }
+
+  test('docs/getting-started.md gives every .ts example its .mjs twin', () => {
+    const names = [...markedExamples(readFileSync(GETTING_STARTED, 'utf8')).keys()];
+    assert.deepEqual(
+      names
+        .filter((n) => n.endsWith('.ts'))
+        .map((n) => n.replace(/\.ts$/, '.mjs'))
+        .sort(),
+      names.filter((n) => n.endsWith('.mjs')).sort(),
+    );
+    const blocks = readFileSync(GETTING_STARTED, 'utf8').match(/^```ts$/gm) ?? [];
+    assert.equal(
+      blocks.length,
+      names.filter((n) => n.endsWith('.ts')).length,
+      'every ```ts block is a marked example',
+    );
   });
 });

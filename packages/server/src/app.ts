@@ -330,7 +330,8 @@ export async function buildApp(
           },
           request: requestOf(request),
         });
-        rateLimitEvents.report(auth, request.rateLimit, clock.now());
+        // `rate_limit.exceeded` is about the org's API budget; a dashboard session's own is not part of it.
+        if (auth.via !== 'session') rateLimitEvents.report(auth, request.rateLimit, clock.now());
       },
     }),
     closing: () => closing,

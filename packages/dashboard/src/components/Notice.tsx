@@ -24,6 +24,8 @@ function explain(error: Error): string {
     if (error.code === 'insufficient_scope' || error.code === 'forbidden')
       return 'Your role does not allow this. Ask an owner or admin of your organization.';
     if (error.status === 0 || error.code === 'http_0') return 'The server could not be reached.';
+    // The detail is the field sentences joined; the list below shows each one.
+    if (error.fields.length > 0) return 'Check these and try again:';
   }
   if (error instanceof TypeError)
     return 'The server could not be reached. Check your connection and try again.';
@@ -39,7 +41,8 @@ export function ErrorNotice({ error, onRetry }: { error: Error; onRetry?: () => 
         <ul>
           {error.fields.map((f) => (
             <li key={f.field}>
-              <code>{f.field}</code> {f.message}
+              {/* The server's message is a sentence that already names the field. */}
+              {f.message}
             </li>
           ))}
         </ul>

@@ -25,6 +25,9 @@ export function UsageChart({ days, title }: { days: UsageDay[]; title: string })
   // Counts are whole numbers: a half-way gridline only when it falls on one.
   const ticks = Number.isInteger(max / 2) ? [0, max / 2, max] : [0, max];
   const labelEvery = Math.max(1, Math.ceil(days.length / 6));
+  // Labels count back from the newest day, so today's bar (the one people look for) always has one.
+  const today = new Date().toISOString().slice(0, 10);
+  const labelled = (index: number) => (drawn.length - 1 - index) % labelEvery === 0;
   return (
     <figure className="chart">
       <figcaption>
@@ -60,9 +63,15 @@ export function UsageChart({ days, title }: { days: UsageDay[]; title: string })
                   className={`bar bar-${segment.kind}`}
                 />
               ))}
-              {index % labelEvery === 0 ? (
-                <text x={bar.x + bar.width / 2} y={HEIGHT + 16} textAnchor="middle" className="axis">
-                  {bar.date.slice(5)}
+              {labelled(index) ? (
+                <text
+                  // The newest bar is at the right edge: a narrow one's label ends there instead of overflowing.
+                  x={index === drawn.length - 1 && bar.width < 40 ? bar.x + bar.width : bar.x + bar.width / 2}
+                  y={HEIGHT + 16}
+                  textAnchor={index === drawn.length - 1 && bar.width < 40 ? 'end' : 'middle'}
+                  className="axis"
+                >
+                  {bar.date === today ? 'today' : bar.date.slice(5)}
                 </text>
               ) : null}
             </g>
@@ -79,7 +88,7 @@ export function UsageChart({ days, title }: { days: UsageDay[]; title: string })
       <details>
         <summary>Show the numbers</summary>
         <table className="table compact">
-          <caption className="visually-hidden">{title}, by day</caption>
+          <caption className="visually-hidden">{title}, by day, newest first</caption>
           <thead>
             <tr>
               <th scope="col">Day</th>
@@ -89,7 +98,8 @@ export function UsageChart({ days, title }: { days: UsageDay[]; title: string })
             </tr>
           </thead>
           <tbody>
-            {days.map((day) => (
+            {/* Newest first, as every other list of the dashboard (the chart reads left to right). */}
+            {[...days].reverse().map((day) => (
               <tr key={day.date}>
                 <th scope="row">{day.date}</th>
                 <td>{formatCount(day.requests)}</td>

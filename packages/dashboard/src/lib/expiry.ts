@@ -20,7 +20,7 @@ const DAY_MS = 86_400_000;
 
 export type ExpiryParams = { expires_in_days: number } | { expires_at: string } | Record<string, never>;
 
-/** `YYYY-MM-DD` of a day from now, in UTC (the date input's `min`). */
+/** `YYYY-MM-DD` of a day from now, in UTC (the date field's proposal). */
 export function dateFromNow(days: number, now = Date.now()): string {
   return new Date(now + days * DAY_MS).toISOString().slice(0, 10);
 }
@@ -41,14 +41,19 @@ export function expiryParams(
     return { params: {} };
   }
   if (choice === 'custom') {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(customDate)) return { error: 'Pick a date.' };
-    const end = Date.parse(`${customDate}T23:59:59Z`);
-    if (Number.isNaN(end)) return { error: 'Pick a valid date.' };
+    const day = customDate.trim();
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return { error: 'Enter the date as YYYY-MM-DD, e.g. 2027-01-31.' };
+    const end = Date.parse(`${day}T23:59:59Z`);
+    // 2027-02-31 is not a day (and must not quietly become March 3rd).
+    if (Number.isNaN(end) || new Date(end).toISOString().slice(0, 10) !== day)
+      return { error: `${day} is not a date in the calendar.` };
     if (end <= now) return { error: 'The date must be in the future.' };
     if (maxDays !== null && end > now + maxDays * DAY_MS) {
       return { error: `Your organization allows at most ${maxDays} days.` };
     }
-    return { params: { expires_at: customDate } };
+    // The plain date, never a Date made from it: the server reads it as the end of that day in UTC, so
+    // the key comes back with the day that was typed, whatever the browser's time zone.
+    return { params: { expires_at: day } };
   }
   const days = Number(choice);
   if (maxDays !== null && days > maxDays)

@@ -14,6 +14,14 @@ export function formatDateTime(iso: string | null | undefined, fallback = '—')
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
+/** `2026-12-03 10:00:07 UTC`: a moment to the second, for when a key stops working. */
+export function formatSecond(iso: string | null | undefined, fallback = '—'): string {
+  if (!iso) return fallback;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return fallback;
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+}
+
 /** "3 days ago", "in 2 hours", "just now". */
 export function relativeTime(iso: string | null | undefined, now = Date.now(), fallback = 'never'): string {
   if (!iso) return fallback;

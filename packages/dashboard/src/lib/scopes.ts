@@ -48,7 +48,10 @@ export function toggle(selected: readonly string[], scope: Scope, on: boolean): 
 
 /** What the hint under the scope picker says. */
 export function leastPrivilegeHint(selected: readonly string[]): { level: 'info' | 'warn'; text: string } {
-  if (selected.length === 0) return { level: 'info', text: 'Choose at least one scope.' };
+  // Not "Choose at least one scope.": the forms say that as their field error, and saying it twice (hint
+  // and error, side by side) reads as two problems.
+  if (selected.length === 0)
+    return { level: 'info', text: 'Tick only what the credential needs: read or write per resource.' };
   if (selected.includes('admin')) {
     return {
       level: 'warn',

@@ -48,6 +48,14 @@ export type ActionKind = 'set_expiry' | 'roll' | 'narrow_scopes' | 'revoke' | 'd
 export interface CheckInfo {
   practice: PracticeId;
   action: ActionKind;
+  /**
+   * What to do, in the dashboard's words and buttons. The report's own `suggested_action` is written for
+   * API users (`expires_in_days`, `policy.max_key_lifetime_days`, `POST /v1/…`): shown only for a check
+   * this dashboard does not know.
+   */
+  advice: string;
+  /** What to do about one listed item, next to its button. */
+  itemAdvice: string;
 }
 
 /**
@@ -55,14 +63,55 @@ export interface CheckInfo {
  * ids, so `tsc` refuses a missing one; the unit test compares the keys with the server's route schema.
  */
 export const CHECKS: Readonly<Record<CheckId, CheckInfo>> = {
-  keys_without_expiry: { practice: 'rotate', action: 'set_expiry' },
-  keys_older_than_policy: { practice: 'rotate', action: 'roll' },
-  unused_keys: { practice: 'revoke_unused', action: 'revoke' },
-  unused_scopes: { practice: 'least_privilege', action: 'narrow_scopes' },
-  admin_keys: { practice: 'least_privilege', action: 'revoke' },
+  keys_without_expiry: {
+    practice: 'rotate',
+    action: 'set_expiry',
+    advice:
+      'Give every key an expiration. “Set an expiration” rolls the key into one that ends in 90 days (or your organization’s maximum); the old key keeps working for the grace period you choose while you deploy the new one.',
+    itemAdvice: 'Roll it into a key that expires.',
+  },
+  keys_older_than_policy: {
+    practice: 'rotate',
+    action: 'roll',
+    advice:
+      'Roll each key: the new key keeps the name and scopes, and the old one keeps working for the grace period while you deploy the new one.',
+    itemAdvice: 'Roll it, deploy the new key, let the old one end.',
+  },
+  unused_keys: {
+    practice: 'revoke_unused',
+    action: 'revoke',
+    advice: 'Revoke the keys nothing uses: a key that no longer exists cannot leak. Check its Usage first.',
+    itemAdvice: 'Revoke it if nothing needs it.',
+  },
+  unused_scopes: {
+    practice: 'least_privilege',
+    action: 'narrow_scopes',
+    advice:
+      'Narrow each key to the scopes it used: that rolls it into a key holding only those, and the old key keeps working for the grace period. A key that used none of its scopes is better revoked.',
+    itemAdvice: 'Narrow it to what it used.',
+  },
+  admin_keys: {
+    practice: 'least_privilege',
+    action: 'revoke',
+    advice:
+      'Keep as few admin keys as you can, each with an expiration and used only to administer Cohera. Give scripts and services keys with only the scopes they need (Create new key on the API keys page), then revoke the admin key.',
+    itemAdvice: 'Revoke it unless it administers Cohera.',
+  },
   // A leaked key that still works: roll it (the new key replaces it) — Roll and revoke on the API keys page.
-  leaked_keys: { practice: 'never_commit', action: 'roll' },
-  service_account_keys_older_than_policy: { practice: 'rotate', action: 'delete_service_account_key' },
+  leaked_keys: {
+    practice: 'never_commit',
+    action: 'roll',
+    advice:
+      'Whoever found a leaked key can use it: roll it now, deploy the new key, then remove the old one from where it leaked. On the API keys page you choose whether reported keys are revoked at once (the default) or only flagged.',
+    itemAdvice: 'Roll it now.',
+  },
+  service_account_keys_older_than_policy: {
+    practice: 'rotate',
+    action: 'delete_service_account_key',
+    advice:
+      'Rotate each key: generate a new key for the account on the Service accounts page, move the service to it, then delete the old key here. Tokens the old key signed stop working at once.',
+    itemAdvice: 'Generate a new key, move the service, then delete this one.',
+  },
 };
 
 /** The mapping of a check id as the server sent it; undefined for a check newer than this dashboard. */

@@ -16,6 +16,7 @@ import { Link } from '../router.tsx';
 import { CreateKeyDialog } from './api-keys/CreateKeyDialog.tsx';
 import { LeakPolicy } from './api-keys/LeakPolicy.tsx';
 import { isLeakedAndActive, LeakedBadge, useLeakOrigins } from './api-keys/leaks.tsx';
+import { KeyCountdown, KeyExpiry, Lineage } from './api-keys/lineage.tsx';
 import { RollAndRevokeDialog } from './api-keys/RollAndRevokeDialog.tsx';
 import { RollKeyDialog } from './api-keys/RollKeyDialog.tsx';
 
@@ -98,92 +99,98 @@ function KeyList() {
       ) : null}
       {keys.data && keys.data.length > 0 ? (
         <div className="table-wrap">
-          <table className="table">
+          {/* The columns that tell keys apart come first; on a phone each key is a block of labelled lines. */}
+          <table className="table stack-on-narrow key-table">
             <caption className="visually-hidden">API keys</caption>
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Key</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Mode</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
                 <th scope="col">Status</th>
+                <th scope="col">Expires (UTC)</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Created</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
                 </th>
               </tr>
             </thead>
             <tbody>
-              {keys.data.map((key) => (
-                <tr key={key.id} data-key-id={key.id} data-leaked={key.leaked_at ? 'true' : undefined}>
-                  <th scope="row">{key.name}</th>
-                  <td>
-                    <code>{keyLabel(key.prefix, key.last4)}</code>
-                  </td>
-                  <td>
-                    <ul className="scope-list">
-                      {key.scopes.map((scope) => (
-                        <li key={scope}>{scope}</li>
-                      ))}
-                    </ul>
-                  </td>
-                  <td>{key.mode}</td>
-                  <td>{formatDate(key.created_at)}</td>
-                  <td>
-                    {key.expires_at ? (
-                      formatDate(key.expires_at)
-                    ) : (
-                      <span className="badge badge-warn">never</span>
-                    )}
-                  </td>
-                  <td title={key.last_used_at ?? undefined}>{relativeTime(key.last_used_at)}</td>
-                  <td>
-                    <StatusBadge status={key.status} />
-                    {key.revoked_reason === 'leaked' ? <span className="small"> (leak)</span> : null}
-                    {key.leaked_at ? (
-                      <>
-                        <br />
-                        <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} compact />
-                      </>
-                    ) : null}
-                  </td>
-                  <td>
-                    <div className="row-actions">
-                      <Link
-                        to={`/usage?key=${encodeURIComponent(key.id)}`}
-                        aria-label={`Usage of ${key.name}`}
-                      >
-                        Usage
-                      </Link>
-                      {key.status !== 'revoked' ? (
+              {keys.data.map((key) => {
+                const label = keyLabel(key.prefix, key.last4);
+                return (
+                  <tr key={key.id} data-key-id={key.id} data-leaked={key.leaked_at ? 'true' : undefined}>
+                    <th scope="row">
+                      {key.name}
+                      <Lineage apiKey={key} keys={keys.data ?? []} />
+                    </th>
+                    <td data-label="Key">
+                      <code>{label}</code>
+                    </td>
+                    <td data-label="Status">
+                      <StatusBadge status={key.status} />
+                      {key.revoked_reason === 'leaked' ? <span className="small"> (leak)</span> : null}
+                      <KeyCountdown apiKey={key} />
+                      {key.leaked_at ? (
                         <>
-                          {/* Only a live key without a successor can be rolled: the server refuses the rest. */}
-
-                          {key.status === 'active' && key.replaced_by === null ? (
-                            <button
-                              type="button"
-                              onClick={() => setRolling(key)}
-                              aria-label={`Roll ${key.name}`}
-                            >
-                              Roll
-                            </button>
-                          ) : null}
-                          <button
-                            type="button"
-                            className="danger-text"
-                            onClick={() => setRevoking(key)}
-                            aria-label={`Revoke ${key.name}`}
-                          >
-                            Revoke
-                          </button>
+                          <br />
+                          <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} compact />
                         </>
                       ) : null}
-                    </div>
-                  </td>
-                </tr>
-              ))}
+                    </td>
+                    <td data-label="Expires">
+                      <KeyExpiry apiKey={key} />
+                    </td>
+                    <td data-label="Scopes">
+                      <ul className="scope-list">
+                        {key.scopes.map((scope) => (
+                          <li key={scope}>{scope}</li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td data-label="Last used" title={key.last_used_at ?? undefined}>
+                      {relativeTime(key.last_used_at)}
+                    </td>
+                    <td data-label="Created" className="nowrap">
+                      {formatDate(key.created_at)}
+                    </td>
+                    <td>
+                      {/* Every action names the key's own id and label: after a roll two rows share a name. */}
+                      <div className="row-actions">
+                        <Link
+                          to={`/usage?key_id=${encodeURIComponent(key.id)}`}
+                          aria-label={`Usage of ${key.name} ${label}`}
+                        >
+                          Usage
+                        </Link>
+                        {key.status !== 'revoked' ? (
+                          <>
+                            {/* Only a live key without a successor can be rolled: the server refuses the rest. */}
+                            {key.status === 'active' && key.replaced_by === null ? (
+                              <button
+                                type="button"
+                                onClick={() => setRolling(key)}
+                                aria-label={`Roll ${key.name} ${label}`}
+                              >
+                                Roll
+                              </button>
+                            ) : null}
+                            <button
+                              type="button"
+                              className="danger-text"
+                              onClick={() => setRevoking(key)}
+                              aria-label={`Revoke ${key.name} ${label}`}
+                            >
+                              Revoke
+                            </button>
+                          </>
+                        ) : null}
+                      </div>
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -9,70 +9,19 @@ import { api, type ListPage, type Query, withQuery } from '../api/client.ts';
 import type { AuditEvent, AuditVerification } from '../api/types.ts';
 import { EmptyState, ErrorNotice, Loading, StatusBadge } from '../components/Notice.tsx';
 import { canManage, useApp } from '../context.ts';
+import { useResource } from '../hooks.ts';
 import { AUDIT_ACTION_NAMES, AUDIT_ACTION_PREFIXES } from '../lib/audit-actions.ts';
 import { formatCount } from '../lib/format.ts';
+import { describe, loadNames, type Names } from './audit/actors.ts';
+import { type Draft, hasFilters, NO_FILTERS, type Problems, toQuery } from './audit/filters.ts';
 
 const PAGE_SIZE = 50;
-
-interface Draft {
-  action: string;
-  actor_id: string;
-  target_id: string;
-  result: '' | 'success' | 'failure';
-  since: string;
-  until: string;
-}
-
-const NO_FILTERS: Draft = { action: '', actor_id: '', target_id: '', result: '', since: '', until: '' };
-
-/**
- * A `datetime-local` value read as UTC: `2026-11-22T10:00` → `2026-11-22T10:00:00Z`. As the end of a
- * range the whole minute counts (`…T10:00:59Z`): the server's `until` is inclusive to the second, and a
- * person who picks 10:00 means events up to 10:00 on the clock, not only those of its first second.
- */
-function utcFromLocalInput(value: string, end = false): string | null {
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2}(\.\d+)?)?$/.exec(value);
-  if (!match) return null;
-  const iso = `${match[1]}:${end ? '59' : '00'}Z`;
-  return Number.isNaN(Date.parse(iso)) ? null : iso;
-}
 
 /** `2026-11-22 10:00:07`: audit times to the second, in UTC as stored. */
 function formatSecond(iso: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-type Problems = Partial<Record<keyof Draft, string>>;
-
-/** The query the form asks for, or what is wrong with it (the server's own rules, checked first here). */
-function toQuery(draft: Draft): { query: Query } | { problems: Problems } {
-  const problems: Problems = {};
-  const action = draft.action.trim();
-  if (action && !/^[a-z_.]+$/.test(action)) {
-    problems.action = 'Use an action such as api_key.created, or a prefix ending in “.” such as api_key.';
-  }
-  const since = draft.since ? utcFromLocalInput(draft.since) : null;
-  const until = draft.until ? utcFromLocalInput(draft.until, true) : null;
-  if (draft.since && !since) problems.since = 'Enter a date and a time.';
-  if (draft.until && !until) problems.until = 'Enter a date and a time.';
-  if (since && until && since > until) problems.until = 'Until must not be before since.';
-  if (Object.keys(problems).length > 0) return { problems };
-  return {
-    query: {
-      action,
-      actor_id: draft.actor_id.trim(),
-      target_id: draft.target_id.trim(),
-      result: draft.result,
-      since,
-      until,
-    },
-  };
-}
-
-function hasFilters(query: Query): boolean {
-  return Object.values(query).some((value) => value !== undefined && value !== null && value !== '');
 }
 
 type Verification =
@@ -97,6 +46,14 @@ export function AuditLogPage() {
   const [loading, setLoading] = useState(false);
   const [failure, setFailure] = useState<{ error: Error; more: boolean } | null>(null);
   const [verification, setVerification] = useState<Verification>({ state: 'idle' });
+  // Every API call is an `api.request` event when the server audits API calls: they would bury the
+  // management actions, so they are hidden unless asked for (or filtered for by action).
+  const [showRequests, setShowRequests] = useState(false);
+  // Read again with every query, so a key made since the page opened is named too.
+  const names = useResource<Names | null>(
+    () => (manage && mode === 'live' ? loadNames() : Promise.resolve(null)),
+    [manage, mode, query],
+  );
   const latest = useRef(0);
   const summary = useRef<HTMLParagraphElement>(null);
   const ids = {
@@ -207,6 +164,11 @@ export function AuditLogPage() {
     );
   }
 
+  const requestsAsked =
+    typeof query.action === 'string' && 'api.request'.startsWith(query.action) && query.action !== '';
+  const shown = (event: AuditEvent) => showRequests || requestsAsked || event.action !== 'api.request';
+  const visible = listing?.events.filter(shown) ?? [];
+  const hiddenRequests = (listing?.events.length ?? 0) - visible.length;
   const checked = submitted ? toQuery(draft) : null;
   const problems: Problems = checked && 'problems' in checked ? checked.problems : {};
   const set = <K extends keyof Draft>(name: K, value: Draft[K]) =>
@@ -304,7 +266,11 @@ export function AuditLogPage() {
               <label htmlFor={ids.since}>Since (UTC)</label>
               <input
                 id={ids.since}
-                type="datetime-local"
+                type="text"
+                placeholder="YYYY-MM-DD HH:MM"
+                maxLength={25}
+                spellCheck={false}
+                autoComplete="off"
                 value={draft.since}
                 onChange={(event) => set('since', event.currentTarget.value)}
                 aria-invalid={problems.since !== undefined}
@@ -320,7 +286,11 @@ export function AuditLogPage() {
               <label htmlFor={ids.until}>Until (UTC)</label>
               <input
                 id={ids.until}
-                type="datetime-local"
+                type="text"
+                placeholder="YYYY-MM-DD HH:MM"
+                maxLength={25}
+                spellCheck={false}
+                autoComplete="off"
                 value={draft.until}
                 onChange={(event) => set('until', event.currentTarget.value)}
                 aria-invalid={problems.until !== undefined}
@@ -334,7 +304,8 @@ export function AuditLogPage() {
             </div>
           </div>
           <p id={ids.timeHint} className="field-hint">
-            Since and until are read as UTC, whatever your computer's time zone, and both are inclusive.
+            ISO 8601 in UTC, whatever your computer's time zone (<code>2026-11-22 10:00</code>, or a day{' '}
+            <code>2026-11-22</code>); both ends are inclusive.
           </p>
           <div className="filter-actions">
             <button type="submit" className="button">
@@ -351,11 +322,20 @@ export function AuditLogPage() {
         <div className="toolbar">
           <p ref={summary} tabIndex={-1} className="muted" aria-live="polite">
             {listing
-              ? `${formatCount(listing.events.length)} event${listing.events.length === 1 ? '' : 's'} shown${
-                  listing.cursor ? ', more to load' : ''
-                }${hasFilters(query) ? ' (filtered)' : ''}`
+              ? `${formatCount(visible.length)} event${visible.length === 1 ? '' : 's'} shown${
+                  hiddenRequests > 0 ? ` (${formatCount(hiddenRequests)} API requests hidden)` : ''
+                }${listing.cursor ? ', more to load' : ''}${hasFilters(query) ? ' (filtered)' : ''}`
               : ''}
           </p>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={showRequests || requestsAsked}
+              disabled={requestsAsked}
+              onChange={(event) => setShowRequests(event.currentTarget.checked)}
+            />
+            Show API requests (<code>api.request</code>)
+          </label>
           <span className="spacer" />
           <a
             className="button secondary"
@@ -390,57 +370,57 @@ export function AuditLogPage() {
           </p>
         </EmptyState>
       ) : null}
-      {listing && listing.events.length > 0 ? (
+      {listing && listing.events.length > 0 && visible.length === 0 ? (
+        <p className="muted">
+          Only API requests in what was read so far: tick Show API requests, or load more.
+        </p>
+      ) : null}
+      {visible.length > 0 ? (
         <div className="table-wrap">
-          <table className="table audit-table">
+          {/* When, what, who, on what, how it went; the rest (IP, request, chain, metadata) in Details. */}
+          <table className="table audit-table stack-on-narrow">
             <caption className="visually-hidden">Audit events, newest first</caption>
             <thead>
               <tr>
                 <th scope="col">Time (UTC)</th>
-                <th scope="col">Actor</th>
                 <th scope="col">Action</th>
+                <th scope="col">Actor</th>
                 <th scope="col">Target</th>
                 <th scope="col">Result</th>
-                <th scope="col">IP</th>
-                <th scope="col">Request ID</th>
                 <th scope="col">Details</th>
               </tr>
             </thead>
             <tbody>
-              {listing.events.map((event) => (
+              {visible.map((event) => (
                 <tr key={event.id} data-event-id={event.id}>
-                  <th scope="row">
+                  <th scope="row" className="audit-time">
                     <time dateTime={event.at}>{formatSecond(event.at)}</time>
                   </th>
-                  <td>
-                    <code>
-                      {event.actor.kind}:{event.actor.id}
-                    </code>
+                  <td data-label="Action">
+                    <code className="nowrap">{event.action}</code>
                   </td>
-                  <td>
-                    <code>{event.action}</code>
+                  <td data-label="Actor" data-actor-id={event.actor.id}>
+                    <Party party={event.actor} names={names.data} />
                   </td>
-                  <td>
-                    {event.target ? (
-                      <code>
-                        {event.target.kind}:{event.target.id}
-                      </code>
-                    ) : (
-                      '—'
-                    )}
+                  <td data-label="Target">
+                    {event.target ? <Party party={event.target} names={names.data} /> : '—'}
                   </td>
-                  <td>
+                  <td data-label="Result">
                     <StatusBadge status={event.result} />
                   </td>
-                  <td>{event.ip ?? '—'}</td>
-                  <td>{event.request_id ? <code>{event.request_id}</code> : '—'}</td>
                   <td>
                     <details className="audit-details">
                       <summary>
-                        Metadata<span className="visually-hidden"> of event {event.id}</span>
+                        Details<span className="visually-hidden"> of event {event.id}</span>
                       </summary>
                       <p className="small">
-                        Event <code>{event.id}</code>, #{event.seq} in the chain
+                        Event <code>{event.id}</code>, #{event.seq} in the chain · IP {event.ip ?? '—'}
+                        {event.request_id ? (
+                          <>
+                            {' '}
+                            · Request <code>{event.request_id}</code>
+                          </>
+                        ) : null}
                         {event.user_agent ? (
                           <>
                             {' '}
@@ -503,5 +483,22 @@ function VerificationNotice({ verification }: { verification: Verification }) {
       </p>
       <p>Compare with an exported copy of the log, and find out who can write to the database.</p>
     </div>
+  );
+}
+
+/** An actor or a target: its name (a person's e-mail, a key's name) with the id in the tooltip. */
+function Party({ party, names }: { party: { kind: string; id: string }; names: Names | null }) {
+  const { kind, name } = describe(party, names);
+  if (!name) {
+    return (
+      <span className="audit-party">
+        <span className="muted small">{kind}</span> <code>{party.id}</code>
+      </span>
+    );
+  }
+  return (
+    <span className="audit-party" title={`${party.kind}:${party.id}`}>
+      <span className="muted small">{kind}</span> {name}
+    </span>
   );
 }

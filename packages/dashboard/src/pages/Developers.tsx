@@ -88,13 +88,12 @@ function AppsConsole() {
       {apps.data ? <RefusedRedirectUris apps={apps.data} /> : null}
       {apps.data && apps.data.length > 0 ? (
         <div className="table-wrap">
-          <table className="table">
+          <table className="table stack-on-narrow">
             <caption className="visually-hidden">OAuth apps</caption>
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">Client ID</th>
-                <th scope="col">Type</th>
                 <th scope="col">Redirect URIs</th>
                 <th scope="col">Scopes</th>
                 <th scope="col">Secret</th>
@@ -107,15 +106,18 @@ function AppsConsole() {
             <tbody>
               {apps.data.map((app) => (
                 <tr key={app.id} data-client-id={app.client_id}>
-                  <th scope="row">{app.name}</th>
-                  <td>
+                  <th scope="row">
+                    {app.name}
+                    {/* The type under the name, not a column of its own: the row fits a laptop screen. */}
+                    <span className="muted small cell-note">{app.client_type}</span>
+                  </th>
+                  <td data-label="Client ID">
                     <div className="row-actions client-id">
                       <code>{app.client_id}</code>
                       <CopyButton value={app.client_id} label={`client ID of ${app.name}`} />
                     </div>
                   </td>
-                  <td>{app.client_type}</td>
-                  <td>
+                  <td data-label="Redirect URIs">
                     <ul className="uri-list">
                       {app.redirect_uris.map((uri) => {
                         const refused = app.redirect_uri_problems.some((p) => p.redirect_uri === uri);
@@ -130,14 +132,14 @@ function AppsConsole() {
                       })}
                     </ul>
                   </td>
-                  <td>
+                  <td data-label="Scopes">
                     <ul className="scope-list">
                       {app.scopes.map((scope) => (
                         <li key={scope}>{scope}</li>
                       ))}
                     </ul>
                   </td>
-                  <td>
+                  <td data-label="Secret">
                     {app.secret_last4 ? (
                       <>
                         <code>…{app.secret_last4}</code>
@@ -151,7 +153,9 @@ function AppsConsole() {
                       <span className="muted">none (public)</span>
                     )}
                   </td>
-                  <td title={app.created_at}>{formatDate(app.created_at)}</td>
+                  <td data-label="Created" className="nowrap" title={app.created_at}>
+                    {formatDate(app.created_at)}
+                  </td>
                   <td>
                     <div className="row-actions">
                       <button type="button" onClick={() => setEditing(app)} aria-label={`Edit ${app.name}`}>

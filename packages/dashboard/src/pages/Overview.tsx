@@ -30,7 +30,9 @@ export function OverviewPage() {
   );
   const report = useResource(
     () => (manage ? api<SecurityReport>('GET', '/v1/security/report') : Promise.resolve(null)),
-    [manage],
+    // The report follows the live/test switch (test mode reports test keys only), as the Security page's:
+    // without the mode here the card kept the live count after a switch to test.
+    [mode, manage],
   );
   const activeKeys = keys.data?.filter((k) => k.status === 'active').length ?? null;
   const [remedying, setRemedying] = useState<ApiKey | null>(null);
@@ -141,12 +143,14 @@ export function OverviewPage() {
           Create a key with the scopes you need on the <Link to="/settings/api-keys">API keys</Link> page,
           then:
         </p>
-        <pre className="mono">
-          {`curl -H "Authorization: Bearer $COHERA_API_KEY" ${window.location.origin}/v1/certificates`}
+        {/* The SDK and the CLI have no default server (a live key must never travel to a host the user
+            does not run): the base URL is set beside the key, to this server's own origin. */}
+        <pre className="code-block">
+          {`export COHERA_BASE_URL=${window.location.origin}\nexport COHERA_API_KEY=ck_${mode}_…   # the key you created\ncurl -sS --fail-with-body -H "Authorization: Bearer $COHERA_API_KEY" "$COHERA_BASE_URL/v1/certificates"`}
         </pre>
         <p className="muted small">
-          or with the TypeScript SDK: <code>new Cohera().certificates.list()</code> reads{' '}
-          <code>COHERA_API_KEY</code>.
+          or with the TypeScript SDK, in the same shell: <code>new Cohera().certificates.list()</code> reads{' '}
+          <code>COHERA_BASE_URL</code> and <code>COHERA_API_KEY</code>.
         </p>
         {org.error ? <ErrorNotice error={org.error} /> : null}
       </section>

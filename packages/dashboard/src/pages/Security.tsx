@@ -337,7 +337,8 @@ function CheckItem(props: CheckItemProps) {
         <p className="notice notice-ok">Nothing to do.</p>
       ) : (
         <>
-          <p>{check.suggested_action}</p>
+          <p>{info ? info.advice : check.suggested_action}</p>
+          <CheckLinks checkId={check.id} />
           {check.id === 'service_account_keys_older_than_policy' ? (
             <p className="notice notice-warn">
               Deleting a key ends the tokens it signed at once: generate a new key first on the{' '}
@@ -402,7 +403,7 @@ function ScopeList({ scopes }: { scopes: readonly string[] }) {
 /** The age, and the expiry when there is one (a rolled key's grace period ends then). */
 function Age({ days: age, expiresAt }: { days: number; expiresAt: string | null }) {
   return (
-    <td>
+    <td data-label="Age">
       {days(age)}
       {expiresAt ? <span className="muted small security-note">expires {formatDate(expiresAt)}</span> : null}
     </td>
@@ -410,7 +411,11 @@ function Age({ days: age, expiresAt }: { days: number; expiresAt: string | null 
 }
 
 function LastUsed({ iso, now }: { iso: string | null; now: number }) {
-  return <td title={iso ? formatDateTime(iso) : undefined}>{relativeTime(iso, now)}</td>;
+  return (
+    <td data-label="Last used" title={iso ? formatDateTime(iso) : undefined}>
+      {relativeTime(iso, now)}
+    </td>
+  );
 }
 
 function KeyItems(
@@ -419,7 +424,7 @@ function KeyItems(
   const { check, items, scopeUse, now, unusedDays } = props;
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table stack-on-narrow">
         <caption className="visually-hidden">Keys found: {check.title}</caption>
         <thead>
           <tr>
@@ -436,11 +441,11 @@ function KeyItems(
           {items.map((item) => (
             <tr key={item.key_id} data-key-id={item.key_id}>
               <th scope="row">{item.name}</th>
-              <td>
+              <td data-label="Key">
                 <code>{keyLabel(item.prefix, item.last4)}</code>
               </td>
-              <td>{item.mode}</td>
-              <td>
+              <td data-label="Mode">{item.mode}</td>
+              <td data-label="Scopes">
                 {scopeUse && 'unused' in item ? (
                   <dl className="security-scopes">
                     <dt>Holds</dt>
@@ -462,8 +467,8 @@ function KeyItems(
               </td>
               <Age days={item.age_days} expiresAt={item.expires_at} />
               <LastUsed iso={item.last_used_at} now={now} />
-              <td className="security-action">
-                {item.action}
+              <td className="security-action" data-label="What to do">
+                {checkInfo(check.id)?.itemAdvice ?? item.action}
                 <ActionButton {...props} item={item} />
               </td>
             </tr>
@@ -478,7 +483,7 @@ function ServiceAccountItems(props: CheckItemProps & { items: ServiceAccountKeyI
   const { check, items, now } = props;
   return (
     <div className="table-wrap">
-      <table className="table">
+      <table className="table stack-on-narrow">
         <caption className="visually-hidden">Keys found: {check.title}</caption>
         <thead>
           <tr>
@@ -495,20 +500,20 @@ function ServiceAccountItems(props: CheckItemProps & { items: ServiceAccountKeyI
           {items.map((item) => (
             <tr key={item.key_id} data-key-id={item.key_id}>
               <th scope="row">{item.service_account_name}</th>
-              <td>
+              <td data-label="Key">
                 <code>{item.key_id}</code>
                 <span className="muted small security-note">
                   {item.algorithm}, {item.origin}
                 </span>
               </td>
-              <td>{item.mode}</td>
-              <td>
+              <td data-label="Mode">{item.mode}</td>
+              <td data-label="Scope ceiling">
                 <ScopeList scopes={item.scopes} />
               </td>
               <Age days={item.age_days} expiresAt={item.expires_at} />
               <LastUsed iso={item.last_used_at} now={now} />
-              <td className="security-action">
-                {item.action}
+              <td className="security-action" data-label="What to do">
+                {checkInfo(check.id)?.itemAdvice ?? item.action}
                 <ActionButton {...props} item={item} />
               </td>
             </tr>
@@ -517,6 +522,38 @@ function ServiceAccountItems(props: CheckItemProps & { items: ServiceAccountKeyI
       </table>
     </div>
   );
+}
+
+/** Where the rest of a check's remedy is done, as buttons (the per-key ones are in the table). */
+function CheckLinks({ checkId }: { checkId: string }) {
+  if (checkId === 'leaked_keys') {
+    return (
+      <p>
+        <Link className="button secondary" to="/settings/api-keys">
+          Choose what a reported leak does
+        </Link>
+      </p>
+    );
+  }
+  if (checkId === 'service_account_keys_older_than_policy') {
+    return (
+      <p>
+        <Link className="button secondary" to="/service-accounts">
+          Generate new keys on Service accounts
+        </Link>
+      </p>
+    );
+  }
+  if (checkId === 'admin_keys') {
+    return (
+      <p>
+        <Link className="button secondary" to="/settings/api-keys">
+          Create a narrower key
+        </Link>
+      </p>
+    );
+  }
+  return null;
 }
 
 /** The items of a check newer than this dashboard: whatever names the key, and what to do. */

@@ -20,7 +20,9 @@ export function UsagePage() {
   const { mode, session } = useApp();
   const { search } = usePath();
   const [days, setDays] = useState<number>(30);
-  const keyId = search.get('key') ?? '';
+  // `key_id`, not `key`: a parameter named like a credential is refused by the server's guard against keys
+  // in URLs, and this URL is loaded from the server when reloaded or shared.
+  const keyId = search.get('key_id') ?? '';
   const ids = { period: useId(), key: useId() };
 
   const org = useResource(() => api<OrgUsage>('GET', '/v1/usage', { query: { days } }), [days, mode]);
@@ -92,7 +94,7 @@ export function UsagePage() {
               value={keyId}
               onChange={(event) => {
                 const id = event.currentTarget.value;
-                navigate(id ? `/usage?key=${encodeURIComponent(id)}` : '/usage');
+                navigate(id ? `/usage?key_id=${encodeURIComponent(id)}` : '/usage');
               }}
             >
               <option value="">Choose a key…</option>

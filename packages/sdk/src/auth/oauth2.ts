@@ -8,12 +8,11 @@
  * (DESIGN §4), so there is no discovery round trip, no dynamic configuration to get wrong.
  */
 import { base64url } from 'jose';
+import { resolveBaseUrl } from '../base-url.ts';
 import { readEnv } from '../env.ts';
 import { CoheraError, ConnectionError, OAuthError } from '../errors.ts';
 import type { Scope } from '../types.ts';
 import { type TokenResponse, Tokens } from './tokens.ts';
-
-export const DEFAULT_BASE_URL = 'https://api.cohera.io';
 
 export interface OAuth2Options {
   /** The app's `cli_…` id (default `COHERA_CLIENT_ID`). */
@@ -22,7 +21,10 @@ export interface OAuth2Options {
   clientSecret?: string;
   /** Exactly one of the app's registered redirect URIs. */
   redirectUri: string;
-  /** The Cohera server (default `COHERA_BASE_URL`, else `https://api.cohera.io`). */
+  /**
+   * Your Cohera server (default `COHERA_BASE_URL`). Required: without either the constructor throws a
+   * `CoheraError` with code `missing_base_url`.
+   */
   baseUrl?: string;
   /** The authorization server's issuer identifier, when it differs from `baseUrl`. */
   issuer?: string;
@@ -79,16 +81,17 @@ export class OAuth2 {
   readonly #timeout: number;
 
   constructor(options: OAuth2Options) {
-    const clientId = options.clientId ?? readEnv('COHERA_CLIENT_ID');
+    // Trimmed like every value read from the environment: a pasted id may end in a newline.
+    const clientId = (options.clientId ?? readEnv('COHERA_CLIENT_ID'))?.trim();
     if (!clientId)
       throw new CoheraError('OAuth2 needs a clientId (or COHERA_CLIENT_ID)', { code: 'missing_client_id' });
     if (!options.redirectUri)
       throw new CoheraError('OAuth2 needs a redirectUri', { code: 'missing_redirect_uri' });
     this.clientId = clientId;
     this.redirectUri = options.redirectUri;
-    this.baseUrl = (options.baseUrl ?? readEnv('COHERA_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.baseUrl = resolveBaseUrl({ option: options.baseUrl, owner: 'OAuth2' });
     this.issuer = (options.issuer ?? this.baseUrl).replace(/\/+$/, '');
-    this.#clientSecret = options.clientSecret ?? readEnv('COHERA_CLIENT_SECRET') ?? null;
+    this.#clientSecret = (options.clientSecret ?? readEnv('COHERA_CLIENT_SECRET'))?.trim() || null;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#timeout = options.timeout ?? 30_000;
   }

@@ -40,6 +40,8 @@ const Filters = {
       maxLength: 100,
       pattern: '^[a-z_.]+$',
       description: 'An action, or a prefix ending in "." (e.g. `api_key.`)',
+      'x-message':
+        'must be an action such as "api_key.created", or a prefix ending in "." such as "api_key." (lowercase letters, "_" and ".")',
     }),
   ),
   actor_id: Type.Optional(Type.String({ maxLength: 100 })),

@@ -2,20 +2,22 @@
  * The authentication step of the pipeline (DESIGN §2): one onRequest hook that finds the credential,
  * dispatches by its shape, and sets `request.auth`. It runs before the body is parsed, so an
  * unauthenticated request never costs a JSON parse. Credentials are read only from the Authorization
- * header or the session cookie, never from a query string.
+ * header or the session cookie, never from a query string; one found there is refused as exposed, and the
+ * usual mistakes with a credential are named (credential-mistakes.ts).
  */
-import { looksLikeApiKey, type Mode } from '@cohera/shared';
+import { looksLikeApiKey, type Mode, parseApiKey } from '@cohera/shared';
 import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { type AuditLog, requestOf } from '../audit/log.ts';
 import type { Clock } from '../clock.ts';
-import { ApiError } from '../http/errors.ts';
+import { ApiError, invalidField } from '../http/errors.ts';
 import { hasRepeatedAuthorization, REPEATED_AUTHORIZATION } from '../http/repeated-headers.ts';
 import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
 import type { DB } from '../storage/schema.ts';
 import type { ApiKeyVerifier } from './api-keys/verifier.ts';
 import type { AuthContext } from './context.ts';
+import { bearerCredential, credentialInQuery, malformedApiKey } from './credential-mistakes.ts';
 import {
   CSRF_HEADER,
   type CsrfTokens,
@@ -49,22 +51,10 @@ function isCredentialFailure(error: unknown): boolean {
   return error instanceof ApiError && error.status === 401 && error.code !== 'missing_credential';
 }
 
-const BEARER = /^Bearer ([\x21-\x7e]+)$/i;
-const MAX_CREDENTIAL_LENGTH = 8192;
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Dashboard sessions pick the data mode per request (the dashboard's live/test switch). */
 export const MODE_HEADER = 'cohera-mode';
-
-function bearerCredential(request: FastifyRequest): string | null {
-  const header = request.headers.authorization;
-  if (header === undefined) return null;
-  const match = header.length <= MAX_CREDENTIAL_LENGTH + 7 ? BEARER.exec(header) : null;
-  if (!match) {
-    throw new ApiError('invalid_credential', 'The Authorization header must be "Bearer <credential>"');
-  }
-  return match[1] as string;
-}
 
 export type Done = (error?: Error) => void;
 
@@ -95,9 +85,7 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     }
     const modeHeader = request.headers[MODE_HEADER];
     if (modeHeader !== undefined && modeHeader !== 'live' && modeHeader !== 'test') {
-      throw new ApiError('validation_failed', `header ${MODE_HEADER} must be "live" or "test"`, {
-        errors: [{ field: `header/${MODE_HEADER}`, message: 'must be "live" or "test"' }],
-      });
+      throw invalidField(`header/${MODE_HEADER}`, 'must be "live" or "test"');
     }
     return {
       orgId: session.orgId,
@@ -107,6 +95,7 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
       expiresAt: session.expiresAt,
       via: 'session',
       role: session.role,
+      sessionId: session.id,
     };
   }
 
@@ -118,7 +107,14 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     if (!sessionOnly) {
       const bearer = bearerCredential(request);
       if (bearer !== null) {
-        if (looksLikeApiKey(bearer)) return deps.apiKeys.verify(bearer);
+        if (looksLikeApiKey(bearer)) {
+          try {
+            return deps.apiKeys.verify(bearer);
+          } catch (error) {
+            // The verifier refuses a bad shape synchronously; say which mistake it was.
+            throw parseApiKey(bearer) ? error : malformedApiKey(bearer);
+          }
+        }
         for (const verifier of verifiers) {
           if (verifier.matches(bearer)) return verifier.verify(bearer, request);
         }
@@ -150,6 +146,9 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
 
   return function authenticationStep(request: FastifyRequest, done: Done) {
     const access = request.routeOptions.config.access;
+    // Before anything else, public routes included: a credential in the URL is exposed whatever happens next.
+    const inQuery = credentialInQuery(request);
+    if (inQuery) return done(inQuery);
     if (!access || ('public' in access && !access.optionalAuth)) return done();
     // Node keeps the first of several Authorization headers; a proxy may act on another (repeated-headers.ts).
     if (request.headers.authorization !== undefined && hasRepeatedAuthorization(request.raw)) {

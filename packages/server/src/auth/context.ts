@@ -23,6 +23,8 @@ export interface AuthContext {
   via: 'bearer' | 'session';
   /** For dashboard sessions: the user's role in the org. */
   role?: Role;
+  /** For dashboard sessions: the session's id (`ses_…`), whose own rate-limit budget the requests use. */
+  sessionId?: string;
   /** For OAuth access tokens: the app acting on the user's behalf. */
   clientId?: string;
   /**

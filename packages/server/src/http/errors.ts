@@ -12,6 +12,12 @@ import {
 } from '@cohera/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { constraintNameOf, constraintViolationOf } from '../storage/constraint-violations.ts';
+import {
+  describeFieldErrors,
+  fieldErrors,
+  sentenceFor,
+  type ValidationIssue,
+} from './validation-messages.ts';
 
 export class ApiError extends Error {
   readonly code: ErrorCode;
@@ -45,9 +51,10 @@ export class ApiError extends Error {
   }
 }
 
-/** A 400 naming the one field that is wrong. */
+/** A 400 naming the one field that is wrong, in a sentence that names it (`expires_at must be …`). */
 export function invalidField(field: string, message: string): ApiError {
-  return new ApiError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });
+  const sentence = sentenceFor(field, message);
+  return new ApiError('validation_failed', sentence, { errors: [{ field, message: sentence }] });
 }
 
 export function notFound(what: string): ApiError {
@@ -83,43 +90,6 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: 'validation_failed',
   FST_ERR_ASYNC_CONSTRAINT: 'validation_failed',
 };
-
-interface ValidationIssue {
-  instancePath?: string;
-  message?: string;
-  keyword?: string;
-  params?: Record<string, unknown>;
-}
-
-/**
- * Fastify's names for the parts of a request, mapped to the prefixes our field paths use everywhere
- * (`query/cursor`, `path/id`, `header/cohera-mode`), so one field has one name whoever rejects it.
- */
-const CONTEXT_PREFIX: Record<string, string> = { querystring: 'query', params: 'path', headers: 'header' };
-
-/** Turns Ajv issues into `{field, message}`, naming the field precisely (`body/expires_at`). */
-function fieldErrors(context: string | undefined, issues: readonly ValidationIssue[]): FieldError[] {
-  const prefix = context === undefined ? 'body' : (CONTEXT_PREFIX[context] ?? context);
-  return issues.map((issue) => {
-    let path = (issue.instancePath ?? '').replace(/^\//, '');
-    let message = issue.message ?? 'is invalid';
-    if (issue.keyword === 'required' && typeof issue.params?.missingProperty === 'string') {
-      path = path ? `${path}/${issue.params.missingProperty}` : issue.params.missingProperty;
-      message = 'is required';
-    } else if (
-      issue.keyword === 'additionalProperties' &&
-      typeof issue.params?.additionalProperty === 'string'
-    ) {
-      path = path ? `${path}/${issue.params.additionalProperty}` : issue.params.additionalProperty;
-      message = 'is not a known field';
-    }
-    return { field: [prefix, path].filter(Boolean).join('/'), message };
-  });
-}
-
-function describe(errors: FieldError[]): string {
-  return errors.map((e) => `${e.field} ${e.message}`).join('; ');
-}
 
 /**
  * A constraint the database enforced (storage/constraint-violations.ts) is the request's conflict with data
@@ -172,8 +142,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, problem, error.headers);
     }
     if (error.validation) {
+      // Sentences, not Ajv's messages: no regex, no raw keyword (validation-messages.ts).
       const errors = fieldErrors(error.validationContext, error.validation as ValidationIssue[]);
-      const problem = problemOf('validation_failed', request.id, describe(errors));
+      const problem = problemOf('validation_failed', request.id, describeFieldErrors(errors));
       problem.errors = errors;
       return sendProblem(reply, problem);
     }

@@ -30,7 +30,11 @@ const STYLE = `
   ul.scopes li { margin: 0.35rem 0; }
   code { font-size: 0.85rem; background: #f0f2f4; padding: 0.1rem 0.3rem; border-radius: 4px; }`;
 
-/** A whole page; `body` is trusted HTML built by the caller with escapeHtml for every value. */
+/**
+ * A whole page; `body` is trusted HTML built by the caller with escapeHtml for every value. The icon is
+ * the dashboard's (same origin, `img-src 'self'`): without one, browsers ask for /favicon.ico, a 404 on
+ * every sign-in.
+ */
 export function htmlPage(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -38,6 +42,7 @@ export function htmlPage(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · Cohera</title>
+<link rel="icon" type="image/svg+xml" href="/dashboard/favicon.svg">
 <style>${STYLE}
 </style>
 </head>
@@ -72,6 +77,8 @@ export function pageCsp(formActions: readonly string[] = [], scriptHashes: reado
     "frame-ancestors 'none'",
     "default-src 'none'",
     "style-src 'unsafe-inline'",
+    // The page's icon only (the dashboard's favicon.svg); no page here shows any other image.
+    "img-src 'self'",
     ...(hashes.length ? [`script-src ${hashes.join(' ')}`] : []),
     `form-action ${["'self'", ...origins].join(' ')}`,
     "base-uri 'none'",

@@ -26,6 +26,7 @@ export const TimestampInput = Type.String({
   pattern: /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/
     .source,
   description: 'ISO 8601 date-time (`2027-01-31T00:00:00Z`) or date (`2027-01-31`)',
+  'x-message': 'must be an ISO 8601 date-time such as "2027-01-31T00:00:00Z" or a date such as "2027-01-31"',
 });
 
 /** What a plain date stands for: the first or the last second of that day, in UTC. */

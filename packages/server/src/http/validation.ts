@@ -20,6 +20,9 @@ function makeAjv(options: Options): Ajv {
     useDefaults: true,
     removeAdditional: false,
     strict: false,
+    // Each error carries the failing field's schema, so its message can be put in words from the schema's
+    // own `x-message` or description (validation-messages.ts) instead of showing a pattern.
+    verbose: true,
     ...options,
   });
   addFormats(ajv, ['email', 'uri']);

@@ -26,6 +26,7 @@ export const IdempotencyKeyHeaderSchema = {
   minLength: 1,
   maxLength: MAX_KEY_LENGTH,
   pattern: KEY_SHAPE.source,
+  'x-message': 'must be 1 to 255 visible ASCII characters, such as a UUID',
   description:
     'A unique value (a UUID v4 is best) that makes this POST safe to retry: a retry with the same key and ' +
     'request within 24 h gets the first answer replayed, with `Idempotent-Replayed: true`, and changes nothing.',

@@ -6,6 +6,11 @@
  *
  * Test mode has its own budget, equal to live's (as Stripe does): load-testing a sandbox integration must
  * never starve production traffic of the same org.
+ *
+ * A dashboard session is a person clicking through pages, not an integration: its calls do not count
+ * against the org's API budget (a walk through seven pages used half the free tier's minute), but against
+ * a budget of the session's own, `SESSION_RATE_LIMIT_PER_MINUTE`, across both modes. Still limited, so a
+ * stolen cookie or a runaway tab cannot flood the server; the headers describe that budget.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/context.ts';
@@ -31,8 +36,21 @@ export interface RateLimitDeps {
   clock: Clock;
   /** Called for each rejected request (metrics, audit). */
   onLimited?: (request: FastifyRequest) => void;
+  /** A dashboard session's budget per minute (default `SESSION_RATE_LIMIT_PER_MINUTE`). */
+  sessionPerMinute?: number;
 }
 
+/** A dashboard session's own budget (docs/rate-limits.md): generous for a person, small for a script. */
+export const SESSION_RATE_LIMIT_PER_MINUTE = 600;
+
+/** The window of a dashboard session: its own, whatever the mode, separate from the org's API budget. */
+export function sessionWindows(auth: AuthContext, perMinute = SESSION_RATE_LIMIT_PER_MINUTE): WindowSpec[] {
+  // The org's hash tag keeps the key beside the org's others on a Redis cluster.
+  const id = auth.sessionId ?? auth.principal.id;
+  return [{ key: `{${auth.orgId}}:s:${id}:m`, name: 'session-minute', limit: perMinute, windowSeconds: 60 }];
+}
+
+/** The org's API windows for a bearer credential (and its key's own minute, if lower). */
 export function windowsFor(auth: AuthContext, limits: OrgLimits): WindowSpec[] {
   const tenant = `{${auth.orgId}}:${auth.mode}`;
   const windows: WindowSpec[] = [
@@ -69,7 +87,11 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     if (decision.allowed) return undefined;
     deps.onLimited?.(request);
     const retryAfter = retryAfterSeconds(decision, now);
-    return new ApiError('rate_limited', `Rate limit exceeded; retry in ${retryAfter} s`, {
+    const detail =
+      request.auth?.via === 'session'
+        ? `This dashboard session's rate limit is exceeded; retry in ${retryAfter} s`
+        : `Rate limit exceeded; retry in ${retryAfter} s`;
+    return new ApiError('rate_limited', detail, {
       headers: { 'retry-after': String(retryAfter) },
     });
   }
@@ -77,11 +99,11 @@ export function createRateLimitStep(deps: RateLimitDeps) {
   return function rateLimitStep(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
     const auth = request.auth;
     if (!auth) return done();
-    const decide = (resolved: OrgLimits) => {
+    const decide = (windows: WindowSpec[]) => {
       const now = clock.now();
       let decision: Decision | Promise<Decision>;
       try {
-        decision = limiter.consume(windowsFor(auth, resolved), now);
+        decision = limiter.consume(windows, now);
       } catch (error) {
         return done(error as Error);
       }
@@ -91,8 +113,10 @@ export function createRateLimitStep(deps: RateLimitDeps) {
         done(apply(request, reply, decision, now));
       }
     };
+    // A session needs no org limits: its budget is its own.
+    if (auth.via === 'session') return decide(sessionWindows(auth, deps.sessionPerMinute));
     const limits = orgLimits.get(auth.orgId);
-    if (limits instanceof Promise) limits.then(decide, done);
-    else decide(limits);
+    if (limits instanceof Promise) limits.then((resolved) => decide(windowsFor(auth, resolved)), done);
+    else decide(windowsFor(auth, limits));
   };
 }

@@ -1,5 +1,5 @@
 /** Pieces every supply-chain resource shares: id params, tenant filters, timestamp inputs, object shape. */
-import { type IdKind, idPattern, isId } from '@cohera/shared';
+import { ID_PREFIXES, type IdKind, idPattern, isId } from '@cohera/shared';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Tenant } from '../auth/context.ts';
@@ -13,8 +13,18 @@ export function requireIdShape(kind: IdKind, id: string, what: string): void {
   if (!isId(kind, id)) throw notFound(what);
 }
 
+/** A well-formed id of `kind` for messages and examples: the prefix and 22 base62 characters. */
+function exampleId(kind: IdKind): string {
+  return `${ID_PREFIXES[kind]}_0352YvWfVc1aapFaQwklX5`;
+}
+
 export function IdString(kind: IdKind, description?: string) {
-  return Type.String({ pattern: idPattern(kind), ...(description ? { description } : {}) });
+  return Type.String({
+    pattern: idPattern(kind),
+    ...(description ? { description } : {}),
+    // The rule in words for a validation message (http/validation-messages.ts), never the pattern.
+    'x-message': `must be ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind.replace(/_/g, ' ')} id such as "${exampleId(kind)}"`,
+  });
 }
 
 // Timestamp inputs live with the other input rules in http/; re-exported for the resource routes.

@@ -5,12 +5,12 @@
  * rate-limit windows. Needs `admin` (owner and admin sessions hold it; a member's session does not).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app-deps.ts';
 import { tenantOf } from '../auth/context.ts';
 import { apiTime, isoAt } from '../clock.ts';
 import type { Decision } from '../ratelimit/limiter.ts';
+import { organizationStanding } from '../ratelimit/standing.ts';
 import { UsageDay, UsageQuery, usageDates, usageSeries } from './daily.ts';
 import { orgUsageSince } from './repository.ts';
 
@@ -57,12 +57,6 @@ function standing(decision: Decision, name: 'minute' | 'day') {
   };
 }
 
-function decisionOf(request: FastifyRequest): Decision {
-  // Unreachable for a route that needs a credential: the pipeline rate-limits every authenticated request.
-  if (!request.rateLimit) throw new Error('rate-limit decision missing on an authenticated request');
-  return request.rateLimit;
-}
-
 export const usageRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
   async function usage(app) {
     const { db, clock } = deps;
@@ -86,7 +80,8 @@ export const usageRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         // This node's unflushed counts too, so its own fresh traffic shows at once; other nodes' arrive
         // with their next flush (every 5 s).
         const data = usageSeries(dates, [...stored, ...deps.usage.pendingOrg(tenant.orgId, tenant.mode)]);
-        const decision = decisionOf(request);
+        // A dashboard session's own calls have their own budget: the org's windows are read, not counted.
+        const decision = await organizationStanding(request, deps);
         const minute = standing(decision, 'minute');
         const day = standing(decision, 'day');
         return {

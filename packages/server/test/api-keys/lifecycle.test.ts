@@ -308,12 +308,15 @@ forEachEngine('api keys: revoke, roll, expiry, /health', (_engine, handle) => {
         [`Bearer ${valid.slice(0, 20)}`, 'invalid_credential'], // truncated
         ['Bearer not-a-credential', 'invalid_credential'],
         ['Basic dXNlcjpwYXNz', 'invalid_credential'],
-        ['Bearer', 'invalid_credential'],
       ];
       for (const [authorization, code] of cases) {
         const res = await t.inject({ method: 'GET', url: '/health', headers: { authorization } });
         assertRejected(res, code);
       }
+      // `Bearer` and nothing: no credential was presented (an empty variable), so no error code (RFC 6750 §3.1).
+      const empty = await t.inject({ method: 'GET', url: '/health', headers: { authorization: 'Bearer' } });
+      assertProblem(empty, 401, 'missing_credential');
+      assert.equal(empty.headers['www-authenticate'], 'Bearer realm="cohera"');
     });
   });
 

@@ -166,6 +166,38 @@ forEachEngine('api keys: roll into narrower scopes or a new expiry', (_engine, h
       assert.equal(narrowed.expires_at, apiTimeOf(clock.now() + 14 * DAY));
     });
 
+    test('a key given a date rolls into one that also ends at the end of a day, its lifetime in days', async () => {
+      const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+      const dated = await create({
+        name: 'until a date',
+        scopes: ['read:suppliers'],
+        expires_at: day(clock.now() + 14 * DAY),
+      });
+      assert.equal(dated.expires_at, `${day(clock.now() + 14 * DAY)}T23:59:59Z`);
+      // Rolled a week (and two seconds) later: 14 calendar days from the roll's day, not 14 days and some
+      // seconds, which used to land a moment into the next day.
+      clock.advance(7 * DAY + 2000);
+      const rolled = await roll(dated.id, {});
+      assert.equal(rolled.expires_at, `${day(clock.now() + 14 * DAY)}T23:59:59Z`);
+
+      // Under a maximum lifetime shorter than that: the last end of a day the policy still covers.
+      const capped = await createOrg(t.app);
+      const policy = await t.call(capped.adminKey, 'PATCH', '/v1/organization', {
+        policy: { max_key_lifetime_days: 20 },
+      });
+      assert.equal(policy.statusCode, 200, policy.body);
+      const long = await create(
+        { name: 'until a later date', scopes: ['read:suppliers'], expires_at: day(clock.now() + 19 * DAY) },
+        capped.adminKey,
+      );
+      clock.advance(3 * DAY);
+      const limited = await roll(long.id, {}, capped.adminKey);
+      const cap = clock.now() + 20 * DAY;
+      assert.match(limited.expires_at ?? '', /T23:59:59Z$/);
+      const ends = Date.parse(limited.expires_at ?? '');
+      assert.ok(ends <= cap && ends > cap - DAY, `${limited.expires_at} is the last day end before the cap`);
+    });
+
     test('the same rules and messages as create: one of the two, in the future, 1..3650 days', async () => {
       const old = await create({ name: 'bad expiry', scopes: ['read:suppliers'] });
       const cases: [Record<string, unknown>, string, RegExp | null][] = [

@@ -46,7 +46,7 @@ describe('dashboard serving', () => {
   });
 
   test('index.html for the app and its client-side routes, never cached, with the CSP', async () => {
-    for (const url of ['/dashboard/', '/dashboard/settings/api-keys', '/dashboard/usage?key=key_1']) {
+    for (const url of ['/dashboard/', '/dashboard/settings/api-keys', '/dashboard/usage?key_id=key_1']) {
       const response = await t.inject({ method: 'GET', url });
       assert.equal(response.statusCode, 200, url);
       assert.equal(response.body, INDEX);

@@ -10,7 +10,6 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { generateApiKey, newId } from '@cohera/shared';
 import type { LightMyRequestResponse } from 'fastify';
-import { SESSION_COOKIE } from '../../src/auth/sessions/store.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { setTier } from '../../src/orgs/repository.ts';
 import { createKey, createOrg, startTestApp, type TestApp } from '../support/app.ts';
@@ -204,34 +203,6 @@ forEachEngine('rate limits over HTTP (memory limiter)', (_engine, handle) => {
     assert.equal(ietfRemaining(sandbox, 'day'), 999);
     // Still refused in live: test traffic neither drew on nor refilled the live budget.
     assert.equal((await t.call(org.adminKey, 'GET', MISSING)).statusCode, 429);
-  });
-
-  test('a dashboard session draws on the same org budget as the org’s keys, per mode', async () => {
-    clock.set(Date.parse('2026-11-22T12:30:00Z'));
-    const org = await createOrg(t.app, 'free');
-    const signIn = await t.inject({
-      method: 'POST',
-      url: '/auth/login',
-      payload: { email: org.email, password: org.password },
-    });
-    assert.equal(signIn.statusCode, 200, signIn.body);
-    assertNoRateLimitHeaders(signIn); // sign-in itself is not an authenticated request
-    const cookie = signIn.cookies.find((c) => c.name === SESSION_COOKIE);
-    assert.ok(cookie);
-    const asUser = (mode?: string) =>
-      t.inject({
-        method: 'GET',
-        url: '/v1/organization',
-        headers: { cookie: `${SESSION_COOKIE}=${cookie.value}`, ...(mode ? { 'cohera-mode': mode } : {}) },
-      });
-
-    for (let i = 0; i < 3; i++) await t.call(org.adminKey, 'GET', MISSING);
-    const live = await asUser();
-    assert.equal(live.statusCode, 200, live.body);
-    assert.equal(remaining(live), 60 - 4);
-    const sandbox = await asUser('test');
-    assert.equal(sandbox.statusCode, 200, sandbox.body);
-    assert.equal(remaining(sandbox), 59);
   });
 
   test('a key with rate_limit_per_minute: 5 is refused after 5; the org’s other keys carry on', async () => {

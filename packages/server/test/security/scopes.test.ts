@@ -204,12 +204,13 @@ describe('scopes and credentials [sqlite]', () => {
       `Bearer ${real}x`,
       `Bearer ${real.slice(0, -1)}`,
       'Basic dXNlcjpwYXNz',
-      'Bearer',
       `Bearer ${real} extra`,
       real,
     ]) {
       assertUnauthorized(await refused(authorization, 'GET', '/v1/suppliers'), 'invalid_credential');
     }
+    // `Bearer` and nothing presents no credential (an empty variable): missing, with that hint.
+    assertUnauthorized(await refused('Bearer', 'GET', '/v1/suppliers'), 'missing_credential');
   });
 
   test('a well-formed key with a wrong checksum is a 401 invalid_credential', async () => {

@@ -18,6 +18,7 @@ import {
   type ExpiryChoice,
   expiryParams,
 } from '../../lib/expiry.ts';
+import { formatSecond } from '../../lib/format.ts';
 
 export function CreateKeyDialog({
   open,
@@ -43,7 +44,14 @@ export function CreateKeyDialog({
   const [submitted, setSubmitted] = useState(false);
   const { busy, error, run, clearError } = useSubmit();
   const [created, setCreated] = useState<ApiKeyWithSecret | null>(null);
-  const ids = { name: useId(), expiry: useId(), date: useId(), nameError: useId(), expiryError: useId() };
+  const ids = {
+    name: useId(),
+    expiry: useId(),
+    date: useId(),
+    dateHint: useId(),
+    nameError: useId(),
+    expiryError: useId(),
+  };
 
   const close = () => {
     // The key goes with the dialog: nothing of it stays in memory.
@@ -80,7 +88,7 @@ export function CreateKeyDialog({
         <p className="muted small">
           Use it as <code>Authorization: Bearer {created.prefix}…</code> or set <code>COHERA_API_KEY</code>.
           Scopes: {created.scopes.join(', ')}.{' '}
-          {created.expires_at ? `Expires ${created.expires_at.slice(0, 10)}.` : 'Never expires.'}
+          {created.expires_at ? `Expires ${formatSecond(created.expires_at)}.` : 'Never expires.'}
         </p>
         <div className="dialog-actions">
           <button type="button" className="button" onClick={close}>
@@ -159,15 +167,25 @@ export function CreateKeyDialog({
         </select>
         {expiry === 'custom' ? (
           <>
+            {/* A text field, not a native date picker: that shows the browser's locale format (01/17/2027)
+                while everything else here is ISO 8601, as the API is. */}
             <label htmlFor={ids.date}>Expires at the end of (UTC)</label>
             <input
               id={ids.date}
-              type="date"
+              type="text"
+              inputMode="numeric"
+              autoComplete="off"
+              spellCheck={false}
+              maxLength={10}
+              placeholder="YYYY-MM-DD"
               value={customDate}
-              min={dateFromNow(1)}
-              max={maxLifetimeDays === null ? undefined : dateFromNow(maxLifetimeDays)}
               onChange={(event) => setCustomDate(event.currentTarget.value)}
+              aria-describedby={ids.dateHint}
+              aria-invalid={'error' in expiryResult}
             />
+            <p id={ids.dateHint} className="field-hint">
+              YYYY-MM-DD, e.g. {dateFromNow(90)}. The key stops at 23:59:59 UTC that day.
+            </p>
           </>
         ) : null}
         {expiry === 'never' && !('error' in expiryResult) ? (

@@ -11,7 +11,7 @@ import { DEFAULT_GRACE_SECONDS, GracePeriod } from '../../components/GracePeriod
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { SecretReveal } from '../../components/SecretReveal.tsx';
 import { useSubmit } from '../../hooks.ts';
-import { keyLabel } from '../../lib/format.ts';
+import { formatSecond, keyLabel, relativeTime } from '../../lib/format.ts';
 
 export interface RollPreset {
   /** The new key's scopes (a subset of the old key's). */
@@ -35,6 +35,7 @@ export function RollKeyDialog({
   const [grace, setGrace] = useState(DEFAULT_GRACE_SECONDS);
   const { busy, error, run, clearError } = useSubmit();
   const [rolled, setRolled] = useState<ApiKeyWithSecret | null>(null);
+  const [oldEndsAt, setOldEndsAt] = useState<string | null>(null);
 
   const close = () => {
     setRolled(null);
@@ -53,6 +54,9 @@ export function RollKeyDialog({
       const next = await api<ApiKeyWithSecret>('POST', `/v1/api-keys/${encodeURIComponent(apiKey.id)}/roll`, {
         body,
       });
+      // The moment the old key stops is the server's (now + grace on its clock): read back, not computed here.
+      const old = await api<ApiKey>('GET', `/v1/api-keys/${encodeURIComponent(apiKey.id)}`).catch(() => null);
+      setOldEndsAt(old?.expires_at ?? null);
       setRolled(next);
       onRolled();
     });
@@ -69,7 +73,10 @@ export function RollKeyDialog({
         />
         <p className="muted small">
           Scopes: {rolled.scopes.join(', ')}.{' '}
-          {rolled.expires_at ? `Expires ${rolled.expires_at.slice(0, 10)}.` : 'Never expires.'}
+          {rolled.expires_at ? `Expires ${formatSecond(rolled.expires_at)}.` : 'Never expires.'}{' '}
+          {apiKey && oldEndsAt
+            ? `The old key ${keyLabel(apiKey.prefix, apiKey.last4)} stops at ${formatSecond(oldEndsAt)} (${relativeTime(oldEndsAt)}).`
+            : null}
         </p>
         <div className="dialog-actions">
           <button type="button" className="button" onClick={close}>

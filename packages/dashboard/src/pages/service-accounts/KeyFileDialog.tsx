@@ -10,7 +10,7 @@ import type { ServiceAccountFile, ServiceAccountObject } from '../../api/types.t
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
 import { useSubmit } from '../../hooks.ts';
-import { expiryDaysParams, saysMoreThan, serverFieldError } from './fields.ts';
+import { DEFAULT_KEY_DAYS, expiryDaysParams, saysMoreThan, serverFieldError } from './fields.ts';
 
 const FILE_NAME = 'service-account.json';
 
@@ -24,7 +24,7 @@ export function KeyFileDialog({
   /** A key was added to the account (its key list is out of date): its id, never the private key. */
   onGenerated: (account: ServiceAccountObject, keyId: string) => void;
 }) {
-  const [days, setDays] = useState('');
+  const [days, setDays] = useState(DEFAULT_KEY_DAYS);
   const [submitted, setSubmitted] = useState(false);
   const { busy, error, run, clearError } = useSubmit();
   const [file, setFile] = useState<ServiceAccountFile | null>(null);
@@ -41,7 +41,7 @@ export function KeyFileDialog({
     // The private key goes with the dialog: nothing of it stays in memory.
     setFile(null);
     setSaved('no');
-    setDays('');
+    setDays(DEFAULT_KEY_DAYS);
     setSubmitted(false);
     clearError();
     onClose();
@@ -170,7 +170,7 @@ export function KeyFileDialog({
       description={`The server generates an ES256 (P-256) key pair and gives you the private key once, in ${FILE_NAME}. It keeps only the public key, to verify the tokens your service signs.`}
     >
       <form onSubmit={generate} noValidate>
-        <label htmlFor={ids.days}>Expires after (days, optional)</label>
+        <label htmlFor={ids.days}>Expires after (days)</label>
         <input
           id={ids.days}
           type="text"
@@ -183,8 +183,8 @@ export function KeyFileDialog({
           autoComplete="off"
         />
         <p id={ids.daysHint} className="field-hint">
-          Leave empty for a key that does not expire. Replace keys regularly: add a new key, deploy it, then
-          delete the old one.
+          90 days proposed. Empty makes a key that never expires, even if it leaks. Replace keys regularly:
+          add a new key, deploy it, then delete the old one.
         </p>
         {submitted && daysProblem ? (
           <p id={ids.daysError} className="field-error">

@@ -9,7 +9,7 @@ import { api } from '../../api/client.ts';
 import type { ServiceAccountKey, ServiceAccountKeyAlgorithm, ServiceAccountObject } from '../../api/types.ts';
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
-import { expiryDaysParams, saysMoreThan, serverFieldError } from './fields.ts';
+import { DEFAULT_KEY_DAYS, expiryDaysParams, saysMoreThan, serverFieldError } from './fields.ts';
 
 const ALGORITHMS: { value: ServiceAccountKeyAlgorithm | ''; label: string }[] = [
   { value: '', label: 'Read it from the key' },
@@ -39,7 +39,7 @@ export function UploadKeyDialog({
 }) {
   const [pem, setPem] = useState('');
   const [algorithm, setAlgorithm] = useState<ServiceAccountKeyAlgorithm | ''>('');
-  const [days, setDays] = useState('');
+  const [days, setDays] = useState(DEFAULT_KEY_DAYS);
   const [submitted, setSubmitted] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
@@ -62,7 +62,7 @@ export function UploadKeyDialog({
   const close = () => {
     setPem('');
     setAlgorithm('');
-    setDays('');
+    setDays(DEFAULT_KEY_DAYS);
     setSubmitted(false);
     setError(null);
     onClose();
@@ -166,7 +166,7 @@ export function UploadKeyDialog({
           </p>
         ) : null}
 
-        <label htmlFor={ids.days}>Expires after (days, optional)</label>
+        <label htmlFor={ids.days}>Expires after (days)</label>
         <input
           ref={refs.days}
           id={ids.days}
@@ -180,7 +180,7 @@ export function UploadKeyDialog({
           autoComplete="off"
         />
         <p id={ids.daysHint} className="field-hint">
-          Leave empty for a key that does not expire.
+          90 days proposed. Empty makes a key that never expires, even if it leaks.
         </p>
         {invalid(problems.days) ? (
           <p id={ids.daysError} className="field-error">

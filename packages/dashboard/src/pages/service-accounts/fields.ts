@@ -7,6 +7,12 @@ import { ApiProblem } from '../../api/client.ts';
 /** The server's bounds for `expires_in_days` (packages/server/src/auth/service-accounts/routes.ts). */
 export const MAX_KEY_DAYS = 3650;
 
+/**
+ * The lifetime the key dialogs propose: 90 days, as for API keys (DESIGN §5.1). Emptying the field still
+ * makes a key that never expires, a choice the security report then flags.
+ */
+export const DEFAULT_KEY_DAYS = '90';
+
 /** `{}` for no expiry, `{expires_in_days}`, or why the text is not a lifetime. */
 export function expiryDaysParams(text: string): { params: { expires_in_days?: number } } | { error: string } {
   const value = text.trim();

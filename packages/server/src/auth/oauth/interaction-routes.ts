@@ -25,7 +25,14 @@ import { consentPage, errorPage } from './pages.ts';
 import { INTERACTION_PATH, type OAuthServer } from './provider.ts';
 
 const UidParams = Type.Object(
-  { uid: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) },
+  {
+    uid: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[A-Za-z0-9_-]+$',
+      'x-message': 'must be the sign-in step id from the authorization link (letters, digits, "-" and "_")',
+    }),
+  },
   { additionalProperties: false },
 );
 

@@ -26,6 +26,7 @@ const Fields = {
     maxLength: 100,
     pattern: '^\\S(.*\\S)?$',
     description: 'Unique per org and mode',
+    'x-message': 'must not start or end with a space or other whitespace',
   }),
   supplier_id: IdString('supplier', 'The supplier that makes the product'),
 };

@@ -17,7 +17,11 @@ const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
 
 const Fields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
-  country: Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country code' }),
+  country: Type.String({
+    pattern: '^[A-Za-z]{2}$',
+    description: 'ISO 3166-1 alpha-2 country code',
+    'x-message': 'must be an ISO 3166 alpha-2 code such as "DE"',
+  }),
   contact_email: Type.Union([Type.String({ format: 'email', maxLength: 254 }), Type.Null()]),
   status: Status,
 };
