@@ -15,7 +15,7 @@ import { formatDate, keyLabel, relativeTime } from '../lib/format.ts';
 import { Link } from '../router.tsx';
 import { CreateKeyDialog } from './api-keys/CreateKeyDialog.tsx';
 import { LeakPolicy } from './api-keys/LeakPolicy.tsx';
-import { isLeakedAndActive, LeakedBadge, useLeakOrigins } from './api-keys/leaks.tsx';
+import { isLeakedAndActive, LeakedBadge, LeakedKeysAlert, useLeakOrigins } from './api-keys/leaks.tsx';
 import { KeyCountdown, KeyExpiry, Lineage } from './api-keys/lineage.tsx';
 import { RollAndRevokeDialog } from './api-keys/RollAndRevokeDialog.tsx';
 import { RollKeyDialog } from './api-keys/RollKeyDialog.tsx';
@@ -69,27 +69,13 @@ function KeyList() {
           Create new key
         </button>
       </div>
-      {leakedActive.length > 0 ? (
-        <section className="notice notice-error" role="alert" aria-labelledby="leaked-keys-title">
-          <h2 id="leaked-keys-title" className="small">
-            {leakedActive.length === 1
-              ? 'A leaked key still works'
-              : `${leakedActive.length} leaked keys still work`}
-          </h2>
-          <p>Anyone who found it can use it. Roll and revoke it now, then remove it from where it leaked.</p>
-          <ul>
-            {leakedActive.map((key) => (
-              <li key={key.id}>
-                <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
-                <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} />{' '}
-                <button type="button" className="button danger" onClick={() => setRemedying(key)}>
-                  Roll and revoke {key.name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      <LeakedKeysAlert
+        keys={leakedActive}
+        origins={origins.data ?? undefined}
+        title={(n) => (n === 1 ? 'A leaked key still works' : `${n} leaked keys still work`)}
+        lead="Anyone who found it can use it. Roll and revoke it now, then remove it from where it leaked."
+        onRemedy={setRemedying}
+      />
       {keys.loading && !keys.data ? <Loading what="API keys" /> : null}
       {keys.error ? <ErrorNotice error={keys.error} onRetry={keys.reload} /> : null}
       {keys.data && keys.data.length === 0 ? (

@@ -14,7 +14,7 @@ import { canManage, useApp } from '../context.ts';
 import { useResource } from '../hooks.ts';
 import { formatCount, keyLabel } from '../lib/format.ts';
 import { Link } from '../router.tsx';
-import { isLeakedAndActive, LeakedBadge, useLeakOrigins } from './api-keys/leaks.tsx';
+import { isLeakedAndActive, LeakedBadge, LeakedKeysAlert, useLeakOrigins } from './api-keys/leaks.tsx';
 import { RollAndRevokeDialog } from './api-keys/RollAndRevokeDialog.tsx';
 
 const RECENT_MS = 30 * 86_400_000;
@@ -49,27 +49,13 @@ export function OverviewPage() {
 
   return (
     <>
-      {leakedActive.length > 0 ? (
-        <section className="notice notice-error" role="alert" aria-labelledby="overview-leaked">
-          <h2 id="overview-leaked">
-            {leakedActive.length === 1
-              ? 'A leaked API key still works'
-              : `${leakedActive.length} leaked API keys still work`}
-          </h2>
-          <p>Anyone who found it can call the API as your organization. Roll and revoke it now.</p>
-          <ul>
-            {leakedActive.map((key) => (
-              <li key={key.id}>
-                <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
-                <LeakedBadge apiKey={key} origin={origins.data?.get(key.id)} />{' '}
-                <button type="button" className="button danger" onClick={() => setRemedying(key)}>
-                  Roll and revoke {key.name}
-                </button>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      <LeakedKeysAlert
+        keys={leakedActive}
+        origins={origins.data ?? undefined}
+        title={(n) => (n === 1 ? 'A leaked API key still works' : `${n} leaked API keys still work`)}
+        lead="Anyone who found it can call the API as your organization. Roll and revoke it now."
+        onRemedy={setRemedying}
+      />
       {leakedRevoked.length > 0 ? (
         <section className="notice notice-warn" aria-labelledby="overview-leaked-revoked">
           <h2 id="overview-leaked-revoked" className="small">

@@ -84,10 +84,37 @@ export class AuthFailureGuard {
   }
 }
 
-/** A sign-in attempt counted up front (see LoginThrottle.reserve). */
+/** An attempt counted up front (see LoginThrottle.reserve). */
 export interface LoginAttempt {
-  /** Gives the attempt back to both windows: once (later calls do nothing); never throws. */
+  /** Gives the attempt back to its windows: once (later calls do nothing); never throws. */
   release(): Promise<void>;
+}
+
+/**
+ * Counts one attempt against every window at once (all or nothing, one atomic step in the shared limiter),
+ * before the work it guards; the seconds to wait when a window is full. The throttles of guessable secrets
+ * (passwords, device user codes) build on this, and release the attempt when it was not a wrong guess.
+ */
+export async function reserveAttempt(
+  limiter: RateLimiter,
+  windows: WindowSpec[],
+  now: number,
+): Promise<LoginAttempt | { retryAfter: number }> {
+  const decision: Decision = await limiter.consume(windows, now);
+  if (!decision.allowed) return { retryAfter: retryAfterSeconds(decision, now) };
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      try {
+        // The reservation's own time, so the unit goes back to the window that counted it.
+        await limiter.release(windows, now);
+      } catch {
+        // Best effort: an unreleased unit only makes the limit stricter until its window ends.
+      }
+    },
+  };
 }
 
 export class LoginThrottle {
@@ -133,22 +160,8 @@ export class LoginThrottle {
    * victim's sign-in does not hand the attacker guessing at it a fresh window.
    */
   async reserve(ip: string, account: string): Promise<LoginAttempt> {
-    const windows = this.#windows(ip, account);
-    const now = this.#clock.now();
-    const decision: Decision = await this.#limiter.consume(windows, now);
-    if (!decision.allowed) throw rateLimited(retryAfterSeconds(decision, now), 'failed sign-in attempts');
-    let released = false;
-    return {
-      release: async () => {
-        if (released) return;
-        released = true;
-        try {
-          // The reservation's own time, so the unit goes back to the window that counted it.
-          await this.#limiter.release(windows, now);
-        } catch {
-          // Best effort: an unreleased unit only makes the limit stricter until its window ends.
-        }
-      },
-    };
+    const attempt = await reserveAttempt(this.#limiter, this.#windows(ip, account), this.#clock.now());
+    if ('retryAfter' in attempt) throw rateLimited(attempt.retryAfter, 'failed sign-in attempts');
+    return attempt;
   }
 }

@@ -16,24 +16,14 @@ import {
   POSTGRES_ADMIN_URL,
   postgresReachable,
   prepareEngine,
+  REDIS_TEST_URL,
+  redisReachable,
 } from '../support/engines.ts';
 import { assertProblem } from '../support/problem.ts';
 import { report } from './fixtures.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const PROPAGATION_BUDGET_MS = 1000;
-
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true, connectTimeout: 1000 });
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 function twoNodes(title: string, engine: 'sqlite' | 'postgres', withRedis: boolean) {
   describe(title, async () => {

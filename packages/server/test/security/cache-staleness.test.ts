@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
-import { Redis } from 'ioredis';
+
 import { decodeJwt } from 'jose';
 import type { AuthContext } from '../../src/auth/context.ts';
 import { SESSION_COOKIE } from '../../src/auth/sessions/store.ts';
@@ -28,7 +28,13 @@ import { type InvalidationBus, MemoryInvalidationBus } from '../../src/state/inv
 import { changeMemberRole, removeMember } from '../../src/users/memberships.ts';
 import { createAccount, generateKey, mint, signerOf } from '../service-accounts/fixtures.ts';
 import { createMember, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
-import { type Engine, type EngineHandle, forEachEngine } from '../support/engines.ts';
+import {
+  type Engine,
+  type EngineHandle,
+  forEachEngine,
+  REDIS_TEST_URL,
+  redisReachable,
+} from '../support/engines.ts';
 import {
   authorize,
   Browser,
@@ -40,7 +46,7 @@ import {
 } from '../support/oauth.ts';
 import { assertProblem } from '../support/problem.ts';
 
-const REDIS_URL = process.env.COHERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const PROPAGATION_BUDGET_MS = 1000;
 const POLL_MS = 20;
 /** Needs `admin`. */
@@ -48,18 +54,6 @@ const ADMIN_ROUTE = '/v1/service-accounts';
 /** Needs `read:certificates`, which a member holds. */
 const MEMBER_ROUTE = '/v1/certificates';
 
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 // Decided before the suites are defined (see test/state/invalidation-bus.test.ts for why).
 const redisUp = await redisReachable();
 if (process.env.CI && !redisUp)

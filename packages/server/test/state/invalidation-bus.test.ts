@@ -22,9 +22,15 @@ import { RedisInvalidationBus } from '../../src/state/redis-invalidation-bus.ts'
 import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { logCapture } from '../support/app.ts';
 import { tempDir } from '../support/config.ts';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL, postgresReachable } from '../support/engines.ts';
+import {
+  createPostgresDatabase,
+  POSTGRES_ADMIN_URL,
+  postgresReachable,
+  REDIS_TEST_URL,
+  redisReachable,
+} from '../support/engines.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const log = createLogger('warn', logCapture());
 
 /** Collects what a bus delivers and waits for a message that matches. */
@@ -105,19 +111,6 @@ describe('MemoryInvalidationBus', () => {
     await bus.close();
   });
 });
-
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 // Decided before the suites are defined: node:test binds hooks and tests to the suite whose callback is
 // running, and awaiting a client library inside a describe callback can lose that binding.

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
 import { tempDir } from './config.ts';
@@ -30,6 +31,31 @@ export function postgresReachable(): Promise<boolean> {
     }
   })();
   return reachable;
+}
+
+/** The Redis the suites use (COHERA_TEST_REDIS_URL, default the local server); each suite picks its own key prefix. */
+export const REDIS_TEST_URL = process.env.COHERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+let redisUp: Promise<boolean> | null = null;
+/** Whether that Redis answers, asked once per process (suites decide before they are defined). */
+export function redisReachable(): Promise<boolean> {
+  redisUp ??= (async () => {
+    const client = new Redis(REDIS_TEST_URL, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2000,
+    });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  })();
+  return redisUp;
 }
 
 /** A fresh PostgreSQL database; `drop()` removes it (and ends every connection to it). */

@@ -14,12 +14,18 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
+
 import { tempDir } from '../support/config.ts';
-import { createPostgresDatabase, POSTGRES_ADMIN_URL, postgresReachable } from '../support/engines.ts';
+import {
+  createPostgresDatabase,
+  POSTGRES_ADMIN_URL,
+  postgresReachable,
+  REDIS_TEST_URL,
+  redisReachable,
+} from '../support/engines.ts';
 
 const CLI = fileURLToPath(new URL('../../../cli/bin/cohera.js', import.meta.url));
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const PROPAGATION_BUDGET_MS = 1000;
 const POLL_MS = 50;
 
@@ -105,19 +111,6 @@ async function pollUntilRejected(node: Node, key: string, since: number) {
     if (res.status === 401) return { status: res.status, code: res.body.code, elapsed };
     if (elapsed > 3 * PROPAGATION_BUDGET_MS) return { status: res.status, code: res.body.code, elapsed };
     await sleep(POLL_MS);
-  }
-}
-
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
   }
 }
 

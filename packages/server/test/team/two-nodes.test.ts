@@ -9,10 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
-import { Redis } from 'ioredis';
+
 import { type InvalidationBus, MemoryInvalidationBus } from '../../src/state/invalidation-bus.ts';
 import { createMember, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
-import { type Engine, type EngineHandle, forEachEngine } from '../support/engines.ts';
+import {
+  type Engine,
+  type EngineHandle,
+  forEachEngine,
+  REDIS_TEST_URL,
+  redisReachable,
+} from '../support/engines.ts';
 import {
   authorize,
   Browser,
@@ -24,25 +30,13 @@ import {
 import { assertProblem } from '../support/problem.ts';
 import { signIn } from './helpers.ts';
 
-const REDIS_URL = process.env.COHERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const BUDGET_MS = 1000;
 /** Needs `admin`. */
 const ADMIN_ROUTE = '/v1/service-accounts';
 /** Needs `read:suppliers`, which every role holds. */
 const READ_ROUTE = '/v1/suppliers';
 
-async function redisReachable(): Promise<boolean> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 const redisUp = await redisReachable();
 if (process.env.CI && !redisUp)
   throw new Error(`Redis is unreachable at ${REDIS_URL}; CI must run these tests`);

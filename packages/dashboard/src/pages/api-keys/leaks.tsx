@@ -3,10 +3,11 @@
  * Where a leak was found is in the `api_key.leaked` audit events (the key object carries only when), so
  * owners and admins, who may read the audit log, also see where; members see when.
  */
+import { useId } from 'react';
 import { api } from '../../api/client.ts';
 import type { ApiKey, AuditEvent } from '../../api/types.ts';
 import { useResource } from '../../hooks.ts';
-import { formatDateTime, relativeTime } from '../../lib/format.ts';
+import { formatDateTime, keyLabel, relativeTime } from '../../lib/format.ts';
 
 export interface LeakOrigin {
   source: string;
@@ -90,5 +91,45 @@ export function LeakedBadge({
         ) : null}
       </span>
     </span>
+  );
+}
+
+/**
+ * The alert for leaked keys that still work, with the remedy per key: the same on the Overview and above
+ * the key list, where only the wording differs.
+ */
+export function LeakedKeysAlert({
+  keys,
+  origins,
+  title,
+  lead,
+  onRemedy,
+}: {
+  keys: readonly ApiKey[];
+  origins: ReadonlyMap<string, LeakOrigin> | undefined;
+  title: (count: number) => string;
+  lead: string;
+  onRemedy: (key: ApiKey) => void;
+}) {
+  const titleId = useId();
+  if (keys.length === 0) return null;
+  return (
+    <section className="notice notice-error" role="alert" aria-labelledby={titleId}>
+      <h2 id={titleId} className="small">
+        {title(keys.length)}
+      </h2>
+      <p>{lead}</p>
+      <ul>
+        {keys.map((key) => (
+          <li key={key.id}>
+            <strong>{key.name}</strong> <code>{keyLabel(key.prefix, key.last4)}</code>{' '}
+            <LeakedBadge apiKey={key} origin={origins?.get(key.id)} />{' '}
+            <button type="button" className="button danger" onClick={() => onRemedy(key)}>
+              Roll and revoke {key.name}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }

@@ -14,8 +14,8 @@ import type { Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
 import { type Clock, isoAt } from '../../clock.ts';
-import { retryAfterSeconds } from '../../ratelimit/headers.ts';
-import type { Decision, RateLimiter, WindowSpec } from '../../ratelimit/limiter.ts';
+import { type LoginAttempt, reserveAttempt } from '../../ratelimit/abuse.ts';
+import type { RateLimiter, WindowSpec } from '../../ratelimit/limiter.ts';
 import type { DB } from '../../storage/schema.ts';
 import { artifactKey } from './artifact-adapter.ts';
 import {
@@ -197,19 +197,7 @@ export class UserCodeThrottle {
    * Reserves an attempt; null when a window is full (then the answer is the number of seconds to wait).
    * The returned function gives the attempt back (call it when the code was not a wrong one).
    */
-  async reserve(ip: string): Promise<{ release: () => Promise<void> } | { retryAfter: number }> {
-    const windows = this.#windows(ip);
-    const now = this.#clock.now();
-    const decision: Decision = await this.#limiter.consume(windows, now);
-    if (!decision.allowed) return { retryAfter: retryAfterSeconds(decision, now) };
-    return {
-      release: async () => {
-        try {
-          await this.#limiter.release(windows, now);
-        } catch {
-          // Best effort: an attempt not given back only makes the limit stricter until the window ends.
-        }
-      },
-    };
+  reserve(ip: string): Promise<LoginAttempt | { retryAfter: number }> {
+    return reserveAttempt(this.#limiter, this.#windows(ip), this.#clock.now());
   }
 }
