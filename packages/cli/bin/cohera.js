@@ -8,26 +8,6 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
-// node:sqlite still prints an ExperimentalWarning on every start; it is expected here and only noise.
-const emitWarning = process.emitWarning;
-process.emitWarning = (warning, ...rest) => {
-  if (String(warning).startsWith('SQLite is an experimental feature')) return;
-  return emitWarning.call(process, warning, ...rest);
-};
-// oidc-provider warns at import when Node is not an LTS release. The newest Node 24 the npm registry's
-// `node` package offers is 24.9.0, from before 24 became LTS (24.11); the engine works on it (its tests here
-// pass), so on 24.9 that one line is noise too. Any other warning it prints still shows.
-const { stripVTControlCharacters } = await import('node:util');
-const warn = console.warn;
-console.warn = (...args) => {
-  if (
-    process.versions.node === '24.9.0' &&
-    // On a terminal the text arrives coloured (it starts with an escape code): compare it without them.
-    stripVTControlCharacters(String(args[0])).startsWith('oidc-provider WARNING: Unsupported runtime')
-  )
-    return;
-  warn(...args);
-};
 // Every command's start-up is mostly stripping types from its modules; Node's compile cache keeps the result
 // (in the user's own cache directory, not a shared /tmp one), so the next run starts several times faster.
 const { enableCompileCache } = await import('node:module');

@@ -1,8 +1,8 @@
 /**
  * On a terminal (util-linux `script`; skipped where it is missing): NO_COLOR leaves no escape code, even
- * when the server's code is loaded (oidc-provider's "Unsupported runtime" warning arrives coloured on a
- * terminal; bin/cohera.js must recognise it all the same). Colour itself is tested with a server in
- * ../auth/login.test.ts (whoami).
+ * when the server's code is loaded (oidc-provider prints a coloured "Unsupported runtime" warning on a Node
+ * that is not an LTS release; the pinned Node is one, so nothing may print it). Colour itself is tested
+ * with a server in ../auth/login.test.ts (whoami).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
