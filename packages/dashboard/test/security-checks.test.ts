@@ -23,6 +23,7 @@ import {
   checksOf,
   days,
   expiryPreset,
+  isServiceAccountCheck,
   itemAction,
   PRACTICES,
   summarize,
@@ -76,6 +77,7 @@ describe('the check mapping', () => {
       'keys_without_expiry',
       'keys_older_than_policy',
       'service_account_keys_older_than_policy',
+      'service_account_keys_without_expiry',
     ]);
     assert.deepEqual(checksOf('least_privilege'), ['unused_scopes', 'admin_keys']);
     assert.deepEqual(checksOf('monitor'), []);
@@ -213,6 +215,23 @@ describe('item actions', () => {
       label: 'Delete key',
       ariaLabel: 'Delete key sak_033zVjDXldJuk1ieLFcSIK of erp-connector',
     });
+    // Without expiry: the same remedy (a new key, then delete this one), the same button.
+    assert.deepEqual(itemAction(checkOf('service_account_keys_without_expiry', [item]), item), {
+      kind: 'delete_service_account_key',
+      label: 'Delete key',
+      ariaLabel: 'Delete key sak_033zVjDXldJuk1ieLFcSIK of erp-connector',
+    });
+  });
+
+  test('the checks that list service-account keys are told apart by their action, not their id', () => {
+    const listed = (Object.keys(CHECKS) as CheckId[]).filter((id) => isServiceAccountCheck(checkOf(id, [])));
+    assert.deepEqual(listed, [
+      'service_account_keys_older_than_policy',
+      'service_account_keys_without_expiry',
+    ]);
+    assert.equal(isServiceAccountCheck(checkOf('keys_without_expiry', [keyItem()])), false);
+    // A check newer than this dashboard is not assumed to hold service-account keys.
+    assert.equal(isServiceAccountCheck(checkOf('keys_in_source_control' as CheckId, [])), false);
   });
 });
 

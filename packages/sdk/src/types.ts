@@ -266,6 +266,11 @@ export interface ServiceAccountFile {
   api_base_url: string;
 }
 
+/**
+ * A service-account key's lifetime, as for API keys: one of the two, or neither for a key that never expires
+ * (the security report's `service_account_keys_without_expiry` lists it). Under the organization's
+ * `max_key_lifetime_days` an expiry within it is required (a `ValidationError` otherwise).
+ */
 export interface ServiceAccountKeyExpiry {
   expires_at?: TimestampInput;
   expires_in_days?: number;
@@ -521,12 +526,13 @@ interface Check<Id extends string, Item> {
 
 /** One member per check id (distributed), so `check.id` narrows `check.items`. */
 type KeyCheck<Id extends string> = Id extends string ? Check<Id, SecurityKeyItem> : never;
+type ServiceAccountKeyCheck<Id extends string> = Id extends string ? Check<Id, ServiceAccountKeyItem> : never;
 
 export type SecurityCheck =
   | KeyCheck<'keys_without_expiry' | 'keys_older_than_policy' | 'unused_keys' | 'admin_keys'>
   | Check<'unused_scopes', UnusedScopesItem>
   | Check<'leaked_keys', LeakedKeyItem>
-  | Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem>;
+  | ServiceAccountKeyCheck<'service_account_keys_older_than_policy' | 'service_account_keys_without_expiry'>;
 
 export interface SecurityReport {
   object: 'security_report';

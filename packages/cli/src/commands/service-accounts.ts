@@ -117,7 +117,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--expires-in-days <days>', 'the key stops working after this many days', integer(1))
     .addHelpText(
       'after',
-      '\nExamples:\n  cohera service-accounts keys create sa_123 --out service-account.json\n' +
+      '\nExamples:\n  cohera service-accounts keys create sa_123 --out service-account.json --expires-in-days 90\n' +
         '  cohera service-accounts keys create sa_123 --public-key public.pem',
     )
     .action(async (account, options) => {

@@ -99,6 +99,47 @@ describe('cohera doctor: org items against a real server', () => {
     assert.match(people.stdout, /^WARN {2}Minimal scopes per environment \[minimal_scopes\]: /m);
   });
 
+  test('a service-account key without expiry warns key_rotation, with the commands that replace it', async (t) => {
+    const org = await newOrg();
+    const created = await server.call(org.adminKey, 'POST', '/v1/service-accounts', {
+      name: 'erp-sync',
+      scopes: ['read:*'],
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const account = created.json<{ id: string }>().id;
+    const keysUrl = `/v1/service-accounts/${account}/keys`;
+    const forever = await server.call(org.adminKey, 'POST', keysUrl, {});
+    const expiring = await server.call(org.adminKey, 'POST', keysUrl, { expires_in_days: 30 });
+    const files = [forever, expiring].map((res) => {
+      assert.equal(res.statusCode, 201, res.body);
+      const file = res.json<{ private_key_id: string; private_key: string }>();
+      remember(file.private_key);
+      return file;
+    });
+    const dir = tempDir(t, 'cohera-doctor-');
+    cleanRepo(dir);
+    const report = await doctorJson([dir], { cwd: dir, env: env(org.adminKey) });
+    assert.equal(report.run.code, 0, report.run.stderr);
+    const check = byId(report).key_rotation;
+    assert.equal(check?.status, 'warn');
+    const keyId = files[0]?.private_key_id;
+    assert.match(
+      check?.detail ?? '',
+      new RegExp(`1 service-account key without expiry: erp-sync \\(${keyId}\\)`),
+    );
+    assert.ok(
+      !(check?.detail ?? '').includes(files[1]?.private_key_id ?? 'none'),
+      'the expiring key is fine',
+    );
+    assert.ok(
+      (check?.fix ?? '').includes(
+        `\`cohera service-accounts keys create ${account} --out service-account.json --expires-in-days 90\`, ` +
+          `deploy it, then \`cohera service-accounts keys delete ${account} ${keyId}\``,
+      ),
+      check?.fix ?? '',
+    );
+  });
+
   test('a credential without admin: the org items are skipped, asking for an admin credential', async (t) => {
     const org = await newOrg();
     const readOnly = remember(await createKey(server.app, org, ['read:suppliers']));

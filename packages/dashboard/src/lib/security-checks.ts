@@ -112,7 +112,25 @@ export const CHECKS: Readonly<Record<CheckId, CheckInfo>> = {
       'Rotate each key: generate a new key for the account on the Service accounts page, move the service to it, then delete the old key here. Tokens the old key signed stop working at once.',
     itemAdvice: 'Generate a new key, move the service, then delete this one.',
   },
+  service_account_keys_without_expiry: {
+    practice: 'rotate',
+    action: 'delete_service_account_key',
+    advice:
+      'Give every key an expiration. A service-account key cannot be rolled: generate a new key for the account on the Service accounts page (it proposes 90 days), move the service to it, then delete the old key here. Tokens the old key signed stop working at once.',
+    itemAdvice: 'Generate a key that expires, move the service, then delete this one.',
+  },
 };
+
+/** A check whose items are service-account keys (`ServiceAccountKeyItem`s). */
+export type ServiceAccountCheck = Extract<SecurityCheck, { items: ServiceAccountKeyItem[] }>;
+
+/**
+ * Whether a check lists service-account keys: those are fixed by a new key, then deleting the old one (a
+ * service-account key cannot be rolled), and shown by account rather than by API-key prefix.
+ */
+export function isServiceAccountCheck(check: SecurityCheck): check is ServiceAccountCheck {
+  return checkInfo(check.id)?.action === 'delete_service_account_key';
+}
 
 /** The mapping of a check id as the server sent it; undefined for a check newer than this dashboard. */
 export function checkInfo(id: string): CheckInfo | undefined {

@@ -28,6 +28,7 @@ import {
   checksOf,
   days,
   type ItemAction,
+  isServiceAccountCheck,
   itemAction,
   PRACTICES,
   type Practice,
@@ -42,6 +43,12 @@ type Item = SecurityCheck['items'][number];
 interface Revoking {
   checkId: string;
   item: SecurityKeyItem;
+}
+
+/** A service-account key about to be deleted, and the check that listed it (its heading gets the focus). */
+interface Deleting {
+  checkId: string;
+  item: ServiceAccountKeyItem;
 }
 
 export function SecurityPage() {
@@ -65,7 +72,7 @@ export function SecurityPage() {
     preset: RollPreset | undefined;
   } | null>(null);
   const [revoking, setRevoking] = useState<Revoking | null>(null);
-  const [deleting, setDeleting] = useState<ServiceAccountKeyItem | null>(null);
+  const [deleting, setDeleting] = useState<Deleting | null>(null);
   /** The item whose key is being fetched for the roll dialog (`checkId:keyId`). */
   const [opening, setOpening] = useState<string | null>(null);
   const [openFailure, setOpenFailure] = useState<{ checkId: string; error: Error } | null>(null);
@@ -119,7 +126,8 @@ export function SecurityPage() {
   const act = (check: SecurityCheck, item: Item, action: ItemAction) => {
     setOpenFailure(null);
     if (action.kind === 'revoke') setRevoking({ checkId: check.id, item: item as SecurityKeyItem });
-    else if (action.kind === 'delete_service_account_key') setDeleting(item as ServiceAccountKeyItem);
+    else if (action.kind === 'delete_service_account_key')
+      setDeleting({ checkId: check.id, item: item as ServiceAccountKeyItem });
     else void openRoll(check, item, action.preset);
   };
 
@@ -207,24 +215,25 @@ export function SecurityPage() {
         {revoking ? <RevokeText checkId={revoking.checkId} item={revoking.item} now={now} /> : null}
       </ConfirmDialog>
       <ConfirmDialog
-        title={deleting ? `Delete a key of “${deleting.service_account_name}”?` : 'Delete key?'}
+        title={deleting ? `Delete a key of “${deleting.item.service_account_name}”?` : 'Delete key?'}
         open={deleting !== null}
         confirmLabel="Delete key"
         onClose={() => setDeleting(null)}
         onConfirm={async () => {
           if (!deleting) return;
+          const { service_account_id: accountId, key_id: keyId } = deleting.item;
           await api(
             'DELETE',
-            `/v1/service-accounts/${encodeURIComponent(deleting.service_account_id)}/keys/${encodeURIComponent(deleting.key_id)}`,
+            `/v1/service-accounts/${encodeURIComponent(accountId)}/keys/${encodeURIComponent(keyId)}`,
           );
-          afterAction('service_account_keys_older_than_policy');
+          afterAction(deleting.checkId);
         }}
       >
         {deleting ? (
           <>
             <p>
-              Tokens signed with <code>{deleting.key_id}</code> stop working at once, on every server. This
-              cannot be undone.
+              Tokens signed with <code>{deleting.item.key_id}</code> stop working at once, on every server.
+              This cannot be undone.
             </p>
             <p>
               Generate a new key first on the <Link to="/service-accounts">Service accounts</Link> page and
@@ -338,8 +347,8 @@ function CheckItem(props: CheckItemProps) {
       ) : (
         <>
           <p>{info ? info.advice : check.suggested_action}</p>
-          <CheckLinks checkId={check.id} />
-          {check.id === 'service_account_keys_older_than_policy' ? (
+          <CheckLinks check={check} />
+          {isServiceAccountCheck(check) ? (
             <p className="notice notice-warn">
               Deleting a key ends the tokens it signed at once: generate a new key first on the{' '}
               <Link to="/service-accounts">Service accounts</Link> page and move the service to it.
@@ -356,7 +365,7 @@ function CheckItem(props: CheckItemProps) {
 function ItemsTable(props: CheckItemProps) {
   const { check } = props;
   if (!checkInfo(check.id)) return <UnknownItems items={check.items} />;
-  if (check.id === 'service_account_keys_older_than_policy') {
+  if (isServiceAccountCheck(check)) {
     return <ServiceAccountItems {...props} items={check.items} />;
   }
   return <KeyItems {...props} items={check.items} scopeUse={check.id === 'unused_scopes'} />;
@@ -525,7 +534,8 @@ function ServiceAccountItems(props: CheckItemProps & { items: ServiceAccountKeyI
 }
 
 /** Where the rest of a check's remedy is done, as buttons (the per-key ones are in the table). */
-function CheckLinks({ checkId }: { checkId: string }) {
+function CheckLinks({ check }: { check: SecurityCheck }) {
+  const checkId = check.id;
   if (checkId === 'leaked_keys') {
     return (
       <p>
@@ -535,7 +545,7 @@ function CheckLinks({ checkId }: { checkId: string }) {
       </p>
     );
   }
-  if (checkId === 'service_account_keys_older_than_policy') {
+  if (isServiceAccountCheck(check)) {
     return (
       <p>
         <Link className="button secondary" to="/service-accounts">

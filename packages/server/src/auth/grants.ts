@@ -1,11 +1,15 @@
 /**
  * Rules shared by every route that mints a credential (API keys, service accounts, later OAuth clients):
- * which modes a caller may manage, that nobody grants a scope they lack, and how an expiry is given.
+ * which modes a caller may manage, that nobody grants a scope they lack, how an expiry is given, and the
+ * organization's maximum key lifetime (DESIGN §5.1), which API keys and service-account keys obey alike.
  */
 import { type Mode, type Scope, scopesBeyond } from '@cohera/shared';
+import type { Kysely } from 'kysely';
 import { isoAt } from '../clock.ts';
 import { ApiError, invalidField } from '../http/errors.ts';
+import { findOrg } from '../orgs/repository.ts';
 import { parseTimestamp } from '../resources/common.ts';
+import type { DB } from '../storage/schema.ts';
 import type { AuthContext } from './context.ts';
 
 const DAY_MS = 86_400_000;
@@ -61,4 +65,33 @@ export function parseExpiry(body: ExpiryInput, now: number): { expiresAt: string
     return { expiresAt: isoAt(now + body.expires_in_days * DAY_MS), field: 'body/expires_in_days' };
   }
   return { expiresAt: null, field: 'body/expires_at' };
+}
+
+/**
+ * The org's maximum key lifetime in days (null: no limit), read when a key is made so a change of the policy
+ * applies to the next key at once.
+ */
+export async function maxKeyLifetimeDays(db: Kysely<DB>, orgId: string): Promise<number | null> {
+  return (await findOrg(db, orgId))?.max_key_lifetime_days ?? null;
+}
+
+/**
+ * The expiry a body asks for (`expires_at` or `expires_in_days`; neither means never), refused with a 400
+ * naming the field when the org requires keys to expire (`max_key_lifetime_days`, null when it does not), or
+ * to expire sooner. Every way of making a key goes through this, so no key outlives the policy.
+ */
+export function requestedExpiry(body: ExpiryInput, now: number, maxDays: number | null): string | null {
+  const { expiresAt, field } = parseExpiry(body, now);
+  if (maxDays === null) return expiresAt;
+  if (expiresAt === null) {
+    // Names both fields, so the sentence reads whole ("expires_at or expires_in_days is required: …").
+    throw invalidField(
+      field,
+      `expires_at or expires_in_days is required: your organization requires keys to expire within ${maxDays} days`,
+    );
+  }
+  if (expiresAt > isoAt(now + maxDays * DAY_MS)) {
+    throw invalidField(field, `must be within the organization's maximum key lifetime of ${maxDays} days`);
+  }
+  return expiresAt;
 }

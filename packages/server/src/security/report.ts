@@ -7,8 +7,8 @@
  * keys only. Items name keys by id, name, prefix and last 4 characters: never a key, hash or secret.
  *
  * Status rules (docs/security-report.md): a check with no items passes; otherwise keys past the rotation
- * age and leaked keys still active fail, and keys without expiry, unused keys, unused scopes and admin keys
- * warn.
+ * age and leaked keys still active fail, and keys without expiry (API keys and service-account keys alike),
+ * unused keys, unused scopes and admin keys warn.
  */
 import { hasScope, isScope, type Mode, normalizeScopes, type Scope, scopesBeyond } from '@cohera/shared';
 import type { Kysely } from 'kysely';
@@ -98,7 +98,8 @@ export type SecurityCheck =
   | Check<'unused_scopes', UnusedScopesItem>
   | Check<'admin_keys', ApiKeyItem>
   | Check<'leaked_keys', LeakedKeyItem>
-  | Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem>;
+  | Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem>
+  | Check<'service_account_keys_without_expiry', ServiceAccountKeyItem>;
 
 export interface SecurityReport {
   object: 'security_report';
@@ -171,6 +172,7 @@ export async function buildSecurityReport(
       adminKeys(data),
       leakedKeys(data),
       serviceAccountKeysOlderThanPolicy(data),
+      serviceAccountKeysWithoutExpiry(data),
     ],
   };
 }
@@ -331,23 +333,13 @@ function serviceAccountKeysOlderThanPolicy(
 ): Check<'service_account_keys_older_than_policy', ServiceAccountKeyItem> {
   const items = data.serviceAccountKeys
     .filter((key) => ageDays(data.now, key.createdAt) >= data.rotationDays)
-    .map(
-      (key): ServiceAccountKeyItem => ({
-        key_id: key.id,
-        service_account_id: key.accountId,
-        service_account_name: key.accountName,
-        mode: key.mode,
-        scopes: key.scopes,
-        algorithm: key.algorithm,
-        origin: key.origin,
-        created_at: apiTime(key.createdAt),
-        age_days: ageDays(data.now, key.createdAt),
-        expires_at: apiTime(key.expiresAt),
-        last_used_at: apiTime(key.lastUsedAt),
-        action:
-          `Add a new key (POST /v1/service-accounts/${key.accountId}/keys), switch the service to it, then ` +
+    .map((key) =>
+      serviceAccountKeyItem(
+        data,
+        key,
+        `Add a new key (POST /v1/service-accounts/${key.accountId}/keys), switch the service to it, then ` +
           `delete this one (DELETE /v1/service-accounts/${key.accountId}/keys/${key.id}).`,
-      }),
+      ),
     );
   return {
     id: 'service_account_keys_older_than_policy',
@@ -356,6 +348,39 @@ function serviceAccountKeysOlderThanPolicy(
     suggested_action:
       'Rotate each key: add a new key to the account (an account may have several active keys), move the ' +
       'service to it, then delete the old key; tokens the old key signed stop working at once.',
+    items,
+  };
+}
+
+/**
+ * The service-account twin of `keys_without_expiry`: a key with no `expires_at` signs tokens until someone
+ * deletes it. Keys made before service-account keys obeyed the org's maximum lifetime have none, and so has
+ * any key made without an expiry where the org sets no maximum. A service-account key cannot be rolled, so
+ * the remedy is a new key with an expiry, then deleting this one.
+ */
+function serviceAccountKeysWithoutExpiry(
+  data: ReportData,
+): Check<'service_account_keys_without_expiry', ServiceAccountKeyItem> {
+  const items = data.serviceAccountKeys
+    .filter((key) => key.expiresAt === null)
+    .map((key) =>
+      serviceAccountKeyItem(
+        data,
+        key,
+        `Add a key that expires (POST /v1/service-accounts/${key.accountId}/keys with expires_in_days), ` +
+          'switch the service to it, then delete this one ' +
+          `(DELETE /v1/service-accounts/${key.accountId}/keys/${key.id}); tokens it signed stop working at once.`,
+      ),
+    );
+  return {
+    id: 'service_account_keys_without_expiry',
+    status: items.length === 0 ? 'pass' : 'warn',
+    title: 'Service-account keys that never expire',
+    suggested_action:
+      'Give every key an expiry (90 days is a good default): add a new key to the account with ' +
+      'expires_in_days (an account may have several active keys), move the service to it, then delete the ' +
+      'old key. Setting the organization’s policy.max_key_lifetime_days makes every new key expire, ' +
+      'service-account keys included.',
     items,
   };
 }
@@ -401,6 +426,27 @@ function apiKeyItem(data: ReportData, key: ActiveKey, action: string): ApiKeyIte
     expires_at: apiTime(key.expiresAt),
     last_used_at: apiTime(key.lastUsedAt),
     days_since_last_use: key.lastUsedAt === null ? null : ageDays(data.now, key.lastUsedAt),
+    action,
+  };
+}
+
+function serviceAccountKeyItem(
+  data: ReportData,
+  key: ActiveServiceAccountKey,
+  action: string,
+): ServiceAccountKeyItem {
+  return {
+    key_id: key.id,
+    service_account_id: key.accountId,
+    service_account_name: key.accountName,
+    mode: key.mode,
+    scopes: key.scopes,
+    algorithm: key.algorithm,
+    origin: key.origin,
+    created_at: apiTime(key.createdAt),
+    age_days: ageDays(data.now, key.createdAt),
+    expires_at: apiTime(key.expiresAt),
+    last_used_at: apiTime(key.lastUsedAt),
     action,
   };
 }

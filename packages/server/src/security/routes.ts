@@ -98,6 +98,7 @@ const SecurityReport = Type.Object({
       check('admin_keys', ApiKeyItem),
       check('leaked_keys', LeakedKeyItem),
       check('service_account_keys_older_than_policy', ServiceAccountKeyItem),
+      check('service_account_keys_without_expiry', ServiceAccountKeyItem),
     ]),
   ),
 });
@@ -112,7 +113,8 @@ export const securityReportRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         config: { access: { scope: 'admin' } },
         schema: {
           tags: ['Security'],
-          summary: 'Security report: keys without expiry, due for rotation, unused, over-scoped, admin',
+          summary:
+            'Security report: keys without expiry, due for rotation, unused, over-scoped, admin, leaked',
           response: { 200: SecurityReport },
         },
       },

@@ -2,7 +2,7 @@
  * `GET /v1/security/report` on every engine (DESIGN §4, §5.4), from constructed data and a manual clock:
  * each check's pass and non-pass case (keys without expiry, keys past the rotation policy and the org's own
  * policy, unused keys, scopes granted but unused with the suggested smaller list, admin keys, service-account
- * keys by age), revoked and expired keys ignored, tenancy by org and mode, `admin` required, and no key,
+ * keys by age and without expiry), revoked and expired keys ignored, tenancy by org and mode, `admin` required, and no key,
  * hash or private key in any response.
  */
 import assert from 'node:assert/strict';
@@ -34,6 +34,7 @@ const CHECK_IDS = [
   'admin_keys',
   'leaked_keys',
   'service_account_keys_older_than_policy',
+  'service_account_keys_without_expiry',
 ] as const;
 type CheckId = (typeof CHECK_IDS)[number];
 
@@ -223,6 +224,7 @@ forEachEngine('security report', (_engine, handle) => {
       'unused_keys',
       'unused_scopes',
       'service_account_keys_older_than_policy',
+      'service_account_keys_without_expiry',
     ] as const) {
       assert.equal(check(r, id).status, 'pass', id);
       assert.deepEqual(check(r, id).items, [], id);
@@ -501,6 +503,86 @@ forEachEngine('security report', (_engine, handle) => {
     assert.deepEqual(idsIn(sandboxed), [sandboxKey.private_key_id]);
   });
 
+  test('service_account_keys_without_expiry warns on keys with no expiry, not on expiring or expired ones', async () => {
+    const org = await newOrg();
+    const other = await newOrg();
+    const account = await createAccount(t, org.adminKey, ['read:*', 'write:suppliers']);
+    const forever = await generateKey(t, org.adminKey, account.id);
+    const keysUrl = `/v1/service-accounts/${account.id}/keys`;
+    const expiring = (await ok(t.call(org.adminKey, 'POST', keysUrl, { expires_in_days: 30 }), 201)).json<{
+      private_key_id: string;
+      private_key: string;
+    }>();
+    const shortLived = (await ok(t.call(org.adminKey, 'POST', keysUrl, { expires_in_days: 1 }), 201)).json<{
+      private_key_id: string;
+      private_key: string;
+    }>();
+    const sandbox = await createAccount(t, org.adminKey, ['read:*'], { mode: 'test' });
+    const sandboxKey = await generateKey(t, org.adminKey, sandbox.id);
+    const theirAccount = await createAccount(t, other.adminKey, ['read:*']);
+    const theirKey = await generateKey(t, other.adminKey, theirAccount.id);
+    for (const file of [forever, expiring, shortLived, sandboxKey, theirKey]) {
+      secrets.push(file.private_key.split('\n')[1]!);
+    }
+    clock.advance(2 * DAY);
+
+    const r = await report(org.adminKey);
+    const noExpiry = check(r, 'service_account_keys_without_expiry');
+    assert.equal(noExpiry.status, 'warn');
+    assert.match(noExpiry.title, /Service-account keys that never expire/);
+    assert.match(noExpiry.suggested_action, /expires_in_days/);
+    assert.match(noExpiry.suggested_action, /max_key_lifetime_days/);
+    // The expiring key is not listed; the one that expired is in no check at all.
+    assert.deepEqual(idsIn(noExpiry), sorted(forever.private_key_id, sandboxKey.private_key_id));
+    assert.ok(!allIds(r).has(shortLived.private_key_id));
+    assert.ok(!allIds(r).has(theirKey.private_key_id), 'another org’s key is not in this report');
+    const it = item(noExpiry, forever.private_key_id);
+    assert.deepEqual(Object.keys(it).sort(), [
+      'action',
+      'age_days',
+      'algorithm',
+      'created_at',
+      'expires_at',
+      'key_id',
+      'last_used_at',
+      'mode',
+      'origin',
+      'scopes',
+      'service_account_id',
+      'service_account_name',
+    ]);
+    assert.equal(it.service_account_id, account.id);
+    assert.equal(it.service_account_name, account.name);
+    assert.deepEqual([...it.scopes].sort(), ['read:*', 'write:suppliers']);
+    assert.equal(it.expires_at, null);
+    assert.equal(it.age_days, 2);
+    assert.match(it.action, new RegExp(`POST /v1/service-accounts/${account.id}/keys with expires_in_days`));
+    assert.match(
+      it.action,
+      new RegExp(`DELETE /v1/service-accounts/${account.id}/keys/${forever.private_key_id}`),
+    );
+    // Young keys are listed: the check is about the expiry, not the age.
+    assert.equal(check(r, 'service_account_keys_older_than_policy').status, 'pass');
+
+    // The other org sees its own key only; a test-mode admin key sees the test account's key only.
+    const theirs = check(await report(other.adminKey), 'service_account_keys_without_expiry');
+    assert.deepEqual(idsIn(theirs), [theirKey.private_key_id]);
+    const testAdmin = await newKey(org, ['admin'], 'test');
+    const sandboxed = check(await report(testAdmin.key), 'service_account_keys_without_expiry');
+    assert.deepEqual(idsIn(sandboxed), [sandboxKey.private_key_id]);
+
+    // Once the service has moved to the expiring key, deleting the keys without expiry makes the check pass.
+    for (const [id, file] of [
+      [account.id, forever],
+      [sandbox.id, sandboxKey],
+    ] as const) {
+      await ok(t.call(org.adminKey, 'DELETE', `/v1/service-accounts/${id}/keys/${file.private_key_id}`), 204);
+    }
+    const fixed = check(await report(org.adminKey), 'service_account_keys_without_expiry');
+    assert.equal(fixed.status, 'pass');
+    assert.deepEqual(fixed.items, []);
+  });
+
   test('tenancy: another org’s keys never appear; a test-mode admin key sees test keys only', async () => {
     const ours = await newOrg();
     const theirs = await newOrg();
@@ -523,6 +605,7 @@ forEachEngine('security report', (_engine, handle) => {
       assert.ok(liveIds.has(id), id);
     for (const id of theirKeys) assert.ok(!liveIds.has(id), id);
     assert.deepEqual(check(live, 'service_account_keys_older_than_policy').items, []);
+    assert.deepEqual(check(live, 'service_account_keys_without_expiry').items, []);
 
     const sandbox = await report(testAdmin.key);
     assert.deepEqual(sandbox.modes, ['test']);

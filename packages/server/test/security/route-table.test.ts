@@ -24,6 +24,9 @@ import { type EngineHandle, prepareEngine } from '../support/engines.ts';
 const PUBLIC_ROUTES = [
   'GET /health',
   'HEAD /health',
+  // Readiness: says only whether this node's database answers (system/ready.ts).
+  'GET /ready',
+  'HEAD /ready',
   'GET /openapi.json',
   'HEAD /openapi.json',
   'GET /auth/login',

@@ -77,6 +77,7 @@ __all__ = [
     "SecurityReportCheck5Item",
     "SecurityReportCheck6",
     "SecurityReportCheck6Item",
+    "SecurityReportCheck7",
     "SecurityReportPolicy",
     "ServiceAccount",
     "ServiceAccountCreateParams",
@@ -827,13 +828,22 @@ class SecurityReportCheck6(TypedDict):
     items: list[SecurityReportCheck6Item]
 
 
+class SecurityReportCheck7(TypedDict):
+    id: Literal["service_account_keys_without_expiry"]
+    #: `pass` when the check found nothing; otherwise `warn` or `fail` (see the docs)
+    status: Literal["pass", "warn", "fail"]
+    title: str
+    suggested_action: str
+    items: list[SecurityReportCheck6Item]
+
+
 class SecurityReport(TypedDict):
     object: Literal["security_report"]
     generated_at: str
     #: The modes whose keys the report covers
     modes: list[Literal["live", "test"]]
     policy: SecurityReportPolicy
-    checks: list[SecurityReportCheck0 | SecurityReportCheck1 | SecurityReportCheck2 | SecurityReportCheck3 | SecurityReportCheck4 | SecurityReportCheck5 | SecurityReportCheck6]
+    checks: list[SecurityReportCheck0 | SecurityReportCheck1 | SecurityReportCheck2 | SecurityReportCheck3 | SecurityReportCheck4 | SecurityReportCheck5 | SecurityReportCheck6 | SecurityReportCheck7]
 
 
 class ServiceAccount(TypedDict):

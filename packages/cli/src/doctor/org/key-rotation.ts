@@ -1,7 +1,8 @@
 /**
  * `key_rotation` — keys against the org's rotation policy, from the security report:
  * `keys_older_than_policy` and `service_account_keys_older_than_policy` fail (a rule the org set is
- * broken), `keys_without_expiry` warns (a key that lives until someone revokes it).
+ * broken), `keys_without_expiry` and `service_account_keys_without_expiry` warn (a key that lives until
+ * someone revokes or deletes it).
  */
 import type { SecurityReport } from '../../sdk.ts';
 import { type DoctorCheck, listSome, plural } from '../check.ts';
@@ -14,6 +15,7 @@ export function keyRotation(report: SecurityReport): DoctorCheck {
   const old = reportCheck(report, 'keys_older_than_policy');
   const noExpiry = reportCheck(report, 'keys_without_expiry');
   const oldAccounts = reportCheck(report, 'service_account_keys_older_than_policy');
+  const accountsNoExpiry = reportCheck(report, 'service_account_keys_without_expiry');
   const details: string[] = [];
   const fixes: string[] = [];
   if (old && old.items.length > 0) {
@@ -33,8 +35,8 @@ export function keyRotation(report: SecurityReport): DoctorCheck {
     );
     if (first) {
       fixes.push(
-        `\`cohera service-accounts keys create ${first.service_account_id} --out service-account.json\`, ` +
-          `deploy it, then \`cohera service-accounts keys delete ${first.service_account_id} ${first.key_id}\``,
+        `\`cohera service-accounts keys create ${first.service_account_id} --out service-account.json ` +
+          `--expires-in-days ${days}\`, deploy it, then \`cohera service-accounts keys delete ${first.service_account_id} ${first.key_id}\``,
       );
     }
   }
@@ -50,9 +52,24 @@ export function keyRotation(report: SecurityReport): DoctorCheck {
       );
     }
   }
+  if (accountsNoExpiry && accountsNoExpiry.items.length > 0) {
+    const first = accountsNoExpiry.items[0];
+    details.push(
+      `${plural(accountsNoExpiry.items.length, 'service-account key')} without expiry: ${listSome(
+        accountsNoExpiry.items.map((item) => `${item.service_account_name} (${item.key_id})`),
+      )}`,
+    );
+    if (first) {
+      fixes.push(
+        `\`cohera service-accounts keys create ${first.service_account_id} --out service-account.json ` +
+          `--expires-in-days ${days}\`, deploy it, then ` +
+          `\`cohera service-accounts keys delete ${first.service_account_id} ${first.key_id}\``,
+      );
+    }
+  }
   return {
     id: 'key_rotation',
-    status: worst([old?.status ?? 'pass', oldAccounts?.status ?? 'pass', noExpiry?.status ?? 'pass']),
+    status: worst([old, oldAccounts, noExpiry, accountsNoExpiry].map((check) => check?.status ?? 'pass')),
     title: TITLE,
     detail: details.length > 0 ? details.join('; ') : `every key expires within ${days} days of its creation`,
     fix: fixes.length > 0 ? fixes.join('; ') : null,

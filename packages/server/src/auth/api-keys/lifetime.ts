@@ -1,34 +1,17 @@
 /**
- * A new key's expiry under the organization's key policy (DESIGN §5.1): `max_key_lifetime_days` caps what
- * `POST /v1/api-keys` asks for, and what a roll asks for or inherits, so no way of making a key outlives
- * the policy.
+ * A rolled key's expiry under the organization's key policy (DESIGN §5.1): `max_key_lifetime_days` caps what
+ * a roll inherits, as `requestedExpiry` (grants.ts, shared with service-account keys) caps what
+ * `POST /v1/api-keys` and a roll ask for, so no way of making a key outlives the policy.
  */
 import { isoAt } from '../../clock.ts';
-import { invalidField } from '../../http/errors.ts';
 import type { ApiKeysTable } from '../../storage/schema.ts';
-import { type ExpiryInput, parseExpiry } from '../grants.ts';
+import type { ExpiryInput } from '../grants.ts';
 
 const DAY_MS = 86_400_000;
 
 /** Whether the body names an expiry at all (a roll without one keeps the old key's lifetime length). */
 export function asksForExpiry(body: ExpiryInput): boolean {
   return body.expires_at !== undefined || body.expires_in_days !== undefined;
-}
-
-/**
- * The expiry a body asks for (`expires_at` or `expires_in_days`; neither means never), refused with a 400
- * naming the field when the org requires keys to expire, or to expire sooner.
- */
-export function requestedExpiry(body: ExpiryInput, now: number, maxDays: number | null): string | null {
-  const { expiresAt, field } = parseExpiry(body, now);
-  if (maxDays === null) return expiresAt;
-  if (expiresAt === null) {
-    throw invalidField(field, `your organization requires keys to expire within ${maxDays} days`);
-  }
-  if (expiresAt > isoAt(now + maxDays * DAY_MS)) {
-    throw invalidField(field, `must be within the organization's maximum key lifetime of ${maxDays} days`);
-  }
-  return expiresAt;
 }
 
 /** The last second of a UTC day, which is what an expiry given as a plain date means (`2027-01-31`). */

@@ -12,14 +12,19 @@ import { actorOf, requestOf } from '../../audit/log.ts';
 import { isoAt } from '../../clock.ts';
 import { invalidField, notFound } from '../../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/pagination.ts';
-import { findOrg } from '../../orgs/repository.ts';
 import { IdParams, requireIdShape, TimestampInput } from '../../resources/common.ts';
 import type { ApiKeysTable } from '../../storage/schema.ts';
 import { UsageDay, UsageQuery, usageDates, usageSeries } from '../../usage/daily.ts';
 import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext, RouteAccess } from '../context.ts';
-import { manageableModes, modeToCreate, requireGrantable } from '../grants.ts';
-import { asksForExpiry, inheritedExpiry, requestedExpiry } from './lifetime.ts';
+import {
+  manageableModes,
+  maxKeyLifetimeDays,
+  modeToCreate,
+  requestedExpiry,
+  requireGrantable,
+} from '../grants.ts';
+import { asksForExpiry, inheritedExpiry } from './lifetime.ts';
 import { presentApiKey } from './present.ts';
 import {
   claimKeyForRoll,
@@ -108,9 +113,7 @@ export const apiKeyRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const present = (row: ApiKeysTable) =>
       presentApiKey(row, clock.now(), (id, stored) => usage.lastUseOf(id, stored));
 
-    /** The org's maximum key lifetime (null: no limit), read when a key is made so a change applies at once. */
-    const maxLifetimeDays = async (auth: AuthContext) =>
-      (await findOrg(db, auth.orgId))?.max_key_lifetime_days ?? null;
+    const maxLifetimeDays = (auth: AuthContext) => maxKeyLifetimeDays(db, auth.orgId);
 
     app.post(
       '/v1/api-keys',

@@ -1,7 +1,9 @@
 /**
  * `/v1/service-accounts` (DESIGN §4): accounts with a scope ceiling, and their keys. A generated key's
  * private half is returned once, inside `service-account.json`, and never stored; an uploaded key is public
- * only. Deleting a key or an account takes effect on every node within a second (invalidation bus).
+ * only. A key's lifetime follows the rules of API keys (`expires_at` / `expires_in_days`, capped by the
+ * org's `max_key_lifetime_days`). Deleting a key or an account takes effect on every node within a second
+ * (invalidation bus).
  */
 import { normalizeScopes, SCOPES } from '@cohera/shared';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -15,7 +17,13 @@ import { IdParams, requireIdShape, TimestampInput } from '../../resources/common
 import type { ServiceAccountKeysTable, ServiceAccountsTable } from '../../storage/schema.ts';
 import { emitChange } from '../../webhooks/produce.ts';
 import type { AuthContext } from '../context.ts';
-import { manageableModes, modeToCreate, parseExpiry, requireGrantable } from '../grants.ts';
+import {
+  manageableModes,
+  maxKeyLifetimeDays,
+  modeToCreate,
+  requestedExpiry,
+  requireGrantable,
+} from '../grants.ts';
 import { type GeneratedKeyPair, generateServiceAccountKeyPair, validatePublicKey } from './key-material.ts';
 import {
   type AccountScope,
@@ -272,7 +280,10 @@ export const serviceAccountRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =
         const account = await requireAccount(auth, request.params.id);
         const body = request.body;
         const now = clock.now();
-        const { expiresAt } = parseExpiry(body, now);
+        // The org's maximum key lifetime binds these keys as it binds API keys (one rule, grants.ts): under
+        // it a key must ask for an expiry within the cap; without it, no expiry means the key never expires
+        // (the security report's service_account_keys_without_expiry check then lists it).
+        const expiresAt = requestedExpiry(body, now, await maxKeyLifetimeDays(db, account.org_id));
         if (body.algorithm !== undefined && body.public_key === undefined) {
           throw invalidField('body/algorithm', 'applies only with public_key (generated keys are ES256)');
         }

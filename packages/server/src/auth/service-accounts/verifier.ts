@@ -19,6 +19,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
+import type { Freshness } from '../../state/credential-freshness.ts';
 import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
@@ -53,6 +54,11 @@ export interface ServiceAccountVerifierOptions {
   keyTtlMs?: number;
   /** How long a cached token is served before its key and account are read again. */
   recheckMs?: number;
+  /**
+   * Overrides `recheckMs` with a bound that follows the invalidation bus (state/credential-freshness.ts),
+   * and also caps how long a key row is reused.
+   */
+  freshness?: Freshness;
 }
 
 function invalid(detail: string): ApiError {
@@ -63,7 +69,8 @@ export class ServiceAccountVerifier implements BearerVerifier {
   readonly name = 'service-account-jwt';
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
-  readonly #options: Required<ServiceAccountVerifierOptions>;
+  readonly #options: Required<Omit<ServiceAccountVerifierOptions, 'freshness'>>;
+  readonly #freshness: Freshness;
   readonly #tokens: VerifiedTokenCache<TokenEntry>;
   readonly #keys = new Map<string, KeyEntry>();
 
@@ -76,7 +83,8 @@ export class ServiceAccountVerifier implements BearerVerifier {
       recheckMs: CREDENTIAL_RECHECK_MS,
       ...options,
     };
-    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#options.recheckMs);
+    this.#freshness = options.freshness ?? { recheckMs: this.#options.recheckMs };
+    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#freshness);
   }
 
   get hits(): number {
@@ -199,7 +207,8 @@ export class ServiceAccountVerifier implements BearerVerifier {
   async #loadKey(kid: string): Promise<KeyEntry> {
     const now = this.#clock.now();
     const cached = this.#keys.get(kid);
-    if (cached && cached.staleAt > now) return cached;
+    // A token is only as fresh as its key row (`checkedAt: loadedAt`), so the row obeys the same bound.
+    if (cached && cached.staleAt > now && now - cached.loadedAt < this.#freshness.recheckMs) return cached;
     const generation = this.#tokens.generation;
     const key = await findVerificationKey(this.#db, kid);
     const entry: KeyEntry = {

@@ -61,7 +61,12 @@ class ServiceAccounts(Resource):
     ) -> ServiceAccountKeyFile | ServiceAccountKey:
         """Without ``public_key``: the server generates a key pair and answers with the key file
         (``ServiceAccountKeyFile``, its private key shown only now; save it for
-        ``ServiceAccount.from_file``). With one: the key is registered (``ServiceAccountKey``)."""
+        ``ServiceAccount.from_file``). With one: the key is registered (``ServiceAccountKey``).
+
+        The lifetime is given as for API keys: ``expires_in_days`` or ``expires_at`` (a plain date means
+        the end of that day in UTC), or neither for a key that never expires (the security report's
+        ``service_account_keys_without_expiry`` lists it). Under the organization's
+        ``max_key_lifetime_days`` an expiry within it is required (``ValidationError`` otherwise)."""
         body = fields(
             public_key=public_key,
             algorithm=algorithm,
