@@ -1,9 +1,10 @@
 /**
  * The webhook rows of `npm run bench` (DESIGN §7: "writing the outbox row adds ≤ 10 % to a write request;
  * one node delivers ≥ 1,000 messages/s to a local receiver; an event reaches an idle receiver within 1 s
- * (p99)"). bench/run.ts owns the table; this file owns what only these rows need: the local receivers, the
- * servers' set-up (each on a data dir of its own, so no other server's delivery worker claims their
- * deliveries: every node delivers), and the two measurements that are not a load of one request.
+ * (p99)"). bench/rows.ts declares these rows and bench/report.ts owns the table; this file owns what only
+ * these rows need: the local receivers, the servers' set-up (each on a data dir of its own, so no other
+ * server's delivery worker claims their deliveries: every node delivers), and the two measurements that
+ * are not a load of one request.
  *
  * - `webhook-outbox` vs `webhook-outbox-none`: `POST /v1/certificates` in the live mode, where one endpoint
  *   subscribes to `certificate.created`, against the same in the test mode of the same org and server,
@@ -75,7 +76,7 @@ export class Receiver {
   }
 }
 
-/** What bench/run.ts lends this file: its CLI runner, server starter and authenticated fetch. */
+/** What bench/rows.ts lends this file from bench/runner.ts: the CLI runner, server starter and authenticated fetch. */
 export interface BenchHelpers<T extends WebhookTarget = WebhookTarget> {
   cli(dataDir: string, args: string[]): Promise<unknown>;
   startCohera(dataDir: string, extra: Record<string, string>): Promise<T>;
@@ -88,7 +89,7 @@ export interface BenchHelpers<T extends WebhookTarget = WebhookTarget> {
   ): Promise<{ json: Record<string, unknown> }>;
 }
 
-/** A running cohera server as bench/run.ts knows it. */
+/** A running cohera server as bench/runner.ts knows it (its Target). */
 export interface WebhookTarget {
   url: string;
   server: { child: { pid?: number | undefined } };
@@ -144,6 +145,8 @@ export async function startWebhookServer<T extends WebhookTarget>(
     `webhooks-${kind}@example.com`,
     '--tier',
     'enterprise',
+    // A new database on purpose, whatever may be serving COHERA_PORT (a developer's own server).
+    '--yes',
     '--json',
   ])) as { org_id: string; api_key: string };
   await helpers.cli(dataDir, [
@@ -217,7 +220,7 @@ export async function closeReceivers(setup: WebhookSetup | undefined): Promise<v
   await Promise.all(setup?.receivers.map((receiver) => receiver.close()) ?? []);
 }
 
-/** What a webhook row's run reports, shaped like bench/run.ts's RunMeasurement. */
+/** What a webhook row's run reports, shaped like bench/runner.ts's RunMeasurement. */
 export interface WebhookRunMeasurement {
   tool: 'webhook-recover' | 'webhook-latency';
   requests: number;

@@ -21,6 +21,7 @@ import {
   POSTGRES_ADMIN_URL,
   postgresReachable,
 } from '../../server/test/support/engines.ts';
+import { freePort } from '../../server/test/support/oauth.ts';
 
 const BIN = fileURLToPath(new URL('../bin/cohera.js', import.meta.url));
 const API_KEY = /^ck_live_[0-9A-Za-z]{38}$/;
@@ -32,13 +33,19 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * A port no Cohera server answers on. Bootstrap into a new data dir refuses while one answers on
+ * COHERA_PORT (fresh-database.ts), and a developer's own `npm start` may hold the default 8080.
+ */
+const UNSERVED_PORT = String(await freePort());
+
 /** The parent's environment without any COHERA_* setting (nor the test runner's own marker). */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('COHERA_') && !name.startsWith('NODE_TEST')) env[name] = value;
   }
-  return { ...env, ...extra };
+  return { ...env, COHERA_PORT: UNSERVED_PORT, ...extra };
 }
 
 function cohera(args: string[], env: Record<string, string>): Promise<Run> {

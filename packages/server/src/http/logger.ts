@@ -1,11 +1,14 @@
 /**
  * The pino logger. Redaction is the second line of defence: the code never logs a credential on purpose,
  * and these paths make sure a header, cookie or secret-bearing field that reaches a log is censored.
+ * Output is JSON lines, or for a person at a terminal the same events rendered readably (prettyDestination).
  */
 
+import { stripVTControlCharacters } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, pino } from 'pino';
-import type { LogLevel } from '../config.ts';
+import { prettyFactory } from 'pino-pretty';
+import type { Config, LogLevel } from '../config.ts';
 
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -50,6 +53,61 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
     },
     destination,
   );
+}
+
+/**
+ * Where the server's own logs go: stdout as JSON lines (pino's default), or rendered for people. Tests and
+ * tools that hand buildApp a destination get JSON there whatever the format.
+ */
+export function logDestination(
+  config: Pick<Config, 'logFormat' | 'logColor'>,
+): DestinationStream | undefined {
+  return config.logFormat === 'pretty' ? prettyDestination(config.logColor) : undefined;
+}
+
+/**
+ * One readable line per event on stdout: `[12:04:05] WARN: message {"key":"value"}`. A synchronous stream that
+ * renders each line pino has already serialised, so redaction (in pino, before the stream) applies unchanged,
+ * and nothing is lost when the process exits right after logging. pino-pretty's worker-thread transport is
+ * not used: it would be asynchronous, and a second thread for a terminal's worth of lines is not worth it.
+ */
+export function prettyDestination(
+  color: boolean,
+  out: { write(text: string): unknown } = pino.destination({ dest: 1, sync: true }),
+): DestinationStream {
+  const render = prettyFactory({
+    colorize: color,
+    translateTime: 'SYS:HH:MM:ss',
+    // Request lines carry these three; prettyMessage folds them into the message.
+    ignore: 'pid,hostname,service,req,res,responseTime',
+    singleLine: true,
+    messageFormat: prettyMessage,
+  });
+  return { write: (line: string) => out.write(render(line)) };
+}
+
+/** Text from a request (its path) printed on a terminal: no escape sequences or control characters. */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point.
+  return stripVTControlCharacters(text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/**
+ * A request line reads `incoming request GET /v1/certificates from 127.0.0.1` and `request completed 200 in
+ * 3 ms` instead of nested JSON. pino-pretty leaves a message-format function's output as it is, so control
+ * characters are removed here.
+ */
+function prettyMessage(log: Record<string, unknown>, messageKey: string): string {
+  const parts = [String(log[messageKey] ?? '')];
+  const req = log.req as { method?: unknown; url?: unknown; remote_address?: unknown } | undefined;
+  if (req && typeof req === 'object') {
+    parts.push(`${req.method} ${req.url}`);
+    if (req.remote_address) parts.push(`from ${req.remote_address}`);
+  }
+  const res = log.res as { statusCode?: unknown } | undefined;
+  if (res && typeof res === 'object') parts.push(String(res.statusCode));
+  if (typeof log.responseTime === 'number') parts.push(`in ${log.responseTime.toFixed(1)} ms`);
+  return printable(parts.join(' '));
 }
 
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';

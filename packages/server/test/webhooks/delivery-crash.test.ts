@@ -80,10 +80,13 @@ test('an event whose delivery was cut by SIGKILL is delivered by the next proces
     // The lease is the timeout plus a margin: a short timeout keeps the wait for the dead node's claim short.
     COHERA_WEBHOOK_TIMEOUT_SECONDS: '2',
   };
+  const port = await freePort();
+  // Bootstrap with the port the server will use: bootstrap refuses to make a new database while another
+  // Cohera server answers on its configured port (a developer's own on 8080, say).
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [BIN, 'admin', 'bootstrap', '--org', 'Crash', '--email', 'crash@example.com', '--json'],
-    { env: nodeEnv(env) },
+    { env: nodeEnv({ ...env, COHERA_PORT: String(port) }) },
   );
   const adminKey = (JSON.parse(stdout) as { api_key: string }).api_key;
   const held: ServerResponse[] = [];
@@ -93,7 +96,6 @@ test('an event whose delivery was cut by SIGKILL is delivered by the next proces
     else res.writeHead(204).end();
   });
 
-  const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const call = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${base}${path}`, {

@@ -16,7 +16,7 @@ export interface AuditResealOptions {
 
 export async function runAuditReseal(options: AuditResealOptions, ctx: CliContext): Promise<void> {
   if ((options.org === undefined) === !options.all) throw new UsageError('give either --org ORG_ID or --all');
-  await withDatabase(async (settings, database) => {
+  await withDatabase({ create: 'never' }, ctx, async (settings, database) => {
     if (options.org !== undefined && !(await findOrg(database.db, options.org))) {
       throw new CliError(`no organization with id ${options.org}`, 1, 'not_found');
     }

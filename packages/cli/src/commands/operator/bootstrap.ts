@@ -9,13 +9,16 @@ export interface BootstrapOptions {
   org?: string;
   email?: string;
   tier?: string;
+  /** Create a new database even though a Cohera server already answers on the port (fresh-database.ts). */
+  yes?: boolean;
 }
 
 export async function runBootstrap(options: BootstrapOptions, ctx: CliContext): Promise<void> {
   const orgName = required('--org', options.org);
   const email = required('--email', options.email);
   const tier = parseTier(options.tier, 'free');
-  await withDatabase(async (settings, database) => {
+  const policy = { create: 'unless-served', yes: options.yes === true } as const;
+  await withDatabase(policy, ctx, async (settings, database) => {
     const result = await bootstrap(
       database.db,
       { orgName, email, tier },
@@ -31,6 +34,9 @@ export async function runBootstrap(options: BootstrapOptions, ctx: CliContext): 
       return;
     }
     const { bold } = ctx.output.color;
+    // The key is printed once, as the value of its export line: the line a person pastes into the shell
+    // that calls the API (README's tour), so there is no second copy of it to scroll past or screenshot,
+    // and no placeholder line that pastes as a broken command.
     ctx.output.line(
       [
         `Created organization ${result.org_id} (${tier}) and its owner.`,
@@ -38,11 +44,14 @@ export async function runBootstrap(options: BootstrapOptions, ctx: CliContext): 
         '',
         `  email      ${result.email}`,
         `  password   ${bold(result.password)}`,
-        `  api key    ${bold(result.api_key)}`,
+        '',
+        `  export COHERA_BASE_URL=${settings.publicUrl}`,
+        `  export COHERA_API_KEY=${bold(result.api_key)}`,
         '',
         'The password and the API key are shown only now: store them in a secret manager.',
-        `Sign in to the dashboard at ${settings.publicUrl}/dashboard/ with the email and password,`,
-        'or call the API with: Authorization: Bearer <api key>',
+        `Sign in to the dashboard at ${settings.publicUrl}/dashboard/ with the email and password.`,
+        'Paste the two export lines into the shell you call the API from (the tour in README.md does);',
+        'every request carries the key as: Authorization: Bearer $COHERA_API_KEY',
       ].join('\n'),
     );
     if (ctx.output.isTTY) ctx.output.warn('the password and the API key above are not shown again');

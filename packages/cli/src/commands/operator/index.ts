@@ -9,17 +9,17 @@ import type { CliContext } from '../../context.ts';
 const CONFIG_NOTE =
   '\nConfiguration comes from the environment, as for the server (COHERA_DATA_DIR, COHERA_DATABASE_URL, …).';
 
+const FRESH_NOTE =
+  '\nWith no database there yet, it first asks whether a Cohera server already answers on COHERA_HOST:COHERA_PORT' +
+  '\n(GET /health): if one does, it uses another database, and bootstrap stops (exit 2; on a terminal it asks).';
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('server')
     .description('run the Cohera server (configured by COHERA_* environment variables)')
     .addHelpText('after', `\nExample:\n  COHERA_PORT=8080 cohera server${CONFIG_NOTE}`)
     .action(async () => {
-      const [{ startServer }, { serverConfig }] = await Promise.all([
-        import('@cohera/server'),
-        import('./config.ts'),
-      ]);
-      await startServer(serverConfig()); // keeps running until a signal
+      await (await import('./server.ts')).runServer();
     });
 
   const admin = program
@@ -36,9 +36,13 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--org <name>', 'the organization name (required)')
     .option('--email <email>', "the owner's email (required)")
     .option('--tier <tier>', 'free, pro or enterprise', 'free')
+    .option(
+      '-y, --yes',
+      'create a new database even though a Cohera server already answers on COHERA_PORT (it uses another one)',
+    )
     .addHelpText(
       'after',
-      `\nExample:\n  cohera admin bootstrap --org Acme --email owner@example.com --json${CONFIG_NOTE}`,
+      `\nExample:\n  cohera admin bootstrap --org Acme --email owner@example.com --json${CONFIG_NOTE}${FRESH_NOTE}`,
     )
     .action(async (options) => {
       await (await import('./bootstrap.ts')).runBootstrap(options, ctx);

@@ -11,7 +11,7 @@ import type { CliContext } from '../../context.ts';
 import { withDatabase } from './config.ts';
 
 export async function runRotateSigningKey(options: { revokeOld?: boolean }, ctx: CliContext): Promise<void> {
-  await withDatabase(async (settings, database) => {
+  await withDatabase({ create: 'never' }, ctx, async (settings, database) => {
     if (!options.revokeOld) {
       const kid = await rotateSigningKey(database.db, settings.masterKey, Date.now());
       if (ctx.jsonMode) return ctx.output.json({ kid });

@@ -20,7 +20,7 @@ export async function runSetTier(options: SetTierOptions, ctx: CliContext): Prom
   if ((perMinute !== null || perDay !== null) && tier !== 'enterprise') {
     throw new UsageError('--per-minute and --per-day set custom limits, which only the enterprise tier has');
   }
-  await withDatabase(async (settings, database) => {
+  await withDatabase({ create: 'never' }, ctx, async (settings, database) => {
     const org = await setTier(
       database.db,
       orgId,
