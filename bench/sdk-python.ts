@@ -18,7 +18,7 @@ import { freePort, makeTempDir, pinningEnabled, removeTempDir, spawnNode, stop }
 const BENCH = fileURLToPath(new URL('.', import.meta.url));
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
-/** The shape of run.ts's micro rows (declared there; kept structurally equal here). */
+/** The shape of bench/micro.ts's rows (declared there; kept structurally equal here). */
 export interface PythonMicroRow {
   id: string;
   name: string;
@@ -39,7 +39,7 @@ interface PythonBenchResult {
   cpuPct: number | null;
 }
 
-/** The certificate the real server returns in bench/run.ts's fixture shape (same bytes for both clients). */
+/** The certificate the real server returns in bench/fixture.ts's fixture shape (same bytes for both clients). */
 const CERTIFICATE = {
   id: 'cert_0357HqCHP1baFffZEYBPGP',
   object: 'certificate',

@@ -89,19 +89,29 @@ export interface Spawned {
   exited: Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  role: Role;
+  stdout?: 'pipe' | 'ignore';
+  nodeArgs?: readonly string[];
+  /**
+   * A command that runs Node, before it (`valgrind --tool=callgrind …` in the instruction-count mode). It
+   * must not fork: the child's pid stays the pid of the process running the script.
+   */
+  wrapper?: readonly string[];
+}
+
 /**
  * Spawns a Node script with the same Node binary (the pinned one when run through npm), pinned to the
  * role's core when possible. The child is registered for cleanup.
  */
-export function spawnNode(
-  script: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; role: Role; stdout?: 'pipe' | 'ignore'; nodeArgs?: readonly string[] },
-): Spawned {
+export function spawnNode(script: string, args: readonly string[], options: SpawnOptions): Spawned {
   const nodeArgs = ['--disable-warning=ExperimentalWarning', ...(options.nodeArgs ?? []), script, ...args];
-  const [command, commandArgs] = pinning
-    ? ['taskset', ['-c', options.role === 'server' ? '0' : '1', process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+  const wrapped = [...(options.wrapper ?? []), process.execPath, ...nodeArgs];
+  const [command, ...commandArgs] = pinning
+    ? ['taskset', '-c', options.role === 'server' ? '0' : '1', ...wrapped]
+    : wrapped;
+  if (command === undefined) throw new Error('spawnNode: nothing to run');
   const child = spawn(command, commandArgs, {
     env: options.env ?? process.env,
     stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],

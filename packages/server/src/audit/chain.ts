@@ -191,16 +191,21 @@ export class AuditChain {
     const rows: AuditEventsTable[] = [];
     for (const event of events) {
       seq++;
-      const unhashed = { ...event, seq, prev_hash: prev };
-      const row = { ...unhashed, hash: this.hashOf(unhashed) };
+      // One object per row, filled in place: this loop runs once per API call under `all`.
+      const row = { ...event, seq, prev_hash: prev, hash: '' };
+      row.hash = this.hashOf(row);
       rows.push(row);
       prev = row.hash;
     }
     const postgres = trx.getExecutor().adapter instanceof PostgresAdapter;
     for (let i = 0; i < rows.length; i += BATCH) {
-      const batch = rows.slice(i, i + BATCH);
-      const parameters = batch.flatMap((row) => COLUMNS.map((column) => row[column]));
-      await trx.executeQuery(CompiledQuery.raw(insertSql(batch.length, postgres), parameters));
+      const end = Math.min(rows.length, i + BATCH);
+      const parameters: unknown[] = [];
+      for (let r = i; r < end; r++) {
+        const row = rows[r] as AuditEventsTable;
+        for (const column of COLUMNS) parameters.push(row[column]);
+      }
+      await trx.executeQuery(CompiledQuery.raw(insertSql(end - i, postgres), parameters));
     }
     await trx
       .updateTable('audit_chain_heads')

@@ -130,7 +130,11 @@ export class AuditLog {
       request_id: input.request?.requestId ?? null,
       metadata: JSON.stringify(input.metadata ?? {}),
     };
-    this.#log.info({ audit: { ...event, metadata: input.metadata ?? {} } }, 'audit');
+    // The line's object is built only when it will be written: a server logging at `warn` (or a busy one
+    // under COHERA_AUDIT_API_CALLS=all) would otherwise copy every event for nothing.
+    if (this.#log.isLevelEnabled('info')) {
+      this.#log.info({ audit: { ...event, metadata: input.metadata ?? {} } }, 'audit');
+    }
     return event;
   }
 

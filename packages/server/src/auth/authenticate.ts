@@ -53,6 +53,9 @@ function isCredentialFailure(error: unknown): boolean {
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** `Bearer ` and the start every API key shares (`ck_live_`, `ck_test_`). */
+const CACHED_KEY_PREFIX = 'Bearer ck_';
+
 /** Dashboard sessions pick the data mode per request (the dashboard's live/test switch). */
 export const MODE_HEADER = 'cohera-mode';
 
@@ -125,6 +128,17 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     return sessionToken ? fromSession(request, sessionToken) : null;
   }
 
+  /**
+   * The hot path: an API key this node has already verified. A cache hit means the presented string hashes
+   * to a key that passed the format and checksum checks when it was cached, so it is exactly a well-formed
+   * key and the header is exactly `Bearer <key>`: none of the mistakes `bearerCredential` names (each a
+   * regular expression) can apply. Anything else (a miss, another scheme or credential) takes the full path.
+   */
+  function cachedApiKey(authorization: string, request: FastifyRequest): AuthContext | undefined {
+    if (!authorization.startsWith(CACHED_KEY_PREFIX)) return undefined;
+    return deps.apiKeys.verifyCached(authorization.slice(7), request.receivedAt || deps.clock.now());
+  }
+
   const fail = (request: FastifyRequest, error: unknown, done: Done) => {
     if (isCredentialFailure(error)) {
       failures?.recordFailure(request.ip).catch(() => {});
@@ -145,22 +159,25 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
   };
 
   return function authenticationStep(request: FastifyRequest, done: Done) {
-    const access = request.routeOptions.config.access;
+    const access = (request.routeConfig ?? request.routeOptions.config).access;
     // Before anything else, public routes included: a credential in the URL is exposed whatever happens next.
     const inQuery = credentialInQuery(request);
     if (inQuery) return done(inQuery);
     if (!access || ('public' in access && !access.optionalAuth)) return done();
+    const authorization = request.headers.authorization;
     // Node keeps the first of several Authorization headers; a proxy may act on another (repeated-headers.ts).
-    if (request.headers.authorization !== undefined && hasRepeatedAuthorization(request.raw)) {
+    if (authorization !== undefined && hasRepeatedAuthorization(request.raw)) {
       return done(repeatedAuthorization());
     }
-    if (failures && (request.headers.authorization !== undefined || request.headers.cookie !== undefined)) {
+    if (failures && (authorization !== undefined || request.headers.cookie !== undefined)) {
       const blocked = failures.blocked(request.ip);
       if (blocked) return done(blocked);
     }
     let pending: AuthContext | Promise<AuthContext> | null;
     try {
-      pending = authenticate(request, 'session' in access);
+      pending =
+        (authorization !== undefined && !('session' in access) && cachedApiKey(authorization, request)) ||
+        authenticate(request, 'session' in access);
     } catch (error) {
       return fail(request, error, done);
     }

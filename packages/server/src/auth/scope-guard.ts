@@ -5,10 +5,16 @@
 import { hasScope } from '@cohera/shared';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../http/errors.ts';
+import type { RouteAccess } from './context.ts';
 
-/** Returns the 403 for a request whose credential lacks the route's scope, or undefined. */
-export function scopeError(request: FastifyRequest): ApiError | undefined {
-  const access = request.routeOptions.config.access;
+/**
+ * Returns the 403 for a request whose credential lacks the route's scope, or undefined. `access` is the
+ * route's, when the caller has already read it (the pipeline does, once per request).
+ */
+export function scopeError(
+  request: FastifyRequest,
+  access: RouteAccess | undefined = request.routeOptions.config.access,
+): ApiError | undefined {
   if (!access || 'public' in access || 'session' in access) return undefined;
   const auth = request.auth;
   if (!auth) return new ApiError('missing_credential'); // unreachable: authentication ran first

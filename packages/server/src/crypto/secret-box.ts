@@ -5,14 +5,24 @@
  *
  * Format: `v1.<iv>.<ciphertext>.<tag>`, each part base64url; a new random 96-bit IV per encryption.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 
 const VERSION = 'v1';
 
 export class SecretBox {
-  readonly #key: Buffer;
+  /** A KeyObject, imported once: a Buffer key is imported again by every cipher (DESIGN §7's tip). */
+  readonly #key: KeyObject;
   constructor(masterKey: Buffer, purpose: string) {
-    this.#key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `cohera/${purpose}/v1`, 32));
+    this.#key = createSecretKey(
+      Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `cohera/${purpose}/v1`, 32)),
+    );
   }
 
   seal(plaintext: string, context: string): string {

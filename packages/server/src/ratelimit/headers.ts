@@ -5,7 +5,7 @@
  *   RateLimit-Policy: "minute";q=600;w=60, "day";q=50000;w=86400
  *   RateLimit: "minute";r=599;t=42, "day";r=49871;t=51230
  */
-import type { Decision, WindowState } from './limiter.ts';
+import type { Decision, WindowSpec, WindowState } from './limiter.ts';
 
 export function tightestWindow(windows: readonly WindowState[]): WindowState | undefined {
   let best: WindowState | undefined;
@@ -21,6 +21,49 @@ export function retryAfterSeconds(decision: Decision, nowMs: number): number {
   let until = 0;
   for (const w of decision.windows) if (w.remaining === 0 && w.resetAt > until) until = w.resetAt;
   return Math.max(1, Math.ceil(until - nowMs / 1000));
+}
+
+/** The `RateLimit-Policy` value of a list of windows: fixed per list, so callers that keep the list cache it. */
+export function rateLimitPolicy(windows: readonly WindowSpec[]): string {
+  let policy = '';
+  for (const w of windows) {
+    if (policy !== '') policy += ', ';
+    policy += `"${w.name}";q=${w.limit};w=${w.windowSeconds}`;
+  }
+  return policy;
+}
+
+/** Where the headers go: a Fastify reply (its `header` takes one name and value). */
+interface HeaderSink {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Sets the rate-limit headers of `decision` on `reply`, the same fields `rateLimitHeaders` returns, without
+ * building an object or arrays on the way: the request path's version. `policy` is
+ * `rateLimitPolicy(specs)` of the decision's windows, which the caller keeps per list of windows.
+ */
+export function setRateLimitHeaders(
+  reply: HeaderSink,
+  decision: Decision,
+  nowMs: number,
+  policy: string,
+): void {
+  const windows = decision.windows;
+  const tight = tightestWindow(windows);
+  if (!tight) return;
+  const nowSeconds = nowMs / 1000;
+  let state = '';
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i] as WindowState;
+    const t = Math.ceil(w.resetAt - nowSeconds);
+    state += `${i === 0 ? '' : ', '}"${w.spec.name}";r=${w.remaining};t=${Math.max(t, 0)}`;
+  }
+  reply.header('x-ratelimit-limit', `${tight.spec.limit}`);
+  reply.header('x-ratelimit-remaining', `${tight.remaining}`);
+  reply.header('x-ratelimit-reset', `${tight.resetAt}`);
+  reply.header('ratelimit-policy', policy);
+  reply.header('ratelimit', state);
 }
 
 export function rateLimitHeaders(decision: Decision, nowMs: number): Record<string, string> {

@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/context.ts';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
-import { rateLimitHeaders, retryAfterSeconds } from './headers.ts';
+import { rateLimitPolicy, retryAfterSeconds, setRateLimitHeaders } from './headers.ts';
 import type { Decision, RateLimiter, WindowSpec } from './limiter.ts';
 import type { OrgLimitCache, OrgLimits } from './org-limits.ts';
 
@@ -69,21 +69,43 @@ export function windowsFor(auth: AuthContext, limits: OrgLimits): WindowSpec[] {
   return windows;
 }
 
+/** A credential's windows under its org's current limits, and their `RateLimit-Policy` value. */
+interface WindowPlan {
+  limits: OrgLimits;
+  windows: WindowSpec[];
+  policy: string;
+}
+
 /**
  * Builds the rate-limit step: counts an authenticated request against its windows, sets the headers, and
  * fails it with a 429 over the limit. Synchronous with the in-memory limiter and a cached org.
+ *
+ * A bearer credential's context is one object per verified credential (the verifiers cache it), and an
+ * org's limits one object per cache entry, so the windows (their counter keys) and the policy header are
+ * built once per credential and limits, not per request: a request only looks its plan up.
  */
 export function createRateLimitStep(deps: RateLimitDeps) {
   const { limiter, orgLimits, clock } = deps;
+  const plans = new WeakMap<AuthContext, WindowPlan>();
+
+  function planFor(auth: AuthContext, limits: OrgLimits): WindowPlan {
+    const known = plans.get(auth);
+    if (known !== undefined && known.limits === limits) return known;
+    const windows = windowsFor(auth, limits);
+    const plan = { limits, windows, policy: rateLimitPolicy(windows) };
+    plans.set(auth, plan);
+    return plan;
+  }
 
   function apply(
     request: FastifyRequest,
     reply: FastifyReply,
     decision: Decision,
     now: number,
+    policy: string,
   ): Error | undefined {
     request.rateLimit = decision;
-    reply.headers(rateLimitHeaders(decision, now));
+    setRateLimitHeaders(reply, decision, now, policy);
     if (decision.allowed) return undefined;
     deps.onLimited?.(request);
     const retryAfter = retryAfterSeconds(decision, now);
@@ -96,27 +118,47 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     });
   }
 
+  function decide(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    windows: WindowSpec[],
+    policy: string,
+    done: (error?: Error) => void,
+  ): void {
+    // The pipeline's clock reading; a fresh one after an awaited org lookup, which took time.
+    const now = request.receivedAt || clock.now();
+    let decision: Decision | Promise<Decision>;
+    try {
+      decision = limiter.consume(windows, now);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (decision instanceof Promise) {
+      decision.then((d) => done(apply(request, reply, d, now, policy)), done);
+    } else {
+      done(apply(request, reply, decision, now, policy));
+    }
+  }
+
   return function rateLimitStep(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
     const auth = request.auth;
     if (!auth) return done();
-    const decide = (windows: WindowSpec[]) => {
-      const now = clock.now();
-      let decision: Decision | Promise<Decision>;
-      try {
-        decision = limiter.consume(windows, now);
-      } catch (error) {
-        return done(error as Error);
-      }
-      if (decision instanceof Promise) {
-        decision.then((d) => done(apply(request, reply, d, now)), done);
-      } else {
-        done(apply(request, reply, decision, now));
-      }
-    };
     // A session needs no org limits: its budget is its own.
-    if (auth.via === 'session') return decide(sessionWindows(auth, deps.sessionPerMinute));
+    if (auth.via === 'session') {
+      const windows = sessionWindows(auth, deps.sessionPerMinute);
+      return decide(request, reply, windows, rateLimitPolicy(windows), done);
+    }
     const limits = orgLimits.get(auth.orgId);
-    if (limits instanceof Promise) limits.then((resolved) => decide(windowsFor(auth, resolved)), done);
-    else decide(windowsFor(auth, limits));
+    if (limits instanceof Promise) {
+      limits.then((resolved) => {
+        request.receivedAt = clock.now();
+        const plan = planFor(auth, resolved);
+        decide(request, reply, plan.windows, plan.policy, done);
+      }, done);
+    } else {
+      const plan = planFor(auth, limits);
+      decide(request, reply, plan.windows, plan.policy, done);
+    }
   };
 }

@@ -8,6 +8,7 @@
 import type { Mode } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { AuthContext } from '../auth/context.ts';
 import { touchAuthorizations } from '../auth/oauth/authorizations-repository.ts';
 import { touchServiceAccountKeys } from '../auth/service-accounts/repository.ts';
 import { type Clock, isoAt } from '../clock.ts';
@@ -79,6 +80,30 @@ export function utcDate(ms: number): string {
   return isoAt(ms).slice(0, 10);
 }
 
+/**
+ * Where one API key's responses of one day are counted, found once per key and day (and after each flush)
+ * rather than by building `key|date` strings and looking them up on every response.
+ */
+interface KeySlot {
+  /** The recorder's generation the slot's objects belong to (a flush or a restore starts a new one). */
+  generation: number;
+  /** The day the slot counts, as epoch ms bounds. */
+  dayStart: number;
+  dayEnd: number;
+  counter: DayCounter;
+  orgCounter: OrgUsageCounts;
+  lastUse: LastUse;
+  /** Scope → its use entry in the current scope map. */
+  scopes: Map<string, ScopeUse>;
+}
+
+interface ScopeUse {
+  keyId: string;
+  orgId: string;
+  scope: string;
+  at: number;
+}
+
 export class UsageRecorder {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
@@ -93,7 +118,13 @@ export class UsageRecorder {
    */
   #keyUse = new Map<string, { orgId: string; at: number }>();
   /** Which scope each API key used (key|scope → last use), for the security report's least-privilege check. */
-  #scopeUse = new Map<string, { keyId: string; orgId: string; scope: string; at: number }>();
+  #scopeUse = new Map<string, ScopeUse>();
+  /**
+   * Per API-key context (one object per cached key, auth/api-keys/verifier.ts): its slot. Bumping
+   * `#generation` (on every swap of the maps above) makes every slot rebuild from the maps on next use.
+   */
+  #slots = new WeakMap<AuthContext, KeySlot>();
+  #generation = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushing: Promise<void> | null = null;
 
@@ -101,6 +132,86 @@ export class UsageRecorder {
     this.#db = db;
     this.#clock = clock;
     this.#log = log;
+  }
+
+  /**
+   * Everything one response to an API-key request counts: the key's day, the org's day in its mode, the
+   * key's last use (time, IP) and, for a response below 400, the scope the route required. The same as
+   * `recordOrg` + `record` + `recordScopeUse`, in a few increments: the counters are found through the key's
+   * slot, built once per key, day and flush. `now` is the request's clock reading.
+   */
+  recordApiKeyResponse(
+    auth: AuthContext,
+    status: number,
+    ip: string,
+    scope: string | null,
+    now: number,
+  ): void {
+    let slot = this.#slots.get(auth);
+    if (
+      slot === undefined ||
+      slot.generation !== this.#generation ||
+      now < slot.dayStart ||
+      now >= slot.dayEnd
+    ) {
+      slot = this.#slotFor(auth, now);
+    }
+    tally(slot.counter, status);
+    tally(slot.orgCounter, status);
+    slot.lastUse.at = now;
+    slot.lastUse.ip = ip;
+    if (scope !== null) {
+      const use = slot.scopes.get(scope);
+      if (use !== undefined) use.at = now;
+      else slot.scopes.set(scope, this.#scopeUseOf(auth.principal.id, auth.orgId, scope, now));
+    }
+  }
+
+  #slotFor(auth: AuthContext, now: number): KeySlot {
+    const keyId = auth.principal.id;
+    const orgId = auth.orgId;
+    const date = this.#dateOf(now);
+    const id = `${keyId}|${date}`;
+    let counter = this.#counters.get(id);
+    if (!counter) {
+      counter = { keyId, orgId, date, requests: 0, errors: 0, rateLimited: 0 };
+      this.#counters.set(id, counter);
+    }
+    const orgKey = `${orgId}|${auth.mode}|${date}`;
+    let orgCounter = this.#orgCounters.get(orgKey);
+    if (!orgCounter) {
+      orgCounter = { orgId, mode: auth.mode, date, requests: 0, errors: 0, rateLimited: 0 };
+      this.#orgCounters.set(orgKey, orgCounter);
+    }
+    let lastUse = this.#lastUse.get(keyId);
+    if (!lastUse) {
+      lastUse = { orgId, at: now, ip: '' };
+      this.#lastUse.set(keyId, lastUse);
+    }
+    const slot: KeySlot = {
+      generation: this.#generation,
+      dayStart: this.#day.start,
+      dayEnd: this.#day.end,
+      counter,
+      orgCounter,
+      lastUse,
+      scopes: new Map(),
+    };
+    this.#slots.set(auth, slot);
+    return slot;
+  }
+
+  /** The scope-use entry of a key and scope in the current map, created if new. */
+  #scopeUseOf(keyId: string, orgId: string, scope: string, now: number): ScopeUse {
+    const id = `${keyId}|${scope}`;
+    const use = this.#scopeUse.get(id);
+    if (use) {
+      use.at = now;
+      return use;
+    }
+    const created = { keyId, orgId, scope, at: now };
+    this.#scopeUse.set(id, created);
+    return created;
   }
 
   /** Counts one response to a request made with key `keyId`. Hot path: two Map operations. */
@@ -114,7 +225,12 @@ export class UsageRecorder {
       this.#counters.set(id, counter);
     }
     tally(counter, status);
-    this.#lastUse.set(keyId, { orgId, at: now, ip });
+    // In place when present: a key's slot (recordApiKeyResponse) holds this object.
+    const use = this.#lastUse.get(keyId);
+    if (use) {
+      use.at = now;
+      use.ip = ip;
+    } else this.#lastUse.set(keyId, { orgId, at: now, ip });
   }
 
   /**
@@ -213,6 +329,7 @@ export class UsageRecorder {
     const lastUse = this.#lastUse;
     const keyUse = this.#keyUse;
     const scopeUse = this.#scopeUse;
+    this.#generation++;
     this.#counters = new Map();
     this.#orgCounters = new Map();
     this.#lastUse = new Map();
@@ -279,6 +396,8 @@ export class UsageRecorder {
       restoreLatest(this.#lastUse, lastUse);
       restoreLatest(this.#scopeUse, scopeUse);
       restoreLatest(this.#keyUse, keyUse);
+      // The restore may have put older objects in the maps: slots must find the ones now there.
+      this.#generation++;
       this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
       throw error;
     }

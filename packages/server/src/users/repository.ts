@@ -2,6 +2,7 @@
 import { newId } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../clock.ts';
+import { preparedQuery } from '../storage/prepared-query.ts';
 import type { DB, Role, UsersTable } from '../storage/schema.ts';
 
 export function normalizeEmail(email: string): string {
@@ -45,14 +46,16 @@ export async function findUserByEmail(db: Kysely<DB>, email: string): Promise<Us
 }
 
 /** The org a user signs in to: their oldest membership (multi-org switching comes with the dashboard). */
+// Read on every OAuth token request (the engine checks the account still exists): compiled once.
+const firstMembership = preparedQuery((db, userId: string) =>
+  db
+    .selectFrom('memberships')
+    .select(['org_id', 'role'])
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('org_id'),
+);
+
 export async function primaryMembership(db: Kysely<DB>, userId: string) {
-  return (
-    (await db
-      .selectFrom('memberships')
-      .select(['org_id', 'role'])
-      .where('user_id', '=', userId)
-      .orderBy('created_at')
-      .orderBy('org_id')
-      .executeTakeFirst()) ?? null
-  );
+  return (await firstMembership.first(db, userId)) ?? null;
 }

@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { rateLimitHeaders, retryAfterSeconds, tightestWindow } from '../../src/ratelimit/headers.ts';
+import {
+  rateLimitHeaders,
+  rateLimitPolicy,
+  retryAfterSeconds,
+  setRateLimitHeaders,
+  tightestWindow,
+} from '../../src/ratelimit/headers.ts';
 import {
   type Decision,
   decide,
@@ -175,5 +181,36 @@ describe('rateLimitHeaders', () => {
 
   test('no windows, no headers', () => {
     assert.deepEqual(rateLimitHeaders({ allowed: true, windows: [] }, 0), {});
+  });
+});
+
+describe('setRateLimitHeaders (the request path)', () => {
+  /** Collects what the step sets on a reply. */
+  function sink() {
+    const set: Record<string, string> = {};
+    return { set, header: (name: string, value: string) => (set[name] = value) };
+  }
+
+  test('sets exactly the fields rateLimitHeaders returns, for any windows and counts', () => {
+    const cases: Array<[WindowSpec[], number[], string]> = [
+      [[MINUTE, DAY], [0, 128], '2026-11-22T09:45:18.400Z'],
+      [[MINUTE, DAY], [2, 49_990], '2026-11-22T23:59:30Z'],
+      [[MINUTE, DAY, KEY_MINUTE], [4, 4, 5], '2026-11-22T09:45:18Z'],
+      [[MINUTE, DAY], [600, 600], '2026-11-22T09:45:59.999Z'],
+      [[MINUTE], [0], '2026-11-22T09:45:00Z'],
+    ];
+    for (const [windows, counts, iso] of cases) {
+      const now = at(iso);
+      const decision = decide(windows, counts, now, true);
+      const reply = sink();
+      setRateLimitHeaders(reply, decision, now, rateLimitPolicy(windows));
+      assert.deepEqual(reply.set, rateLimitHeaders(decision, now), iso);
+    }
+  });
+
+  test('no windows, no headers', () => {
+    const reply = sink();
+    setRateLimitHeaders(reply, { allowed: true, windows: [] }, 0, '');
+    assert.deepEqual(reply.set, {});
   });
 });

@@ -21,6 +21,7 @@ import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
 import { SecretBox } from '../../crypto/secret-box.ts';
 import { inTransaction } from '../../storage/database.ts';
+import { preparedQuery } from '../../storage/prepared-query.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
 import { firstPartyClientMetadata, isFirstPartyClient } from './first-party-clients.ts';
@@ -151,6 +152,65 @@ export async function revokeGrant(
  */
 const EXPIRED_DEVICE_CODE_KEPT_SECONDS = 3600;
 
+// The statements of every token request (a refresh reads the token and its grant, consumes the token and
+// stores its successor), compiled once: see prepared-query.ts.
+const upsertArtifact = preparedQuery(
+  (
+    db,
+    model: string,
+    id: string,
+    payload: string,
+    grantId: string | null,
+    uid: string | null,
+    userCode: string | null,
+    expiresAt: string | null,
+  ) =>
+    db
+      .insertInto('oauth_artifacts')
+      .values({
+        model,
+        id,
+        payload,
+        grant_id: grantId,
+        uid,
+        user_code: userCode,
+        expires_at: expiresAt,
+        // consumed_at and polled_at start null (left out: a constant would be a bound parameter too)
+      })
+      .onConflict((oc) =>
+        oc.columns(['model', 'id']).doUpdateSet((eb) => ({
+          payload: eb.ref('excluded.payload'),
+          grant_id: eb.ref('excluded.grant_id'),
+          uid: eb.ref('excluded.uid'),
+          user_code: eb.ref('excluded.user_code'),
+          expires_at: eb.ref('excluded.expires_at'),
+        })),
+      ),
+);
+
+const artifactLookup = (column: 'id' | 'uid' | 'user_code') =>
+  preparedQuery((db, model: string, value: string) =>
+    db
+      .selectFrom('oauth_artifacts')
+      .select(['id', 'payload', 'expires_at', 'consumed_at'])
+      .where('model', '=', model)
+      .where(column, '=', value),
+  );
+const findArtifactBy: Record<'id' | 'uid' | 'user_code', ReturnType<typeof artifactLookup>> = {
+  id: artifactLookup('id'),
+  uid: artifactLookup('uid'),
+  user_code: artifactLookup('user_code'),
+};
+
+const consumeArtifact = preparedQuery((db, consumedAt: string, model: string, id: string) =>
+  db
+    .updateTable('oauth_artifacts')
+    .set({ consumed_at: consumedAt })
+    .where('model', '=', model)
+    .where('id', '=', id)
+    .where('consumed_at', 'is', null),
+);
+
 export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents, box: SecretBox) {
   const epoch = () => Math.floor(clock.now() / 1000);
 
@@ -166,31 +226,17 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         typeof expiresIn === 'number' && this.model === 'DeviceCode'
           ? expiresIn + EXPIRED_DEVICE_CODE_KEPT_SECONDS
           : expiresIn;
-      const row = {
-        model: this.model,
-        id: key,
-        payload: box.seal(JSON.stringify(payload), sealContext(this.model, key)),
-        grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
-        uid: typeof payload.uid === 'string' ? payload.uid : null,
+      await upsertArtifact.execute(
+        db,
+        this.model,
+        key,
+        box.seal(JSON.stringify(payload), sealContext(this.model, key)),
+        typeof payload.grantId === 'string' ? payload.grantId : null,
+        typeof payload.uid === 'string' ? payload.uid : null,
         // A device flow's user code lets whoever holds it approve the device: hashed like the ids.
-        user_code: typeof payload.userCode === 'string' ? artifactKey(payload.userCode) : null,
-        expires_at: typeof keptFor === 'number' ? isoAt(clock.now() + keptFor * 1000) : null,
-        consumed_at: null,
-        polled_at: null,
-      };
-      await db
-        .insertInto('oauth_artifacts')
-        .values(row)
-        .onConflict((oc) =>
-          oc.columns(['model', 'id']).doUpdateSet({
-            payload: row.payload,
-            grant_id: row.grant_id,
-            uid: row.uid,
-            user_code: row.user_code,
-            expires_at: row.expires_at,
-          }),
-        )
-        .execute();
+        typeof payload.userCode === 'string' ? artifactKey(payload.userCode) : null,
+        typeof keptFor === 'number' ? isoAt(clock.now() + keptFor * 1000) : null,
+      );
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -210,12 +256,7 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async #findWhere(column: 'id' | 'uid' | 'user_code', value: string) {
-      const row = await db
-        .selectFrom('oauth_artifacts')
-        .select(['id', 'payload', 'expires_at', 'consumed_at'])
-        .where('model', '=', this.model)
-        .where(column, '=', value)
-        .executeTakeFirst();
+      const row = await findArtifactBy[column].first(db, this.model, value);
       if (!row) return undefined;
       if (row.expires_at !== null && row.expires_at <= isoAt(clock.now())) return undefined;
       let sealed: string;
@@ -232,14 +273,8 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async consume(id: string): Promise<void> {
-      const result = await db
-        .updateTable('oauth_artifacts')
-        .set({ consumed_at: isoAt(epoch() * 1000) })
-        .where('model', '=', this.model)
-        .where('id', '=', artifactKey(id))
-        .where('consumed_at', 'is', null)
-        .executeTakeFirst();
-      if (result.numUpdatedRows > 0n) return;
+      const consumed = await consumeArtifact.changes(db, isoAt(epoch() * 1000), this.model, artifactKey(id));
+      if (consumed > 0n) return;
       // Another request consumed it between the engine's read and this write: a replay that won a race.
       const row = await db
         .selectFrom('oauth_artifacts')

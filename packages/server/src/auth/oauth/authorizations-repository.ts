@@ -6,6 +6,7 @@
 import { type Mode, newId, normalizeScopes, type Scope, scopesBeyond } from '@cohera/shared';
 import type { Kysely, Transaction } from 'kysely';
 import { isoAt } from '../../clock.ts';
+import { preparedQuery } from '../../storage/prepared-query.ts';
 import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
 
 /** The people side of the tenant: one user in one org. */
@@ -75,17 +76,16 @@ export async function upsertAuthorization(
   return row;
 }
 
+// Read on every token request (the access token's claims name the authorization): compiled once.
+const authorizationByGrant = preparedQuery((db, grantId: string) =>
+  db.selectFrom('oauth_authorizations').selectAll().where('grant_id', '=', grantId),
+);
+
 export async function findAuthorizationByGrant(
   db: Kysely<DB>,
   grantId: string,
 ): Promise<OAuthAuthorizationsTable | null> {
-  return (
-    (await db
-      .selectFrom('oauth_authorizations')
-      .selectAll()
-      .where('grant_id', '=', grantId)
-      .executeTakeFirst()) ?? null
-  );
+  return (await authorizationByGrant.first(db, grantId)) ?? null;
 }
 
 export interface AuthorizationListing extends OAuthAuthorizationsTable {

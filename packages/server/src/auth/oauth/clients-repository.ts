@@ -10,6 +10,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Mode, newId, normalizeScopes, type Scope } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import { isoAt } from '../../clock.ts';
+import { preparedQuery } from '../../storage/prepared-query.ts';
 import type { DB, OAuthClientsTable, OAuthClientType } from '../../storage/schema.ts';
 import type { Principal } from '../context.ts';
 import { usableRedirectOrigins } from './redirect-uris.ts';
@@ -108,15 +109,13 @@ export async function getClient(db: Kysely<DB>, scope: ClientScope, id: string) 
 }
 
 /** The engine's lookup: any live client by id, whichever org registered it. */
+// Read on every token request (the engine looks its client up each time): compiled once.
+const clientById = preparedQuery((db, id: string) =>
+  db.selectFrom('oauth_clients').selectAll().where('id', '=', id).where('deleted_at', 'is', null),
+);
+
 export async function findClientById(db: Kysely<DB>, id: string): Promise<OAuthClientsTable | null> {
-  return (
-    (await db
-      .selectFrom('oauth_clients')
-      .selectAll()
-      .where('id', '=', id)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst()) ?? null
-  );
+  return (await clientById.first(db, id)) ?? null;
 }
 
 export async function listClients(
