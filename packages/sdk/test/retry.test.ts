@@ -281,6 +281,56 @@ describe('retries against a scripted server', () => {
   });
 });
 
+describe('a database outage: 503 service_unavailable with Retry-After', () => {
+  // What the server answers while its database is down or too slow (docs/operations.md).
+  const outage = { status: 503, headers: { 'retry-after': '1' }, body: problem(503, 'service_unavailable') };
+
+  test('a GET waits as told and succeeds once the database is back', async () => {
+    const server = await scriptedServer([outage, { status: 200, body: SUPPLIER }]);
+    try {
+      const client = new Cohera({ apiKey: KEY, baseUrl: server.baseUrl });
+      assert.equal((await client.suppliers.get('sup_1')).id, 'sup_1');
+      assert.deepEqual(
+        server.received.map((r) => r.url),
+        ['/v1/suppliers/sup_1', '/v1/suppliers/sup_1'],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a POST is retried under one Idempotency-Key, so it is carried out once', async () => {
+    const server = await scriptedServer([outage, outage, { status: 201, body: SUPPLIER }]);
+    try {
+      const client = new Cohera({ apiKey: KEY, baseUrl: server.baseUrl });
+      assert.equal((await client.suppliers.create({ name: 'A', country: 'DE' })).id, 'sup_1');
+      const keys = server.received.map((r) => r.headers['idempotency-key']);
+      assert.equal(keys.length, 3);
+      assert.equal(new Set(keys).size, 1);
+      assert.ok(keys[0]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a Retry-After beyond maxRetryDelay is not sat out: the 503 is thrown at once', async () => {
+    const server = await scriptedServer([
+      { ...outage, headers: { 'retry-after': '120' } },
+      { status: 200, body: SUPPLIER },
+    ]);
+    try {
+      const client = new Cohera({ apiKey: KEY, baseUrl: server.baseUrl });
+      const error = await client.suppliers.get('sup_1').catch((e: unknown) => e);
+      assert.ok(error instanceof APIError);
+      assert.equal(error.status, 503);
+      assert.equal(error.code, 'service_unavailable');
+      assert.equal(server.received.length, 1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('backoff', () => {
   test('grows exponentially with equal jitter, capped', () => {
     const options = { initialDelay: 500, maxDelay: 8_000 };

@@ -28,11 +28,14 @@ import { type Clock, systemClock } from './clock.ts';
 import type { Config } from './config.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { EmailSender } from './email/sender.ts';
+import { ClientConnections, type DrainResult } from './http/client-connections.ts';
+import { clientErrorHandler } from './http/client-errors.ts';
+import { serverTimeoutOptions } from './http/client-limits.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
-import { createLogger, lazyChildLoggerFactory } from './http/logger.ts';
+import { createLogger, lazyChildLoggerFactory, logDestination } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
-import { registerPipeline } from './http/pipeline.ts';
+import { registerPipeline, routeConfigOf } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
 import { registerIdempotency } from './idempotency/hooks.ts';
@@ -41,26 +44,32 @@ import { LeakWorker } from './leaks/worker.ts';
 import {
   createMetrics,
   type Metrics,
+  registerConnectionMetrics,
   registerMetricsRoute,
   registerRequestMetrics,
 } from './metrics/registry.ts';
 import { organizationRoutes } from './orgs/routes.ts';
 import { type AbuseLimits, AuthFailureGuard, LoginThrottle } from './ratelimit/abuse.ts';
+import { daySeedFromUsage } from './ratelimit/day-seed.ts';
 import { createRateLimitStep } from './ratelimit/hook.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { MemoryRateLimiter } from './ratelimit/memory-limiter.ts';
 import { OrgLimitCache } from './ratelimit/org-limits.ts';
 import { RedisRateLimiter } from './ratelimit/redis-limiter.ts';
+import type { DaySeedSource } from './ratelimit/redis-reseed.ts';
 import { certificateRoutes } from './resources/certificates/routes.ts';
 import { productRoutes } from './resources/products/routes.ts';
 import { ResourceReadCache } from './resources/read-cache.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
 import { securityReportRoutes } from './security/routes.ts';
+import { CredentialFreshness } from './state/credential-freshness.ts';
+import { FanOutInvalidationBus } from './state/fan-out-bus.ts';
 import { type InvalidationBus, MemoryInvalidationBus } from './state/invalidation-bus.ts';
 import { PostgresInvalidationBus } from './state/postgres-invalidation-bus.ts';
 import { RedisInvalidationBus } from './state/redis-invalidation-bus.ts';
 import { type Database, openDatabase } from './storage/database.ts';
 import { healthRoutes } from './system/health.ts';
+import { readyRoutes } from './system/ready.ts';
 import { invitationAcceptRoutes } from './team/accept-routes.ts';
 import { invitationRoutes } from './team/invitations-routes.ts';
 import { memberRoutes } from './team/members-routes.ts';
@@ -93,9 +102,15 @@ export interface BuildOptions {
   dashboardDir?: string;
 }
 
-function createRateLimiter(config: Readonly<Config>, logger: Logger): RateLimiter {
+function createRateLimiter(config: Readonly<Config>, logger: Logger, daySeed: DaySeedSource): RateLimiter {
   if (config.redisUrl)
-    return new RedisRateLimiter({ url: config.redisUrl, prefix: config.redisPrefix, log: logger });
+    return new RedisRateLimiter({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      log: logger,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      daySeed,
+    });
   return new MemoryRateLimiter();
 }
 
@@ -105,10 +120,21 @@ export function createInvalidationBus(
   database: Database,
   logger: Logger,
 ): InvalidationBus {
-  if (config.redisUrl) return new RedisInvalidationBus(config.redisUrl, config.redisPrefix, logger);
-  if (database.dialect === 'postgres' && config.databaseUrl) {
-    return new PostgresInvalidationBus(config.databaseUrl, database.db, logger);
+  const postgres =
+    database.dialect === 'postgres' && config.databaseUrl
+      ? new PostgresInvalidationBus(config.databaseUrl, database.db, logger)
+      : null;
+  if (config.redisUrl) {
+    const redis = new RedisInvalidationBus(config.redisUrl, config.redisPrefix, logger, {
+      timeoutMs: config.redisCommandTimeoutMs,
+    });
+    // Both on a fleet that has both: a second path for every message (state/fan-out-bus.ts).
+    if (!postgres) return redis;
+    return new FanOutInvalidationBus([redis, postgres], (error) =>
+      logger.error({ err: error }, 'invalidation handler failed'),
+    );
   }
+  if (postgres) return postgres;
   return new MemoryInvalidationBus((error) => logger.error({ err: error }, 'invalidation handler failed'));
 }
 
@@ -128,10 +154,23 @@ declare module 'fastify' {
     deps: AppDeps;
     routeTable: RouteEntry[];
     metrics: Metrics;
+    /** The client connections of this node: the cap (COHERA_MAX_CONNECTIONS) and the shutdown drain. */
+    connections: ClientConnections;
+    /**
+     * Graceful shutdown, before close(): new requests get 503 with `Connection: close`, each open
+     * connection closes after its last answer or once idle, and what is still busy at the deadline is
+     * destroyed (http/client-connections.ts). Resolves when no client connection is left.
+     */
+    drainConnections(deadlineMs: number): Promise<DrainResult>;
   }
 }
 
 export const BODY_LIMIT = 1024 * 1024;
+/**
+ * During a shutdown drain, a connection on which no request arrives for this long is closed. A client
+ * sending requests one after another uses its connection again well within it, and gets an answer.
+ */
+const DRAIN_IDLE_MS = 2000;
 
 /** Which app (OAuth) or key (service account) acted, beside the principal, for API-call events. */
 function credentialOf(auth: AuthContext): Record<string, string> {
@@ -148,11 +187,13 @@ export async function buildApp(
   options: BuildOptions = {},
 ): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel, options.logDestination);
+  const logger =
+    options.logger ?? createLogger(config.logLevel, options.logDestination ?? logDestination(config));
   const database =
     options.database ??
     (await openDatabase({
       databaseUrl: config.databaseUrl,
+      databasePool: config.databasePool,
       dataDir: config.dataDir,
       log: logger,
       masterKey: config.masterKey,
@@ -163,10 +204,18 @@ export async function buildApp(
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: requestIdOf,
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      // Fastify's "incoming request"/"request completed" lines are info-level: below info they are never
+      // written, yet each costs two logger calls per request. Off unless the level would show them.
+      disableRequestLogging: !logger.isLevelEnabled('info'),
+    }),
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: false,
+    // Slow clients: request, header, keep-alive and idle timeouts (http/client-limits.ts).
+    ...serverTimeoutOptions(config.clientLimits),
+    clientErrorHandler,
     trustProxy:
       typeof config.trustProxy === 'number'
         ? (
@@ -184,24 +233,32 @@ export async function buildApp(
   registerJsonBodyParser(app);
 
   const bus = options.bus ?? createInvalidationBus(config, database, logger);
+  // Credential caches trust an entry 30 s while the bus delivers, 2 s while it does not.
+  const freshness = new CredentialFreshness().follow(bus);
   const audit = new AuditLog(database.db, config.masterKey, clock, logger, {
     digestIntervalMs: config.auditDigestIntervalSeconds * 1000,
     digestSink: config.auditDigestSink,
   });
-  const limiter = options.limiter ?? createRateLimiter(config, logger);
+  const limiter = options.limiter ?? createRateLimiter(config, logger, daySeedFromUsage(database.db, clock));
   const deps: AppDeps = {
     config,
     database,
     db: database.db,
     clock,
-    apiKeys: new ApiKeyVerifier(database.db, clock, options.apiKeyCache),
+    apiKeys: new ApiKeyVerifier(database.db, clock, {
+      // Its own TTLs while the bus delivers; capped at the short bound while it does not.
+      freshness: new CredentialFreshness(Number.POSITIVE_INFINITY).follow(bus),
+      ...options.apiKeyCache,
+    }),
     serviceAccounts: new ServiceAccountVerifier(database.db, clock, {
       issuer: config.issuer,
       audience: config.audience,
+      freshness,
     }),
     oauthTokens: new OAuthTokenVerifier(database.db, clock, {
       issuer: config.publicUrl,
       audience: config.audience,
+      freshness,
     }),
     oauth: await OAuthServer.create({ db: database.db, clock, config, bus, log: logger, audit }),
     csrf: new CsrfTokens(config.masterKey),
@@ -287,7 +344,17 @@ export async function buildApp(
     closing = true;
     done();
   });
-  registerErrorHandling(app);
+  const connections = new ClientConnections(app.server, config.clientLimits.maxConnections);
+  app.decorate('connections', connections);
+  app.decorate('drainConnections', (deadlineMs: number) => {
+    closing = true;
+    // A connection idle this long since the drain began is not in use; never longer than the keep-alive
+    // timeout its client was told, after which well-behaved clients drop it themselves.
+    const idleMs = Math.min(DRAIN_IDLE_MS, config.clientLimits.keepAliveTimeoutMs);
+    return connections.drain(app.server, { idleMs, deadlineMs });
+  });
+  // A request that failed for want of its database is a 503; the availability probes and logs the outage.
+  registerErrorHandling(app, { onDatabaseUnavailable: (error) => database.availability.suspect(error) });
   registerValidation(app);
   // After registerValidation: its onRoute hook puts the NUL check first, this one puts the key's claim
   // before it, so a claimed request's validation errors are stored and replayed like any other answer.
@@ -335,13 +402,16 @@ export async function buildApp(
       },
     }),
     closing: () => closing,
+    clock,
   });
   const metrics = createMetrics(deps);
+  registerConnectionMetrics(metrics.registry, connections);
   app.decorate('metrics', metrics);
   const observe = registerRequestMetrics(app, metrics);
   registerMetricsRoute(app, metrics, config.metricsToken, deps.authFailures);
 
   await app.register(healthRoutes);
+  await app.register(readyRoutes(database.availability));
   await app.register(openApiRoutes);
   await app.register(sessionRoutes(deps));
   await app.register(apiKeyRoutes(deps));
@@ -369,17 +439,17 @@ export async function buildApp(
   const auditCalls = config.auditApiCalls;
   // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
   // for both, since every hook is a dispatch per request.
+  // The route's config and the clock reading come from the pipeline (read once per request).
   app.addHook('onResponse', (request, reply, done) => {
     const auth = request.auth;
-    if (auth) deps.usage.recordOrg(auth.orgId, auth.mode, reply.statusCode);
+    const status = reply.statusCode;
     if (auth?.principal.kind === 'api_key') {
-      deps.usage.record(auth.principal.id, auth.orgId, reply.statusCode, request.ip);
-      const access = request.routeOptions.config.access;
-      if (reply.statusCode < 400 && access && 'scope' in access) {
-        deps.usage.recordScopeUse(auth.principal.id, auth.orgId, access.scope);
-      }
-    } else if (auth?.credentialId) {
-      deps.usage.recordLastUse(auth.credentialId, auth.orgId);
+      const access = routeConfigOf(request).access;
+      const scope = status < 400 && access && 'scope' in access ? access.scope : null;
+      deps.usage.recordApiKeyResponse(auth, status, request.ip, scope, request.receivedAt || clock.now());
+    } else if (auth) {
+      deps.usage.recordOrg(auth.orgId, auth.mode, status);
+      if (auth.credentialId) deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
     if (auth && auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
       audit.enqueue({

@@ -6,9 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { type ClientLimits, parseClientLimits } from './http/client-limits.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** `pretty`: a start-up banner and one readable line per event, for people; `json`: one object per line. */
+export type LogFormat = 'pretty' | 'json';
+
+/** What loadConfig needs to know about where the process writes, for the defaults that depend on it. */
+export interface Terminal {
+  stdoutIsTTY: boolean;
+}
 
 export interface Config {
   port: number;
@@ -16,9 +24,16 @@ export interface Config {
   dataDir: string;
   /** `postgres://…` switches storage to PostgreSQL; absent means SQLite in `dataDir`. */
   databaseUrl: string | null;
+  /** PostgreSQL pool size and timeouts (COHERA_DATABASE_*; storage/database.ts says what each bounds). */
+  databasePool: DatabasePoolSettings;
   redisUrl: string | null;
   /** Prefix of every Redis key and channel, so several installations (or test runs) can share a Redis. */
   redisPrefix: string;
+  /**
+   * The longest a request waits on one Redis command before it is decided locally, and the bound on each
+   * invalidation publish and health PING (COHERA_REDIS_COMMAND_TIMEOUT_MS; docs/operations.md).
+   */
+  redisCommandTimeoutMs: number;
   /** 32 bytes; encrypts secrets the server must reuse and keys HMACs (CSRF tokens). */
   masterKey: Buffer;
   /** Where the master key came from; `generated` is worth a warning at start-up. */
@@ -28,6 +43,10 @@ export interface Config {
   /** The URL users reach the server at; decides cookie `Secure` and absolute links. */
   publicUrl: string;
   logLevel: LogLevel;
+  /** COHERA_LOG_FORMAT; by default `pretty` when stdout is a terminal and `json` otherwise. */
+  logFormat: LogFormat;
+  /** Whether pretty output is coloured (NO_COLOR / FORCE_COLOR conventions; see parseLogOutput). */
+  logColor: boolean;
   metricsToken: string | null;
   metricsPort: number | null;
   /**
@@ -69,6 +88,22 @@ export interface Config {
   smtpUrl: string | null;
   /** The `From` of every message the server sends. */
   smtpFrom: string;
+  /** Request, header, keep-alive and idle timeouts and the connection cap (http/client-limits.ts). */
+  clientLimits: ClientLimits;
+}
+
+/** PostgreSQL connections of one node, in milliseconds (docs/configuration.md#postgresql-timeouts). */
+export interface DatabasePoolSettings {
+  /** Connections per node (COHERA_DATABASE_POOL_SIZE). */
+  size: number;
+  /** Wait for a connection: a new one's handshake, or a free one when all are busy. */
+  connectTimeoutMs: number;
+  /** `statement_timeout`: PostgreSQL cancels a statement running longer (the connection stays usable). */
+  statementTimeoutMs: number;
+  /** Client-side wait for any answer; ends the wait when the server cannot (frozen, partitioned). */
+  queryTimeoutMs: number;
+  /** `idle_in_transaction_session_timeout`: a session holding a transaction open, idle, this long is ended. */
+  idleInTransactionTimeoutMs: number;
 }
 
 /** Settings the server knows. Anything else named `COHERA_*` is a typo and stops start-up. */
@@ -77,13 +112,20 @@ const SETTINGS = [
   'COHERA_HOST',
   'COHERA_DATA_DIR',
   'COHERA_DATABASE_URL',
+  'COHERA_DATABASE_POOL_SIZE',
+  'COHERA_DATABASE_CONNECT_TIMEOUT_SECONDS',
+  'COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS',
+  'COHERA_DATABASE_QUERY_TIMEOUT_SECONDS',
+  'COHERA_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS',
   'COHERA_REDIS_URL',
   'COHERA_REDIS_PREFIX',
+  'COHERA_REDIS_COMMAND_TIMEOUT_MS',
   'COHERA_MASTER_KEY',
   'COHERA_ISSUER',
   'COHERA_AUDIENCE',
   'COHERA_PUBLIC_URL',
   'COHERA_LOG_LEVEL',
+  'COHERA_LOG_FORMAT',
   'COHERA_METRICS_TOKEN',
   'COHERA_METRICS_PORT',
   'COHERA_TRUST_PROXY',
@@ -101,6 +143,11 @@ const SETTINGS = [
   'COHERA_GITHUB_SCANNING_KEYS_URL',
   'COHERA_SMTP_URL',
   'COHERA_SMTP_FROM',
+  'COHERA_REQUEST_TIMEOUT_SECONDS',
+  'COHERA_HEADERS_TIMEOUT_SECONDS',
+  'COHERA_KEEP_ALIVE_TIMEOUT_SECONDS',
+  'COHERA_IDLE_TIMEOUT_SECONDS',
+  'COHERA_MAX_CONNECTIONS',
 ] as const;
 type Setting = (typeof SETTINGS)[number];
 
@@ -192,9 +239,14 @@ function decodeMasterKey(raw: string, source: string, problems: string[]): Buffe
 /**
  * Validates the environment into a frozen Config. Throws ConfigError listing every problem.
  * `cwd` resolves a relative data dir; on the embedded default a missing master key is generated in the
- * data dir (mode 0600) because an embedded install must start with no setup at all.
+ * data dir (mode 0600) because an embedded install must start with no setup at all. `terminal` decides the
+ * log format's and colour's defaults (a person at a terminal, or a log collector).
  */
-export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Readonly<Config> {
+export function loadConfig(
+  env: Env = process.env,
+  cwd: string = process.cwd(),
+  terminal: Terminal = { stdoutIsTTY: process.stdout.isTTY === true },
+): Readonly<Config> {
   const problems: string[] = [];
   for (const name of Object.keys(env)) {
     if (!name.startsWith('COHERA_') || CLIENT_VARIABLES.has(name)) continue;
@@ -221,6 +273,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       : parseUrl('COHERA_DATABASE_URL', databaseRaw, ['postgres:', 'postgresql:'], problems)
         ? databaseRaw
         : null;
+  const databasePool = parseDatabasePoolSettings(env, problems);
   const redisRaw = readRaw(env, 'COHERA_REDIS_URL', problems);
   const redisUrl =
     redisRaw === undefined
@@ -233,11 +286,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(redisPrefix)) {
     problems.push('COHERA_REDIS_PREFIX must be 1 to 64 characters of letters, digits, ":", "_", "." or "-"');
   }
+  const redisTimeoutRaw = readRaw(env, 'COHERA_REDIS_COMMAND_TIMEOUT_MS', problems);
+  let redisCommandTimeoutMs = 1_000;
+  if (redisTimeoutRaw !== undefined) {
+    const ms = Number(redisTimeoutRaw);
+    if (!/^\d{1,5}$/.test(redisTimeoutRaw) || ms < 50 || ms > 10_000) {
+      problems.push(
+        `COHERA_REDIS_COMMAND_TIMEOUT_MS must be a whole number of milliseconds from 50 to 10000, got "${redisTimeoutRaw}"`,
+      );
+    } else redisCommandTimeoutMs = ms;
+  }
 
   const logLevelRaw = readRaw(env, 'COHERA_LOG_LEVEL', problems) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     problems.push(`COHERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
   }
+  const logOutput = parseLogOutput(env, terminal, problems);
 
   const issuer = readRaw(env, 'COHERA_ISSUER', problems) ?? 'cohera.io';
   const audience = readRaw(env, 'COHERA_AUDIENCE', problems) ?? 'https://api.cohera.io';
@@ -333,20 +397,24 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   const smtp = parseSmtpSettings(env, problems);
+  const clientLimits = parseClientLimits((name) => readRaw(env, name, problems), problems);
   if (problems.length > 0 || masterKey === null) throw new ConfigError(problems);
   return Object.freeze({
     port,
     host,
     dataDir,
     databaseUrl,
+    databasePool,
     redisUrl,
     redisPrefix,
+    redisCommandTimeoutMs,
     masterKey,
     masterKeySource,
     issuer,
     audience,
     publicUrl,
     logLevel: logLevelRaw as LogLevel,
+    ...logOutput,
     metricsToken,
     metricsPort,
     trustProxy,
@@ -359,6 +427,65 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...webhooks,
     githubScanningKeysUrl,
     ...smtp,
+    clientLimits,
+  });
+}
+
+/**
+ * COHERA_LOG_FORMAT, and whether pretty output is coloured, by the conventions most tools share (and Node's
+ * own, in this order): FORCE_COLOR decides when set (empty, 1, 2, 3 or true: colour; anything else, such as
+ * 0 or false: none); else NO_COLOR with a non-empty value (https://no-color.org) or TERM=dumb means none; else a
+ * terminal gets colour.
+ */
+function parseLogOutput(env: Env, terminal: Terminal, problems: string[]) {
+  const raw = readRaw(env, 'COHERA_LOG_FORMAT', problems);
+  if (raw !== undefined && raw !== 'pretty' && raw !== 'json') {
+    problems.push(
+      `COHERA_LOG_FORMAT must be pretty or json, got "${raw}" (default: pretty on a terminal, json otherwise)`,
+    );
+  }
+  const logFormat: LogFormat =
+    raw === 'pretty' || raw === 'json' ? raw : terminal.stdoutIsTTY ? 'pretty' : 'json';
+  const force = env.FORCE_COLOR;
+  const logColor =
+    force !== undefined
+      ? ['', '1', '2', '3', 'true'].includes(force)
+      : !env.NO_COLOR && env.TERM !== 'dumb' && terminal.stdoutIsTTY;
+  return { logFormat, logColor };
+}
+
+/**
+ * PostgreSQL pool bounds (docs/configuration.md#postgresql-timeouts). Whole seconds, each with a range that
+ * keeps it useful. The client-side query timeout must exceed the server's statement timeout: a slow
+ * statement is then cancelled by PostgreSQL, which leaves the connection usable, and the client-side bound
+ * only fires when the server cannot answer at all (frozen, partitioned).
+ */
+function parseDatabasePoolSettings(env: Env, problems: string[]): DatabasePoolSettings {
+  const whole = (name: Setting, fallback: number, min: number, max: number, unit: string): number => {
+    const raw = readRaw(env, name, problems);
+    if (raw === undefined) return fallback;
+    if (!/^\d{1,5}$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be a whole number of ${unit} from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const size = whole('COHERA_DATABASE_POOL_SIZE', 10, 1, 1000, 'connections');
+  const connect = whole('COHERA_DATABASE_CONNECT_TIMEOUT_SECONDS', 5, 1, 300, 'seconds');
+  const statement = whole('COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS', 10, 1, 3600, 'seconds');
+  const query = whole('COHERA_DATABASE_QUERY_TIMEOUT_SECONDS', 15, 2, 3601, 'seconds');
+  const idle = whole('COHERA_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS', 60, 1, 86_400, 'seconds');
+  if (query <= statement) {
+    problems.push(
+      `COHERA_DATABASE_QUERY_TIMEOUT_SECONDS (${query}) must be greater than COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS (${statement}), so PostgreSQL cancels a slow statement before the client gives up on its connection`,
+    );
+  }
+  return Object.freeze({
+    size,
+    connectTimeoutMs: connect * 1000,
+    statementTimeoutMs: statement * 1000,
+    queryTimeoutMs: query * 1000,
+    idleInTransactionTimeoutMs: idle * 1000,
   });
 }
 

@@ -1,11 +1,19 @@
 /**
- * The server process: build the app, listen, and shut down gracefully on SIGTERM/SIGINT (stop accepting,
- * finish in-flight requests, flush buffers and close pools through the app's onClose hooks).
+ * The server process: build the app, listen, say where it is (a banner on a terminal, a 'cohera is ready'
+ * line otherwise), and shut down gracefully on SIGTERM/SIGINT (stop accepting, answer every request that
+ * reached the node and close each connection once done with, then flush buffers and close pools through the
+ * app's onClose hooks). A port it cannot listen on is a ListenError that names the setting to change; the
+ * app is closed before it is thrown.
  */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { startMetricsServer } from './metrics/registry.ts';
+import { renderBanner } from './startup/banner.ts';
+import { type Listener, listenError } from './startup/listen-error.ts';
+import { gatherReadyFacts, readyLogFields } from './startup/ready-facts.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,8 +23,29 @@ export interface RunningServer {
 
 /** How long in-flight requests get to finish before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** Connections still busy this long after the signal are cut off, leaving time to flush and close. */
+const DRAIN_DEADLINE_MS = SHUTDOWN_GRACE_MS - 2_000;
 
-export async function startServer(config: Readonly<Config>, options: { handleSignals?: boolean } = {}) {
+export interface StartOptions {
+  /** Exit gracefully on SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+}
+
+/** Rejects with a ListenError (or the original error, when it is not about the address). */
+async function listening<T>(attempt: Promise<T>, listener: Listener): Promise<T> {
+  try {
+    return await attempt;
+  } catch (error) {
+    throw listenError(error, listener) ?? error;
+  }
+}
+
+function httpUrl(address: AddressInfo, path: string): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}${path}`;
+}
+
+export async function startServer(config: Readonly<Config>, options: StartOptions = {}) {
   const app = await buildApp(config);
   if (config.masterKeySource === 'generated') {
     app.log.warn(
@@ -34,27 +63,43 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
       'PostgreSQL without COHERA_REDIS_URL: rate limits are counted per node, so a fleet of N nodes allows N× each limit',
     );
   }
-  const url = await app.listen({ port: config.port, host: config.host });
-  const metricsServer =
-    config.metricsPort === null
-      ? null
-      : await startMetricsServer(app.metrics, config.host, config.metricsPort);
-  app.log.info(
-    {
-      url,
-      dashboard: `${config.publicUrl.replace(/\/+$/, '')}/dashboard/`,
-      storage: app.deps.database.dialect,
-      location: app.deps.database.location,
-    },
-    'cohera is ready',
-  );
-
+  let url: string;
+  let metricsServer: Server | null = null;
+  try {
+    url = await listening(app.listen({ port: config.port, host: config.host }), {
+      setting: 'COHERA_PORT',
+      host: config.host,
+      port: config.port,
+    });
+    if (config.metricsPort !== null) {
+      metricsServer = await listening(startMetricsServer(app.metrics, config.host, config.metricsPort), {
+        setting: 'COHERA_METRICS_PORT',
+        host: config.host,
+        port: config.metricsPort,
+      });
+    }
+  } catch (error) {
+    // Flush the audit log and close the database (onClose hooks): the caller reports the error and exits.
+    await app
+      .close()
+      .catch((closing: unknown) => app.log.error({ err: closing }, 'closing after a failed start failed'));
+    throw error;
+  }
   let stopping: Promise<void> | null = null;
+  const metrics = metricsServer;
   const stop = () => {
-    stopping ??= Promise.all([
-      app.close(),
-      new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-    ]).then(() => undefined);
+    // Drain before close (http/client-connections.ts): every request that reached the node is answered and
+    // no kept-alive connection is reset; close() then flushes buffers and closes pools.
+    stopping ??= app
+      .drainConnections(DRAIN_DEADLINE_MS)
+      .then((drained) => {
+        app.log.info(drained, 'connections drained');
+        return Promise.all([
+          app.close(),
+          new Promise<void>((resolve) => (metrics ? metrics.close(() => resolve()) : resolve())),
+        ]);
+      })
+      .then(() => undefined);
     return stopping;
   };
   if (options.handleSignals !== false) {
@@ -75,6 +120,23 @@ export async function startServer(config: Readonly<Config>, options: { handleSig
         );
       });
     }
+  }
+  // Announced only once the signal handlers are in place: whoever reads "ready" (a person, a supervisor, a
+  // test) and stops the server at once gets a graceful shutdown, not the default signal action.
+  const facts = await gatherReadyFacts({
+    config,
+    db: app.deps.database.db,
+    dialect: app.deps.database.dialect,
+    sqliteFile: app.deps.database.location,
+    url,
+    metricsUrl: metricsServer ? httpUrl(metricsServer.address() as AddressInfo, '/metrics') : null,
+    cwd: process.cwd(),
+  });
+  if (config.logFormat === 'pretty') {
+    // On stdout, where the pretty log lines go too (both synchronously, so they stay in order).
+    process.stdout.write(renderBanner(facts, config.logColor));
+  } else {
+    app.log.info(readyLogFields(facts), 'cohera is ready');
   }
   return { app, url, stop } satisfies RunningServer;
 }

@@ -356,3 +356,64 @@ describe('cohera server with a bad setting', () => {
     assert.doesNotMatch(stderr, /\bat .*:\d+:\d+|Error:|Warning/);
   });
 });
+
+describe('PostgreSQL pool settings (COHERA_DATABASE_*)', () => {
+  test('default to a 10-connection pool with 5 s, 10 s, 15 s and 60 s bounds', () => {
+    assert.deepEqual(loadConfig(base(), '/').databasePool, {
+      size: 10,
+      connectTimeoutMs: 5_000,
+      statementTimeoutMs: 10_000,
+      queryTimeoutMs: 15_000,
+      idleInTransactionTimeoutMs: 60_000,
+    });
+  });
+
+  test('are read in whole seconds and kept in milliseconds', () => {
+    const config = loadConfig(
+      {
+        ...base(),
+        COHERA_DATABASE_POOL_SIZE: '25',
+        COHERA_DATABASE_CONNECT_TIMEOUT_SECONDS: '2',
+        COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS: '30',
+        COHERA_DATABASE_QUERY_TIMEOUT_SECONDS: '45',
+        COHERA_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: '120',
+      },
+      '/',
+    );
+    assert.deepEqual(config.databasePool, {
+      size: 25,
+      connectTimeoutMs: 2_000,
+      statementTimeoutMs: 30_000,
+      queryTimeoutMs: 45_000,
+      idleInTransactionTimeoutMs: 120_000,
+    });
+  });
+
+  const invalid: [title: string, setting: string, value: string][] = [
+    ['an empty pool', 'COHERA_DATABASE_POOL_SIZE', '0'],
+    ['a pool size that is not a number', 'COHERA_DATABASE_POOL_SIZE', 'ten'],
+    ['a connect timeout of 0 (no bound)', 'COHERA_DATABASE_CONNECT_TIMEOUT_SECONDS', '0'],
+    ['a connect timeout in milliseconds', 'COHERA_DATABASE_CONNECT_TIMEOUT_SECONDS', '5000'],
+    ['a fractional statement timeout', 'COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS', '1.5'],
+    ['a query timeout of 0 (no bound)', 'COHERA_DATABASE_QUERY_TIMEOUT_SECONDS', '0'],
+    ['a negative idle-in-transaction timeout', 'COHERA_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS', '-1'],
+  ];
+  for (const [title, setting, value] of invalid) {
+    test(`${title} is one problem naming ${setting}`, () => {
+      const problem = assertOneProblem({ ...base(), [setting]: value }, setting);
+      assert.match(problem, /whole number of (seconds|connections) from \d+ to \d+/);
+    });
+  }
+
+  test('a query timeout not above the statement timeout is one problem naming both', () => {
+    const problem = assertOneProblem(
+      {
+        ...base(),
+        COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS: '20',
+        COHERA_DATABASE_QUERY_TIMEOUT_SECONDS: '20',
+      },
+      'COHERA_DATABASE_QUERY_TIMEOUT_SECONDS',
+    );
+    assert.match(problem, /COHERA_DATABASE_STATEMENT_TIMEOUT_SECONDS/);
+  });
+});

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
     status: 409,
     title: 'The secret in the answer to this request was shown once and is not kept',
   },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   idempotency_key_reused: {

@@ -7,20 +7,23 @@
  * - never past the token's own end (`validUntil`): the cache never extends a token's life;
  * - until something it depends on changes: the invalidation bus evicts it on every node within a second
  *   (a deleted key or account, a revoked grant, a member demoted or removed);
- * - at most `recheckMs` (30 s, the same bound as the API-key cache) after storage last confirmed it
- *   (`checkedAt`): a stale entry is a miss, so the verifier reads storage again before serving the token.
- *   This is the backstop when a bus message is lost (a publish that failed, a node partitioned from Redis);
- *   without it a token outlived its revocation by up to its `exp`, an hour.
+ * - at most `recheckMs` (30 s, the same bound as the API-key cache; 2 s while the bus is unhealthy:
+ *   state/credential-freshness.ts) after storage last confirmed it (`checkedAt`): a stale entry is a miss,
+ *   so the verifier reads storage again before serving the token. This is the backstop when a bus message
+ *   is lost (a publish that failed, a node partitioned from Redis); without it a token outlived its
+ *   revocation by up to its `exp`, an hour.
  * A hit stays one Map lookup and two comparisons, with no promise and no query.
  */
 import { ApiError } from '../http/errors.ts';
+import { CREDENTIAL_RECHECK_MS, type Freshness } from '../state/credential-freshness.ts';
 import type { AuthContext } from './context.ts';
 
 /**
- * How long a cached credential is served without asking storage again: the bound on how stale a node can
- * be when an invalidation message never reaches it (docs/operations.md). API keys use the same interval.
+ * How long a cached credential is served without asking storage again while the bus is healthy: the bound
+ * on how stale a node can be when an invalidation message never reaches it (docs/operations.md). API keys
+ * use the same interval.
  */
-export const CREDENTIAL_RECHECK_MS = 30_000;
+export { CREDENTIAL_RECHECK_MS };
 
 export interface VerifiedToken {
   context: AuthContext;
@@ -35,7 +38,7 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
   /** Verifications in flight per token, so a burst with one new or stale token makes one storage read. */
   readonly #pending = new Map<string, Promise<AuthContext>>();
   readonly #max: number;
-  readonly #recheckMs: number;
+  readonly #freshness: Freshness;
   /**
    * Bumped by every eviction. A verification that read storage before an eviction may have read the old
    * state (the role before the demotion, the grant before its revocation) and must not cache it: `remember`
@@ -45,9 +48,10 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
   hits = 0;
   misses = 0;
 
-  constructor(max = 10_000, recheckMs = CREDENTIAL_RECHECK_MS) {
+  /** `recheck`: a fixed bound in ms, or one that follows the bus's health (credential-freshness.ts). */
+  constructor(max = 10_000, recheck: number | Freshness = CREDENTIAL_RECHECK_MS) {
     this.#max = max;
-    this.#recheckMs = recheckMs;
+    this.#freshness = typeof recheck === 'number' ? { recheckMs: recheck } : recheck;
   }
 
   get generation(): number {
@@ -69,7 +73,7 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
       this.#entries.delete(tokenHash);
       throw new ApiError('expired_credential', 'The token has expired');
     }
-    if (now - cached.checkedAt >= this.#recheckMs) {
+    if (now - cached.checkedAt >= this.#freshness.recheckMs) {
       this.#entries.delete(tokenHash);
       this.misses++;
       return undefined;

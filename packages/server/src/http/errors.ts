@@ -11,7 +11,9 @@ import {
   type Problem,
 } from '@cohera/shared';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../storage/availability.ts';
 import { constraintNameOf, constraintViolationOf } from '../storage/constraint-violations.ts';
+import { isDatabaseUnavailable } from '../storage/unavailable.ts';
 import {
   describeFieldErrors,
   fieldErrors,
@@ -74,8 +76,23 @@ export function problemOf(code: ErrorCode, requestId: string, detail?: string): 
   return problem;
 }
 
+/**
+ * True while the request's body is still arriving: the answer was given without reading it (a refused
+ * credential, an unknown route). Node would otherwise read and discard the rest to keep the connection
+ * alive, so a client sending a byte every few seconds would hold it as long as it likes.
+ */
+function bodyStillArriving(request: FastifyRequest): boolean {
+  const raw = request.raw;
+  // `!== false`: inject()'s requests have no `complete`, and no connection to close.
+  if (raw.complete !== false) return false;
+  const length = raw.headers['content-length'];
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 export function sendProblem(reply: FastifyReply, problem: Problem, headers?: Record<string, string>) {
   if (headers) reply.headers(headers);
+  // Close the connection once the answer is out, instead of reading the unread body (see above).
+  if (bodyStillArriving(reply.request)) reply.header('connection', 'close');
   return reply.code(problem.status).type('application/problem+json; charset=utf-8').send(problem);
 }
 
@@ -123,7 +140,24 @@ function constraintError(error: unknown, method: string): ApiError | null {
   }
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** An outage of the database (storage/unavailable.ts): the request can succeed later, so say when to retry. */
+export function databaseUnavailable(): ApiError {
+  return new ApiError(
+    'service_unavailable',
+    `The database is unreachable or too slow right now; retry in ${DATABASE_RETRY_AFTER_SECONDS} s`,
+    { headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) } },
+  );
+}
+
+export interface ErrorHandlingOptions {
+  /**
+   * Told of every error that looks like a database outage (storage/availability.ts `suspect`): it probes,
+   * and logs the outage's start and end once each, so the handler logs nothing per request.
+   */
+  onDatabaseUnavailable?: (error: unknown) => void;
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof ApiError) {
       if (error.code.endsWith('_credential') && !error.headers) {
@@ -165,6 +199,18 @@ export function registerErrorHandling(app: FastifyInstance): void {
         'database constraint answered as a conflict',
       );
       return sendProblem(reply, problemOf(constraint.code, request.id, constraint.message));
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Not a bug, and the same for every request while it lasts: one log line for the outage (from
+      // onDatabaseUnavailable), none per request at info or above.
+      options.onDatabaseUnavailable?.(error);
+      request.log.debug({ err: error }, 'database unavailable: answered 503');
+      const unavailable = databaseUnavailable();
+      return sendProblem(
+        reply,
+        problemOf(unavailable.code, request.id, unavailable.message),
+        unavailable.headers,
+      );
     }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
     if (status >= 400 && status < 500) {

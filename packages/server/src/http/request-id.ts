@@ -15,6 +15,11 @@ let counter = 0;
 export function requestIdOf(request: IncomingMessage): string {
   const incoming = request.headers['x-request-id'];
   if (typeof incoming === 'string' && SANE.test(incoming)) return incoming;
+  return newRequestId();
+}
+
+/** A fresh id, for an answer to bytes that never became a request (http/client-errors.ts). */
+export function newRequestId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
   return `${PREFIX}${counter.toString(36).padStart(8, '0')}`;
 }

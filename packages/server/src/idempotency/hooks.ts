@@ -19,6 +19,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
 import type { DB } from '../storage/schema.ts';
+import { describeUnavailable, isDatabaseUnavailable } from '../storage/unavailable.ts';
 import { type FingerprintingBody, fingerprintBody } from './fingerprint.ts';
 import {
   hashIdempotencyKey,
@@ -136,7 +137,12 @@ export function registerIdempotency(app: FastifyInstance, deps: IdempotencyDeps)
     } catch (error) {
       // The response still goes out. A key that could not be completed stays "in progress" until it
       // expires: a retry gets a 409, never a second run of a request that has been carried out.
-      request.log.error({ err: error }, 'idempotency: could not settle the key');
+      // During a database outage that is expected and needs no stack (availability.ts logs the outage).
+      if (isDatabaseUnavailable(error)) {
+        request.log.warn({ error: describeUnavailable(error) }, 'idempotency: could not settle the key');
+      } else {
+        request.log.error({ err: error }, 'idempotency: could not settle the key');
+      }
     }
     return payload;
   }

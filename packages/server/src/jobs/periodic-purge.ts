@@ -4,6 +4,7 @@
  * `stop()` waits for a run in progress, so shutdown never closes the database under a delete.
  */
 import type { Logger } from 'pino';
+import { logTaskFailure } from '../storage/unavailable.ts';
 
 export interface PeriodicPurge {
   stop(): Promise<void>;
@@ -23,7 +24,7 @@ export function startPeriodicPurge(
         (deleted) => {
           if (deleted > 0) log.debug({ deleted }, `${what} purged`);
         },
-        (error: unknown) => log.error({ err: error }, `${what} purge failed`),
+        (error: unknown) => logTaskFailure(log, error, `${what} purge failed`),
       )
       .finally(() => {
         running = null;

@@ -11,6 +11,7 @@ import type { AuditLog } from '../audit/log.ts';
 import type { Clock } from '../clock.ts';
 import type { InvalidationBus } from '../state/invalidation-bus.ts';
 import type { DB } from '../storage/schema.ts';
+import { logTaskFailure, type TaskLog } from '../storage/unavailable.ts';
 import { afterCommit, applyLeak, type LeakOutcome } from './handle.ts';
 import { claimLeakReports, hasLeakReports } from './queue.ts';
 
@@ -20,7 +21,7 @@ export interface LeakWorkerDeps {
   audit: AuditLog;
   bus: InvalidationBus;
   webhooks: { wake(): void };
-  log: { error(details: Record<string, unknown>, message: string): void };
+  log: TaskLog;
   pollIntervalMs?: number;
   /** Reports handled per transaction (default 100). */
   batchSize?: number;
@@ -56,7 +57,8 @@ export class LeakWorker {
     this.#running = this.drain()
       .then(
         () => {},
-        (error: unknown) => this.#deps.log.error({ err: error }, 'leak report processing failed'),
+        // Polled every 250 ms: an outage is logged once by the database's availability, not here each time.
+        (error: unknown) => logTaskFailure(this.#deps.log, error, 'leak report processing failed'),
       )
       .finally(() => {
         this.#running = null;

@@ -9,9 +9,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { AppDeps } from '../app-deps.ts';
 import { ApiError } from '../http/errors.ts';
+import { routeConfigOf } from '../http/pipeline.ts';
 import type { AuthFailureGuard } from '../ratelimit/abuse.ts';
 import { RedisRateLimiter } from '../ratelimit/redis-limiter.ts';
-import { LatencyHistogram } from './latency-histogram.ts';
+import { LatencyHistogram, type Series } from './latency-histogram.ts';
 
 export interface Metrics {
   registry: Registry;
@@ -101,11 +102,27 @@ export function createMetrics(deps: AppDeps): Metrics {
     },
   });
   new Gauge({
+    name: 'cohera_database_up',
+    help: '1 while the database answers, 0 during an outage (requests that need it are answered 503)',
+    registers: [registry],
+    collect() {
+      this.set(deps.database.availability.up ? 1 : 0);
+    },
+  });
+  new Gauge({
     name: 'cohera_redis_fallback',
     help: '1 while rate limits are enforced locally because Redis is unreachable',
     registers: [registry],
     collect() {
       this.set(deps.limiter instanceof RedisRateLimiter && deps.limiter.degraded ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cohera_invalidation_bus_up',
+    help: '1 while invalidations from other nodes reach this one; 0 while credential caches use their short TTL',
+    registers: [registry],
+    collect() {
+      this.set(deps.bus.healthy ? 1 : 0);
     },
   });
   new Gauge({
@@ -166,14 +183,39 @@ export function registerRequestMetrics(
     }
     done();
   });
+  // Series per route config (one object per route and method), then per method and status: found without
+  // building the `method status route` key string on every response.
+  let generation = duration.generation;
+  let byRoute = new WeakMap<object, Map<string, Map<number, Series>>>();
   return (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    const config = routeConfigOf(request);
+    const method = request.method;
     const status = reply.statusCode;
-    duration.observe(
-      `${request.method} ${status} ${route}`,
-      () => ({ method: request.method, route, status: String(status) }),
-      reply.elapsedTime / 1000,
-    );
+    if (generation !== duration.generation) {
+      generation = duration.generation;
+      byRoute = new WeakMap();
+    }
+    let perRoute = byRoute.get(config);
+    if (perRoute === undefined) {
+      perRoute = new Map();
+      byRoute.set(config, perRoute);
+    }
+    let perMethod = perRoute.get(method);
+    if (perMethod === undefined) {
+      perMethod = new Map();
+      perRoute.set(method, perMethod);
+    }
+    let series = perMethod.get(status);
+    if (series === undefined) {
+      const route = config.url ?? 'unmatched';
+      series = duration.series(`${method} ${status} ${route}`, () => ({
+        method,
+        route,
+        status: String(status),
+      }));
+      perMethod.set(status, series);
+    }
+    duration.record(series, reply.elapsedTime / 1000);
   };
 }
 
@@ -235,4 +277,27 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
     server.listen(port, host, () => resolve());
   });
   return server;
+}
+
+/** The node's client connections (http/client-connections.ts), read at scrape time. */
+export function registerConnectionMetrics(
+  registry: Registry,
+  connections: { readonly open: number; readonly shed: number },
+): void {
+  new Gauge({
+    name: 'cohera_http_connections',
+    help: 'Client connections open on this node now; never above COHERA_MAX_CONNECTIONS',
+    registers: [registry],
+    collect() {
+      this.set(connections.open);
+    },
+  });
+  new Gauge({
+    name: 'cohera_http_connections_shed_total',
+    help: 'Client connections closed since start to stay within COHERA_MAX_CONNECTIONS; only grows',
+    registers: [registry],
+    collect() {
+      this.set(connections.shed);
+    },
+  });
 }

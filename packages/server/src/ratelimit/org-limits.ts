@@ -4,11 +4,22 @@
  * write straight to the database with `cohera admin set-tier` — reaches every running node within 5 s
  * without a query on the hot path; an entry older than 5 s (an org that was idle) is reloaded before use.
  * An `org` invalidation message refreshes at once.
+ *
+ * When the database is slow or down, the cached limits keep serving (storage/stale-while-revalidate.ts):
+ * an entry due for its reload waits for it at most `STALE_REVALIDATE_WAIT_MS`, a failed reload is retried
+ * after `STALE_RETRY_MS` rather than per request, and only past `STALE_SERVE_MAX_MS` does a request have to
+ * wait for the database (and get a 503 when it cannot answer).
  */
 import type { Kysely } from 'kysely';
 import type { Clock } from '../clock.ts';
 import { rateLimitsOf } from '../orgs/repository.ts';
 import type { DB } from '../storage/schema.ts';
+import {
+  freshOrStale,
+  STALE_RETRY_MS,
+  STALE_REVALIDATE_WAIT_MS,
+  STALE_SERVE_MAX_MS,
+} from '../storage/stale-while-revalidate.ts';
 
 export interface OrgLimits {
   perMinute: number;
@@ -18,7 +29,12 @@ export interface OrgLimits {
 interface Entry {
   limits: OrgLimits;
   fetchedAt: number;
+  /** Set when a reload failed: until then the entry is served without asking the database again. */
+  retryAt?: number;
 }
+
+const ignore = () => {};
+const anyError = () => true;
 
 export const ORG_LIMITS_REFRESH_MS = 4_000;
 /** Older than this, an entry is reloaded before use: the 5 s of DESIGN §5.2. */
@@ -47,17 +63,32 @@ export class OrgLimitCache {
   /**
    * Synchronous when cached and fresh, or a little stale (a refresh starts behind it); a promise on first
    * sight, and when the entry is too old to trust (an org idle for a while: its next request must not be
-   * judged by limits the operator has since changed). If that reload fails, the old limits still apply.
+   * judged by limits the operator has since changed), for at most `STALE_REVALIDATE_WAIT_MS`. If that reload
+   * fails, the old limits still apply, up to `STALE_SERVE_MAX_MS` after they were read.
    */
   get(orgId: string): OrgLimits | Promise<OrgLimits> {
     const entry = this.#entries.get(orgId);
     if (entry) {
-      const age = this.#clock.now() - entry.fetchedAt;
-      if (age >= this.#maxAgeMs) return this.#load(orgId).catch(() => entry.limits);
-      if (age >= this.#refreshMs) this.#load(orgId).catch(() => {});
-      return entry.limits;
+      const now = this.#clock.now();
+      const age = now - entry.fetchedAt;
+      if (age < this.#refreshMs) return entry.limits;
+      return this.#due(orgId, entry, now, age);
     }
     return this.#load(orgId);
+  }
+
+  /** An entry due for its reload: see the class comment for when it is served as it is. */
+  #due(orgId: string, entry: Entry, now: number, age: number): OrgLimits | Promise<OrgLimits> {
+    // Too old to serve even in an outage: this request waits for the database, and fails when it cannot.
+    if (age >= STALE_SERVE_MAX_MS) return this.#load(orgId);
+    if (entry.retryAt !== undefined && now < entry.retryAt) return entry.limits;
+    if (age < this.#maxAgeMs) {
+      if (!this.#loading.has(orgId)) this.#load(orgId).catch(ignore);
+      return entry.limits;
+    }
+    // An idle org's first request: its limits may have changed since, so it waits for the reload, briefly.
+    // If the reload fails, the old limits still apply, whatever the reason.
+    return freshOrStale(this.#load(orgId), entry.limits, STALE_REVALIDATE_WAIT_MS, anyError);
   }
 
   invalidate(orgId: string): void {
@@ -82,6 +113,11 @@ export class OrgLimitCache {
           const limits = { perMinute: per_minute, perDay: per_day };
           this.#entries.set(orgId, { limits, fetchedAt: this.#clock.now() });
           return limits;
+        })
+        .catch((error: unknown) => {
+          const stale = this.#entries.get(orgId);
+          if (stale) stale.retryAt = this.#clock.now() + STALE_RETRY_MS;
+          throw error;
         })
         .finally(() => this.#loading.delete(orgId));
       this.#loading.set(orgId, loading);

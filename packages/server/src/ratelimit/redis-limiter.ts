@@ -3,15 +3,32 @@
  * (atomic, so two nodes can never both take the last unit: exactly `limit` requests pass). Counters expire
  * on their own just after their window ends.
  *
- * When Redis is unreachable or slow, the node falls back to a local limiter with its share of each limit
- * (limit ÷ live nodes, from a heartbeat set) — it neither fails closed nor stops limiting — logs once per
- * outage, reports it through `degraded`, and returns to Redis when the connection is back.
+ * When Redis is gone, the node falls back to a local limiter with its share of each limit (limit ÷ live
+ * nodes, from a heartbeat set): it neither fails closed nor stops limiting. Whether Redis is gone is the
+ * circuit breaker's decision (redis-breaker.ts), not one slow command's: while it is open no request waits
+ * on Redis, and `degraded` (the `cohera_redis_fallback` gauge) says so; when Redis answers again, the counts
+ * decided locally are added to Redis (redis-reseed.ts) before requests go back to it, and a Redis that
+ * lost its counters in a restart gets the day windows back from the usage table.
+ *
+ * A single command that fails or times out while the breaker is closed is decided locally for that one
+ * request; with the default timeout (1 s, far above a loaded Redis's answer time) that is rare, and it
+ * is the only way a healthy fleet can allow more than the limit (by one request per such failure).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Decision, decide, type RateLimiter, type WindowSpec, windowIndex } from './limiter.ts';
 import { MemoryRateLimiter } from './memory-limiter.ts';
+import { RedisBreaker } from './redis-breaker.ts';
+import {
+  claimFreshRedis,
+  counterKey,
+  type DaySeedSource,
+  EPOCH_TTL_MS,
+  EXPIRY_SLACK_SECONDS,
+  epochKey,
+  PendingSeeds,
+} from './redis-reseed.ts';
 
 /**
  * KEYS: one counter per window. ARGV: limits (n), expire-at epoch seconds (n), then "1" to count or "0" to
@@ -50,8 +67,11 @@ end
 return 1
 `;
 
-/** Seconds a counter outlives its window, so nodes with slightly skewed clocks still agree. */
-const EXPIRY_SLACK_SECONDS = 5;
+/** ioredis's `commandTimeout` error: the command was sent, and may yet run. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === 'Command timed out';
+}
+
 const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
 
@@ -64,8 +84,13 @@ export interface RedisRateLimiterOptions {
   url: string;
   prefix: string;
   log: Logger;
-  /** How long a Redis call may take before this request is decided locally (default 250 ms). */
+  /**
+   * How long a Redis call may take before this request is decided locally (default 1 s): the longest a
+   * request waits on Redis, in the moment before the breaker opens.
+   */
   commandTimeoutMs?: number;
+  /** Today's day-window counts from storage, for a Redis that lost its counters (redis-reseed.ts). */
+  daySeed?: DaySeedSource;
 }
 
 export class RedisRateLimiter implements RateLimiter {
@@ -73,21 +98,35 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #redis: ConsumeRedis;
   readonly #prefix: string;
   readonly #log: Logger;
-  readonly #fallback = new MemoryRateLimiter();
+  /** Counts requests decided locally; replaced by an empty one when its counts go to Redis. */
+  #fallback = new MemoryRateLimiter();
   readonly #nodeId = randomBytes(8).toString('hex');
   readonly #heartbeat: NodeJS.Timeout;
-  #degraded = false;
+  readonly #breaker: RedisBreaker;
+  /** Outage counts not yet in Redis (kept across failed attempts). */
+  readonly #seeds = new PendingSeeds();
+  readonly #daySeed: DaySeedSource | undefined;
+  readonly #timeoutMs: number;
   #nodes = 1;
+  /**
+   * Units allowed locally for a request whose command was sent and then timed out, per Redis counter: Redis
+   * may still run it (a frozen Redis runs what is queued when it thaws), so `#recover` does not hand these
+   * over again. A Redis that died never runs them; the day seed covers those (redis-reseed.ts). A command
+   * refused or cut off by a closed connection counts as not run, and is handed over.
+   */
+  #sentAndUnsure = new Map<string, number>();
   /** Requests decided by the local fallback since start (a metric). */
   fallbackDecisions = 0;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#prefix = options.prefix;
     this.#log = options.log;
+    this.#daySeed = options.daySeed;
+    this.#timeoutMs = options.commandTimeoutMs ?? 1_000;
     this.#redis = new Redis(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: options.commandTimeoutMs ?? 250,
+      commandTimeout: this.#timeoutMs,
       // Requests arriving in the same tick share one write to Redis: still one round trip per request,
       // far fewer syscalls per request under load.
       enableAutoPipelining: true,
@@ -95,19 +134,20 @@ export class RedisRateLimiter implements RateLimiter {
     }) as ConsumeRedis;
     this.#redis.defineCommand('cohera_consume', { lua: CONSUME_SCRIPT });
     this.#redis.defineCommand('cohera_release', { lua: RELEASE_SCRIPT });
-    this.#redis.on('error', () => {}); // state changes are reported below, once per outage
-    this.#redis.on('ready', () => {
-      if (this.#degraded) this.#log.warn('redis is back: rate limits are global again');
-      this.#degraded = false;
-      this.#beat();
+    this.#redis.on('error', () => {}); // state changes are reported by the breaker, once per outage
+    this.#breaker = new RedisBreaker(this.#redis, {
+      timeoutMs: this.#timeoutMs,
+      log: this.#log,
+      onRecovery: () => this.#recover(),
+      describe: () => ({ nodes: this.#nodes }),
     });
     this.#heartbeat = setInterval(() => this.#beat(), HEARTBEAT_MS);
     this.#heartbeat.unref();
   }
 
-  /** True while requests are limited locally because Redis is unreachable. */
+  /** True while requests are limited locally because Redis is unreachable (the breaker is open). */
   get degraded(): boolean {
-    return this.#degraded || this.#redis.status !== 'ready';
+    return this.#breaker.open;
   }
 
   /** Live nodes last seen in the heartbeat set (at least 1). */
@@ -116,6 +156,7 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   #beat(): void {
+    // Not the breaker's state: `#recover` beats just before the breaker closes, so the share is current.
     if (this.#redis.status !== 'ready') return;
     const key = `${this.#prefix}rl:nodes`;
     const now = Date.now();
@@ -125,21 +166,83 @@ export class RedisRateLimiter implements RateLimiter {
       .zremrangebyscore(key, '-inf', now - NODE_TTL_MS)
       .zcard(key)
       .pexpire(key, NODE_TTL_MS * 2)
+      .pexpire(epochKey(this.#prefix), EPOCH_TTL_MS)
       .exec()
       .then((results) => {
         const count = Number(results?.[2]?.[1] ?? 1);
         this.#nodes = Math.max(1, count);
+        this.#breaker.succeeded();
       })
-      .catch(() => {});
+      // With no traffic, the heartbeat is what notices a frozen Redis.
+      .catch((error: unknown) => this.#breaker.failed(error, 1));
   }
 
-  #markDegraded(error: unknown): void {
-    if (!this.#degraded) {
-      this.#degraded = true;
+  /**
+   * Before the breaker closes: hand this node's outage counts to Redis, and seed the day windows if Redis
+   * lost its counters. False (retried at the next probe) when Redis fails meanwhile.
+   */
+  async #recover(): Promise<boolean> {
+    const outage = this.#fallback;
+    const unsure = this.#sentAndUnsure;
+    this.#fallback = new MemoryRateLimiter();
+    this.#sentAndUnsure = new Map();
+    // Every counter, even of a window that ended: `flush` drops those by the real clock, as Redis would.
+    for (const c of outage.current(0)) {
+      const key = counterKey(this.#prefix, c.key, c.window);
+      this.#seeds.add({
+        key,
+        count: c.count - (unsure.get(key) ?? 0),
+        // The fallback's counters expire at their window's end, as Redis's do (plus the slack).
+        expireAt: Math.ceil(c.expiresAt / 1000) + EXPIRY_SLACK_SECONDS,
+      });
+    }
+    try {
+      if (this.#daySeed && (await claimFreshRedis(this.#redis, this.#prefix, this.#nodeId))) {
+        await this.#seedDays(this.#daySeed);
+      }
+      await this.#seeds.flush(this.#redis, Math.floor(Date.now() / 1000));
+    } catch (error) {
       this.#log.warn(
-        { err: (error as Error).message, nodes: this.#nodes },
-        'redis unreachable: rate limiting locally with this node’s share of each limit',
+        { err: (error as Error).message },
+        'redis rate-limit counters not restored yet; retrying',
       );
+      return false;
+    }
+    this.#beat();
+    return true;
+  }
+
+  /** Redis lost its counters: today's day windows from the usage table (approximate: redis-reseed.ts). */
+  async #seedDays(source: DaySeedSource): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const rows = await Promise.race([
+        source(),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('usage read timed out')), 5_000);
+        }),
+      ]);
+      for (const row of rows) {
+        this.#seeds.add({
+          key: counterKey(this.#prefix, row.key, row.dayIndex),
+          count: row.count,
+          expireAt: (row.dayIndex + 1) * 86_400 + EXPIRY_SLACK_SECONDS,
+        });
+      }
+      if (rows.length > 0) {
+        this.#log.warn(
+          { windows: rows.length },
+          'redis has no rate-limit counters (new, or restarted without its data): day windows seeded from usage',
+        );
+      }
+    } catch (error) {
+      // The database may be down too: the day windows restart from zero rather than the limiter waiting.
+      this.#log.warn(
+        { err: (error as Error).message },
+        'redis lost its rate-limit counters; day windows not reseeded',
+      );
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -149,35 +252,60 @@ export class RedisRateLimiter implements RateLimiter {
 
   #local(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision {
     this.fallbackDecisions++;
+    this.#breaker.decidedLocally();
     const share = this.#share(windows);
     const decision = consume ? this.#fallback.consume(share, nowMs) : this.#fallback.peek(share, nowMs);
     return decision;
   }
 
+  /**
+   * The Redis keys of the windows' counters, `<prefix>rl:<window key>:<window index>`. The part before the
+   * index is kept per window spec (the rate-limit step keeps a credential's specs), so a request builds one
+   * string per window.
+   */
   #keys(windows: readonly WindowSpec[], nowMs: number): string[] {
-    return windows.map((w) => `${this.#prefix}rl:${w.key}:${windowIndex(nowMs, w.windowSeconds)}`);
+    const keys: string[] = new Array(windows.length);
+    for (let i = 0; i < windows.length; i++) {
+      const w = windows[i] as WindowSpec;
+      let stem = this.#keyStems.get(w);
+      if (stem === undefined) {
+        stem = `${this.#prefix}rl:${w.key}:`;
+        this.#keyStems.set(w, stem);
+      }
+      keys[i] = stem + windowIndex(nowMs, w.windowSeconds);
+    }
+    return keys;
   }
 
+  readonly #keyStems = new WeakMap<WindowSpec, string>();
+
   #run(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision | Promise<Decision> {
-    if (this.#redis.status !== 'ready') {
-      this.#markDegraded(new Error(`connection ${this.#redis.status}`));
-      return this.#local(windows, nowMs, consume);
-    }
+    if (this.#breaker.open) return this.#local(windows, nowMs, consume);
     const keys = this.#keys(windows, nowMs);
-    const args: Array<string | number> = [
-      keys.length,
-      ...keys,
-      ...windows.map((w) => w.limit),
-      ...windows.map(
-        (w) => (windowIndex(nowMs, w.windowSeconds) + 1) * w.windowSeconds + EXPIRY_SLACK_SECONDS,
-      ),
-      consume ? '1' : '0',
-    ];
+    // KEYS, then ARGV (limits, expiry times, count-or-peek) of CONSUME_SCRIPT, filled in one pass.
+    const n = windows.length;
+    const args: Array<string | number> = new Array(3 * n + 2);
+    args[0] = n;
+    for (let i = 0; i < n; i++) {
+      const w = windows[i] as WindowSpec;
+      args[1 + i] = keys[i] as string;
+      args[1 + n + i] = w.limit;
+      args[1 + 2 * n + i] =
+        (windowIndex(nowMs, w.windowSeconds) + 1) * w.windowSeconds + EXPIRY_SLACK_SECONDS;
+    }
+    args[3 * n + 1] = consume ? '1' : '0';
     return this.#redis.cohera_consume(...args).then(
-      (result) => decide(windows, result.slice(1).map(Number), nowMs, consume),
+      (result) => {
+        this.#breaker.succeeded();
+        return decide(windows, result.slice(1).map(Number), nowMs, consume);
+      },
       (error: unknown) => {
-        this.#markDegraded(error);
-        return this.#local(windows, nowMs, consume);
+        this.#breaker.failed(error);
+        const decision = this.#local(windows, nowMs, consume);
+        if (consume && decision.allowed && isTimeout(error)) {
+          for (const key of keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
+        }
+        return decision;
       },
     );
   }
@@ -192,16 +320,15 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** One round trip, like consume; during an outage the local fallback gives the unit back instead. */
   release(windows: readonly WindowSpec[], nowMs: number): void | Promise<void> {
-    if (this.#redis.status !== 'ready') {
-      this.#markDegraded(new Error(`connection ${this.#redis.status}`));
+    if (this.#breaker.open) {
       this.#fallback.release(windows, nowMs);
       return;
     }
     const keys = this.#keys(windows, nowMs);
     return this.#redis.cohera_release(keys.length, ...keys).then(
-      () => {},
+      () => this.#breaker.succeeded(),
       (error: unknown) => {
-        this.#markDegraded(error);
+        this.#breaker.failed(error);
         this.#fallback.release(windows, nowMs);
       },
     );
@@ -209,6 +336,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#breaker.stop();
     const key = `${this.#prefix}rl:nodes`;
     if (this.#redis.status === 'ready') await this.#redis.zrem(key, this.#nodeId).catch(() => {});
     this.#redis.disconnect();

@@ -18,10 +18,21 @@ export type Invalidation =
   | { kind: 'all' };
 
 export interface InvalidationBus {
-  /** Which transport; for logs and metrics. */
+  /** Which transport (the first, when a fleet has two); for logs and metrics. */
   readonly transport: 'memory' | 'redis' | 'postgres';
-  /** Delivers to every node, this one included. */
+  /**
+   * Delivers to every node, this one included. Applied on this node before it resolves; queued for the
+   * others and sent in the background (publish-queue.ts), so it never waits for the transport: a change is
+   * committed before it is announced, and a frozen Redis must not hold the response.
+   */
   publish(message: Invalidation): Promise<void>;
+  /**
+   * Whether messages from other nodes are reaching this one. While false, caches trust what they hold for
+   * a short TTL only (credential-freshness.ts), since an eviction may be lost.
+   */
+  readonly healthy: boolean;
+  /** Called with the new state whenever `healthy` changes. */
+  onHealthChange(handler: (healthy: boolean) => void): void;
   /** Handlers run for every message, and with `{kind: 'all'}` after a reconnect. */
   subscribe(handler: (message: Invalidation) => void): void;
   /** Resolves once the subscription is live (so a test can publish right after start-up). */
@@ -71,9 +82,31 @@ export class HandlerSet {
   }
 }
 
+/**
+ * A transport's health as a value plus change notifications, so a cache reads a field (no call, no promise
+ * per request) and the bus tells it when the value flips.
+ */
+export class BusHealth {
+  #healthy = true;
+  readonly #handlers: Array<(healthy: boolean) => void> = [];
+  get healthy(): boolean {
+    return this.#healthy;
+  }
+  set(healthy: boolean): void {
+    if (healthy === this.#healthy) return;
+    this.#healthy = healthy;
+    for (const handler of this.#handlers) handler(healthy);
+  }
+  onChange(handler: (healthy: boolean) => void): void {
+    this.#handlers.push(handler);
+  }
+}
+
 /** One node, no transport: messages go straight to local handlers. */
 export class MemoryInvalidationBus implements InvalidationBus {
   readonly transport = 'memory' as const;
+  /** Nothing between nodes to lose: always healthy. */
+  readonly healthy = true;
   readonly #handlers = new HandlerSet();
   readonly #onError: (error: unknown) => void;
   constructor(onError: (error: unknown) => void = () => {}) {
@@ -85,6 +118,7 @@ export class MemoryInvalidationBus implements InvalidationBus {
   subscribe(handler: (message: Invalidation) => void): void {
     this.#handlers.add(handler);
   }
+  onHealthChange(): void {}
   async ready(): Promise<void> {}
   async close(): Promise<void> {}
 }

@@ -1,7 +1,14 @@
 /**
- * Invalidation over PostgreSQL LISTEN/NOTIFY, for a fleet on PostgreSQL without Redis. One dedicated
- * connection listens (a pooled one cannot: LISTEN belongs to a session); notifications go out through the
- * pool. On a lost connection it reconnects with backoff and then clears caches (messages may be missed).
+ * Invalidation over PostgreSQL LISTEN/NOTIFY: the transport of a fleet on PostgreSQL without Redis, and the
+ * second path beside Redis on a fleet with both (fan-out-bus.ts). One dedicated connection listens (a
+ * pooled one cannot: LISTEN belongs to a session); notifications go out through the pool, in the background
+ * and retried (publish-queue.ts). On a lost connection it reconnects with backoff and then clears caches
+ * (messages may be missed).
+ *
+ * Always `healthy`, unlike Redis: this transport shares its fate with the database the changes are
+ * committed to. While this node cannot reach PostgreSQL, no change it could miss can be verified against
+ * storage either (the caches' own outage rules apply: storage/stale-while-revalidate.ts), and a listener
+ * that was cut off empties this node's caches when it reconnects.
  */
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -9,11 +16,11 @@ import type { Logger } from 'pino';
 import type { DB } from '../storage/schema.ts';
 import {
   decodeInvalidation,
-  encodeInvalidation,
   HandlerSet,
   type Invalidation,
   type InvalidationBus,
 } from './invalidation-bus.ts';
+import { PublishQueue } from './publish-queue.ts';
 
 const CHANNEL = 'cohera_invalidate';
 
@@ -23,17 +30,29 @@ export class PostgresInvalidationBus implements InvalidationBus {
   readonly #db: Kysely<DB>;
   readonly #log: Logger;
   readonly #handlers = new HandlerSet();
+  readonly #queue: PublishQueue;
+  /** See the top: the database that would be asked instead is the transport itself. */
+  readonly healthy = true;
   #client: pg.Client | null = null;
   #closed = false;
   #ready: Promise<void>;
   #retryMs = 100;
 
-  constructor(url: string, db: Kysely<DB>, log: Logger) {
+  constructor(url: string, db: Kysely<DB>, log: Logger, options: { timeoutMs?: number } = {}) {
+    const timeoutMs = options.timeoutMs ?? 1_000;
     this.#url = url;
     this.#db = db;
     this.#log = log;
+    this.#queue = new PublishQueue({
+      send: (payload) => sql`select pg_notify(${CHANNEL}, ${payload})`.execute(this.#db),
+      timeoutMs,
+      transport: 'postgres',
+      log,
+    });
     this.#ready = this.#connect(false);
   }
+
+  onHealthChange(): void {}
 
   async #connect(reconnect: boolean): Promise<void> {
     const client = new pg.Client({ connectionString: this.#url });
@@ -80,15 +99,13 @@ export class PostgresInvalidationBus implements InvalidationBus {
   }
 
   async publish(message: Invalidation): Promise<void> {
-    this.#emit(message);
-    try {
-      await sql`select pg_notify(${CHANNEL}, ${encodeInvalidation(message)})`.execute(this.#db);
-    } catch (error) {
-      this.#log.warn(
-        { err: (error as Error).message },
-        'postgres notify failed; other nodes catch up by cache TTL',
-      );
-    }
+    this.#emit(message); // this node at once, whatever PostgreSQL does
+    this.broadcast(message);
+  }
+
+  /** Queues a message for the other nodes only (the fan-out bus applies it locally once itself). */
+  broadcast(message: Invalidation): void {
+    this.#queue.enqueue(message);
   }
 
   subscribe(handler: (message: Invalidation) => void): void {
@@ -100,6 +117,8 @@ export class PostgresInvalidationBus implements InvalidationBus {
   }
 
   async close(): Promise<void> {
+    await this.#queue.flush(2_000);
+    this.#queue.close();
     this.#closed = true;
     const client = this.#client;
     this.#client = null;

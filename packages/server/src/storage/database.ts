@@ -2,6 +2,14 @@
  * Opens the database the configuration names (SQLite file in the data dir, or PostgreSQL) and brings its
  * schema to the latest migration. Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so
  * several nodes starting at once apply each migration exactly once.
+ *
+ * Every wait on PostgreSQL is bounded (docs/configuration.md#postgresql-timeouts), so an outage answers
+ * `503` within seconds instead of hanging requests for as long as it lasts: the wait for a connection
+ * (a new one's handshake, or a free one when the pool is exhausted), each statement (`statement_timeout`,
+ * enforced by the server), the wait for any answer (`query_timeout`, enforced here, because a frozen or
+ * partitioned server enforces nothing), and transactions left idle (`idle_in_transaction_session_timeout`,
+ * so a node that froze mid-transaction does not hold its locks for ever). TCP keepalive finds a dead peer
+ * on idle connections.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +24,9 @@ import {
   type Transaction,
 } from 'kysely';
 import pg from 'pg';
+import type { DatabasePoolSettings } from '../config.ts';
+import { type AvailabilityLog, DatabaseAvailability } from './availability.ts';
+import { DiscardingPool } from './discarding-pool.ts';
 import { foundation } from './migrations/0001-foundation.ts';
 import { apiKeyLifecycle } from './migrations/0002-api-key-lifecycle.ts';
 import { serviceAccounts } from './migrations/0003-service-accounts.ts';
@@ -41,22 +52,43 @@ export interface Database {
   dialect: Dialect;
   /** Where the data lives, for logs; never contains a password. */
   location: string;
+  /** Whether the database answers (GET /ready, `cohera_database_up`, the outage log lines). */
+  availability: DatabaseAvailability;
   destroy(): Promise<void>;
 }
 
 export interface DatabaseOptions {
   databaseUrl: string | null;
   dataDir: string;
-  /** PostgreSQL pool size per node. */
+  /** PostgreSQL pool size per node (overrides `databasePool.size`; tests use small pools). */
   poolSize?: number;
+  /** PostgreSQL pool size and timeouts (COHERA_DATABASE_*); the defaults below where unset. */
+  databasePool?: Partial<DatabasePoolSettings>;
   /**
    * For migrations that must authenticate rows already there (0009 seals the audit chains' heads with a
    * MAC); a database with no such rows migrates without it.
    */
   masterKey?: Buffer;
-  /** Where to warn about data-dir files found readable by others (and tightened to 0600). */
-  log?: { warn(details: Record<string, unknown>, message: string): void };
+  /**
+   * Where to warn about data-dir files found readable by others (and tightened to 0600), and where an
+   * outage's start and end are logged.
+   */
+  log?: AvailabilityLog;
 }
+
+/** The defaults of COHERA_DATABASE_* (docs/configuration.md#postgresql-timeouts says why these). */
+export const DEFAULT_DATABASE_POOL: Readonly<DatabasePoolSettings> = Object.freeze({
+  size: 10,
+  connectTimeoutMs: 5_000,
+  statementTimeoutMs: 10_000,
+  queryTimeoutMs: 15_000,
+  idleInTransactionTimeoutMs: 60_000,
+});
+
+/** How long an idle connection waits before its first TCP keepalive probe. */
+const KEEPALIVE_INITIAL_DELAY_MS = 10_000;
+
+const silentLog: AvailabilityLog = { warn() {}, info() {} };
 
 function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migration> {
   return {
@@ -89,27 +121,88 @@ class StaticMigrations implements MigrationProvider {
   }
 }
 
-/** Strips credentials from a connection URL so it can be logged. */
+/**
+ * Strips credentials from a connection URL so it can be logged: pg also takes `?password=` and
+ * `?sslpassword=` from the query string, so those go too.
+ */
 export function redactDatabaseUrl(url: string): string {
   const parsed = new URL(url);
   parsed.username = parsed.username ? '***' : '';
   parsed.password = '';
+  for (const name of ['password', 'sslpassword']) {
+    if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***');
+  }
   return parsed.href;
+}
+
+/**
+ * The pool of one node. `bounded: false` is for migrations only: a migration may rightly run longer than
+ * any request should (an index on a large table), and waiting for another node's migration lock is a wait
+ * on a statement too; the connection wait stays bounded.
+ */
+function postgresPool(
+  url: string,
+  settings: DatabasePoolSettings,
+  bounded: boolean,
+  onUnavailable?: (error: unknown) => void,
+): DiscardingPool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: bounded ? settings.size : 1,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_INITIAL_DELAY_MS,
+    application_name: 'cohera',
+    ...(bounded
+      ? {
+          statement_timeout: settings.statementTimeoutMs,
+          query_timeout: settings.queryTimeoutMs,
+          idle_in_transaction_session_timeout: settings.idleInTransactionTimeoutMs,
+        }
+      : {}),
+  });
+  // An idle client whose server connection dies emits 'error' on the pool; unheard, it would crash the
+  // process. The pool replaces the client on the next checkout, so there is nothing else to do.
+  pool.on('error', () => {});
+  return new DiscardingPool(pool, onUnavailable);
+}
+
+function availabilityOf(db: Kysely<DB>, log: AvailabilityLog | undefined): DatabaseAvailability {
+  return new DatabaseAvailability(() => sql`select 1`.execute(db), log ?? silentLog);
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   let database: Database;
   if (options.databaseUrl) {
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? 10 });
-    // An idle client whose server connection dies emits 'error' on the pool; unheard, it would crash the
-    // process. The pool replaces the client on the next checkout, so there is nothing else to do.
-    pool.on('error', () => {});
+    const settings: DatabasePoolSettings = {
+      ...DEFAULT_DATABASE_POOL,
+      ...options.databasePool,
+      ...(options.poolSize === undefined ? {} : { size: options.poolSize }),
+    };
+    // Migrations first, on a connection of their own without the statement bounds (see postgresPool).
+    const migrator = new Kysely<DB>({
+      dialect: new PostgresDialect({ pool: postgresPool(options.databaseUrl, settings, false) }),
+    });
+    try {
+      await migrate({ db: migrator, dialect: 'postgres' }, options.masterKey);
+    } finally {
+      await migrator.destroy();
+    }
+    // Every outage error any query meets (a request's or a background task's) makes the node check.
+    let availability: DatabaseAvailability | undefined;
+    const pool = postgresPool(options.databaseUrl, settings, true, (error) => availability?.suspect(error));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    database = {
+    const opened = availabilityOf(db, options.log);
+    availability = opened;
+    return {
       db,
       dialect: 'postgres',
       location: redactDatabaseUrl(options.databaseUrl),
-      destroy: () => db.destroy(),
+      availability: opened,
+      destroy: () => {
+        opened.close();
+        return db.destroy();
+      },
     };
   } else {
     mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
@@ -127,7 +220,17 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
     createPrivateFile(file);
     const db = new Kysely<DB>({ dialect: createSqliteDialect(file) });
-    database = { db, dialect: 'sqlite', location: file, destroy: () => db.destroy() };
+    const availability = availabilityOf(db, options.log);
+    database = {
+      db,
+      dialect: 'sqlite',
+      location: file,
+      availability,
+      destroy: () => {
+        availability.close();
+        return db.destroy();
+      },
+    };
   }
   try {
     await migrate(database, options.masterKey);
@@ -138,7 +241,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return database;
 }
 
-export async function migrate(database: Database, masterKey?: Buffer): Promise<void> {
+export async function migrate(database: Pick<Database, 'db' | 'dialect'>, masterKey?: Buffer): Promise<void> {
   const migrator = new Migrator({
     db: database.db,
     provider: new StaticMigrations(database.dialect, masterKey),

@@ -51,6 +51,31 @@ class NodeSqliteDatabase implements SqliteDatabase {
   }
 }
 
+const BUSY_TIMEOUT_MS = 5000;
+/** SQLITE_BUSY, as node:sqlite reports it in `errcode`. */
+const SQLITE_BUSY = 5;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `journal_mode = WAL` on a new file takes an exclusive lock, and when another process opening the same new
+ * file holds a conflicting one, SQLite answers SQLITE_BUSY at once instead of calling the busy handler (to
+ * avoid a deadlock between two lock upgrades). So the switch is retried, for as long as busy_timeout would
+ * wait, with a short synchronous pause: this runs once, at start-up, before anything else can run.
+ */
+function switchToWal(db: DatabaseSync): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { errcode?: unknown }).errcode === SQLITE_BUSY;
+      if (!busy || Date.now() >= deadline) throw error;
+      Atomics.wait(pause, 0, 0, 20);
+    }
+  }
+}
+
 /**
  * Opens `file` in WAL mode. `busy_timeout` lets the operator CLI (bootstrap, set-tier) write while the
  * server runs; `foreign_keys` makes SQLite enforce the same references PostgreSQL does.
@@ -58,8 +83,8 @@ class NodeSqliteDatabase implements SqliteDatabase {
 export function createSqliteDialect(file: string): SqliteDialect {
   const db = new DatabaseSync(file);
   // First: switching to WAL needs a lock another process opening the file at the same moment may hold.
-  db.exec('PRAGMA busy_timeout = 5000');
-  db.exec('PRAGMA journal_mode = WAL');
+  db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  switchToWal(db);
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA foreign_keys = ON');
   return new SqliteDialect({ database: new NodeSqliteDatabase(db) });

@@ -1,6 +1,10 @@
 /**
  * `GET /health`: public liveness; with a credential it also says who the credential is, and answers 401
  * when it is bad, which makes it the "verify the new key works" step of a key rotation.
+ *
+ * Liveness only: without a credential it never touches the database, so it stays 200 through a database
+ * outage (a node that cannot reach its database is alive, and restarting it would not help). Whether the
+ * node can serve is `GET /ready` (ready.ts).
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';

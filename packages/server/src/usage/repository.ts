@@ -55,3 +55,15 @@ export async function orgUsageSince(db: Kysely<DB>, tenant: Tenant, fromDate: st
     .orderBy('date')
     .execute();
 }
+
+/**
+ * Every org's and mode's counts of one day (`YYYY-MM-DD`), across tenants: the rate limiter seeds its day
+ * windows from them when Redis lost its counters (ratelimit/day-seed.ts). Not a tenant read for an API.
+ */
+export async function usageOfDay(db: Kysely<DB>, date: string) {
+  return db
+    .selectFrom('org_usage')
+    .select(['org_id', 'mode', 'requests', 'rate_limited'])
+    .where('date', '=', date)
+    .execute();
+}

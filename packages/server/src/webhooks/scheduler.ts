@@ -30,6 +30,7 @@ import { presentCertificate } from '../resources/certificates/present.ts';
 import { getCertificate } from '../resources/certificates/repository.ts';
 import { inTransaction } from '../storage/database.ts';
 import type { ApiKeysTable, CertificatesTable, DB } from '../storage/schema.ts';
+import { logTaskFailure } from '../storage/unavailable.ts';
 import { emitChange } from './produce.ts';
 
 const DAY_MS = 86_400_000;
@@ -97,7 +98,7 @@ export class WebhookScheduler {
       if (this.#running) return;
       this.#running = this.runOnce(this.#deps.clock.now())
         .catch((error: unknown) => {
-          this.#deps.log.error({ err: error }, 'webhook expiry scan failed');
+          logTaskFailure(this.#deps.log, error, 'webhook expiry scan failed');
           return 0;
         })
         .finally(() => {

@@ -51,8 +51,15 @@ describe('error model', () => {
       throw `a bare string: ${LEAK}`;
     });
     app.get('/test/throws-upstream', publicRoute, async () => {
-      // Shaped like a driver error: a 5xx status and a code of its own must not leak either.
-      throw Object.assign(new Error(`connection lost: ${LEAK}`), { statusCode: 502, code: '57P01' });
+      // Shaped like a driver error: a 5xx status and a code of its own must not leak either. 42P01
+      // (undefined_table) is a bug, not an outage.
+      throw Object.assign(new Error(`relation missing: ${LEAK}`), { statusCode: 502, code: '42P01' });
+    });
+    app.get('/test/database-down', publicRoute, async () => {
+      // What pg throws when the server shuts down under a query: an outage, not a bug.
+      throw Object.assign(new Error(`terminating connection due to administrator command: ${LEAK}`), {
+        code: '57P01',
+      });
     });
     await app.ready();
     org = await createOrg(app);
@@ -204,7 +211,7 @@ describe('error model', () => {
       // Nothing but the generic problem: no message, no stack, no error code of the cause.
       assert.deepEqual(Object.keys(body).sort(), ['code', 'detail', 'request_id', 'status', 'title', 'type']);
       assert.equal(body.detail, 'An unexpected error occurred');
-      for (const fragment of ['leak-marker', 'hunter2', 'unexpected:', ' at ', 'stack', '57P01', '.ts']) {
+      for (const fragment of ['leak-marker', 'hunter2', 'unexpected:', ' at ', 'stack', '42P01', '.ts']) {
         assert.ok(!response.body.includes(fragment), `500 body contains "${fragment}"`);
       }
       // The request id in the body is how an operator finds the real error in the log.
@@ -215,4 +222,19 @@ describe('error model', () => {
       );
     });
   }
+
+  test('a database outage is a 503 with Retry-After, revealing nothing and logging no error', async () => {
+    const response = await app.inject({ method: 'GET', url: '/test/database-down' });
+    const body = assertProblem(response, 503, 'service_unavailable');
+    assert.equal(response.headers['retry-after'], '5');
+    assert.match(String(body.detail), /database .* retry in 5 s/);
+    for (const fragment of ['leak-marker', 'hunter2', 'administrator', '57P01', ' at ']) {
+      assert.ok(!response.body.includes(fragment), `503 body contains "${fragment}"`);
+    }
+    // The error made the node probe its database, which answers: no outage is declared, nothing at error.
+    assert.equal(await app.deps.database.availability.check(), true);
+    const logged = capturedLogs.filter((line) => line.includes(`"request_id":"${body.request_id}"`));
+    assert.ok(!logged.some((line) => /"level":(50|60)/.test(line)), 'no error-level line for the request');
+    assert.ok(!capturedLogs.some((line) => line.includes('"database":"unreachable"')), 'no outage logged');
+  });
 });

@@ -7,13 +7,26 @@
  * A key's scopes are capped by its creator's current role (creator-ceiling.ts, docs/team.md): the cap is
  * read with the key on a cache miss and cached beside it, so a hit still reads no database; a `member`
  * message (a role change or a removal, on any node) evicts every key that person's role bounds.
+ *
+ * When the database is slow or down, a known key whose entry is due for its re-read keeps working from the
+ * cache (storage/stale-while-revalidate.ts): the request waits for the re-read at most
+ * `STALE_REVALIDATE_WAIT_MS`, a failed re-read is retried after `STALE_RETRY_MS` rather than per request, and
+ * past `STALE_SERVE_MAX_MS` the key needs the database again. Expiry and revocation still apply to a stale
+ * entry; an invalidation removes it, so it is never served stale.
  */
 import { parseApiKey } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
+import type { Freshness } from '../../state/credential-freshness.ts';
 import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
+import {
+  freshOrStale,
+  STALE_RETRY_MS,
+  STALE_REVALIDATE_WAIT_MS,
+  STALE_SERVE_MAX_MS,
+} from '../../storage/stale-while-revalidate.ts';
 import type { AuthContext } from '../context.ts';
 import { CREDENTIAL_RECHECK_MS } from '../verified-token-cache.ts';
 import { type CreatorCeiling, creatorCeiling, effectiveScopes } from './creator-ceiling.ts';
@@ -26,6 +39,12 @@ export interface ApiKeyVerifierOptions {
   positiveTtlMs?: number;
   /** How long "no such key" is remembered. */
   negativeTtlMs?: number;
+  /**
+   * A cap on every entry's age, on top of the TTLs above, that follows the invalidation bus
+   * (state/credential-freshness.ts): none while it delivers, 2 s while it does not, so a revocation whose
+   * message was lost still takes effect within 2 s.
+   */
+  freshness?: Freshness;
 }
 
 interface CacheEntry {
@@ -36,8 +55,12 @@ interface CacheEntry {
   ceiling: CreatorCeiling | null;
   /** When the entry itself goes stale. */
   staleAt: number;
+  /** When the database was read for it: its age is checked against the bus-dependent bound. */
+  checkedAt: number;
   /** Built once per entry: the same immutable context serves every request with this key. */
   context?: AuthContext;
+  /** Set when a re-read failed: until then the entry is served without asking the database again. */
+  retryAt?: number;
 }
 
 export class ApiKeyVerifier {
@@ -47,6 +70,7 @@ export class ApiKeyVerifier {
   readonly #maxEntries: number;
   readonly #positiveTtlMs: number;
   readonly #negativeTtlMs: number;
+  readonly #freshness: Freshness;
   /** Lookups in flight per hash, so a burst of one uncached key makes one query. */
   readonly #pending = new Map<string, Promise<CacheEntry>>();
   /**
@@ -64,6 +88,7 @@ export class ApiKeyVerifier {
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#positiveTtlMs = options.positiveTtlMs ?? CREDENTIAL_RECHECK_MS;
     this.#negativeTtlMs = options.negativeTtlMs ?? 5_000;
+    this.#freshness = options.freshness ?? { recheckMs: Number.POSITIVE_INFINITY };
   }
 
   /**
@@ -75,17 +100,38 @@ export class ApiKeyVerifier {
     const now = this.#clock.now();
     const cached = this.#cache.get(hash);
     // Only keys that passed the checksum are ever cached, so a hit needs no second checksum.
-    if (cached && cached.staleAt > now) {
+    if (cached && cached.staleAt > now && now - cached.checkedAt < this.#freshness.recheckMs) {
       this.hits++;
-      // Refresh recency: Map keeps insertion order, so re-inserting makes this the newest entry.
-      this.#cache.delete(hash);
-      this.#cache.set(hash, cached);
+      this.#touch(hash, cached);
       return this.#toContext(cached, now);
+    }
+    // A known key due for its re-read, while storage confirmed it recently enough to outlast an outage.
+    if (cached?.credential && now - cached.checkedAt < STALE_SERVE_MAX_MS) {
+      return this.#revalidate(hash, cached, now);
     }
     // A typo or a made-up string never reaches the database (nor the negative cache).
     if (!parseApiKey(key)) throw new ApiError('invalid_credential', 'The API key is malformed');
     this.misses++;
     return this.#load(hash).then((entry) => this.#toContext(entry, this.#clock.now()));
+  }
+
+  /**
+   * The cache-hit half of `verify`: the key's context (or its 401) when this node has the key cached and
+   * fresh, undefined otherwise, so the caller takes the full path. `now` is the request's clock reading.
+   */
+  verifyCached(key: string, now: number): AuthContext | undefined {
+    const hash = hashApiKey(key);
+    const cached = this.#cache.get(hash);
+    if (
+      cached === undefined ||
+      cached.staleAt <= now ||
+      now - cached.checkedAt >= this.#freshness.recheckMs
+    ) {
+      return undefined;
+    }
+    this.hits++;
+    this.#touch(hash, cached);
+    return this.#toContext(cached, now);
   }
 
   /** Drops a key from this node's cache (after revoke/roll/delete; fan-out calls it on every node). */
@@ -132,6 +178,19 @@ export class ApiKeyVerifier {
     return this.#cache.size;
   }
 
+  /** Re-reads a due entry, serving it as it is when the database is too slow or down (see the top). */
+  #revalidate(hash: string, stale: CacheEntry, now: number): AuthContext | Promise<AuthContext> {
+    this.misses++;
+    if (stale.retryAt !== undefined && now < stale.retryAt) return this.#toContext(stale, now);
+    const fresh = this.#load(hash);
+    fresh.catch(() => {
+      stale.retryAt = this.#clock.now() + STALE_RETRY_MS;
+    });
+    return freshOrStale(fresh, stale, STALE_REVALIDATE_WAIT_MS).then((entry) =>
+      this.#toContext(entry, this.#clock.now()),
+    );
+  }
+
   #load(hash: string): Promise<CacheEntry> {
     let pending = this.#pending.get(hash);
     if (!pending) {
@@ -146,6 +205,7 @@ export class ApiKeyVerifier {
             revoked: credential?.revokedAt != null,
             ceiling,
             staleAt: now + (credential ? this.#positiveTtlMs : this.#negativeTtlMs),
+            checkedAt: now,
           };
           if (generation === this.#generation) this.#remember(hash, entry);
           return entry;
@@ -157,6 +217,17 @@ export class ApiKeyVerifier {
       this.#pending.set(hash, pending);
     }
     return pending;
+  }
+
+  /**
+   * Refreshes an entry's recency: Map keeps insertion order, so re-inserting makes it the newest. Two Map
+   * writes per hit bought nothing while the cache is far from full (nothing is evicted then), so recency is
+   * kept only once the cache is at least half full, where the eviction order starts to matter.
+   */
+  #touch(hash: string, entry: CacheEntry): void {
+    if (this.#cache.size < this.#maxEntries >> 1) return;
+    this.#cache.delete(hash);
+    this.#cache.set(hash, entry);
   }
 
   #remember(hash: string, entry: CacheEntry): void {

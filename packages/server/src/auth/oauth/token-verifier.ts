@@ -21,6 +21,7 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
 import { ApiError } from '../../http/errors.ts';
+import type { Freshness } from '../../state/credential-freshness.ts';
 import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
@@ -60,6 +61,8 @@ export interface OAuthTokenVerifierOptions {
   maxTokens?: number;
   /** How long a cached token is served before its authorization and membership are read again. */
   recheckMs?: number;
+  /** Overrides `recheckMs` with a bound that follows the invalidation bus (state/credential-freshness.ts). */
+  freshness?: Freshness;
 }
 
 function invalid(detail: string): ApiError {
@@ -70,7 +73,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
   readonly name = 'oauth-access-token';
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
-  readonly #options: Required<OAuthTokenVerifierOptions>;
+  readonly #options: Required<Omit<OAuthTokenVerifierOptions, 'freshness'>>;
   readonly #tokens: VerifiedTokenCache<TokenEntry>;
   readonly #keys = new Map<string, { key: KeyObject | null; staleAt: number }>();
 
@@ -78,7 +81,10 @@ export class OAuthTokenVerifier implements BearerVerifier {
     this.#db = db;
     this.#clock = clock;
     this.#options = { maxTokens: 10_000, recheckMs: CREDENTIAL_RECHECK_MS, ...options };
-    this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#options.recheckMs);
+    this.#tokens = new VerifiedTokenCache(
+      this.#options.maxTokens,
+      options.freshness ?? this.#options.recheckMs,
+    );
   }
 
   get hits(): number {
