@@ -39,6 +39,7 @@ import { registerPipeline, routeConfigOf } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
 import { registerValidation } from './http/validation.ts';
 import { registerIdempotency } from './idempotency/hooks.ts';
+import { idempotencyLeaseMs } from './idempotency/lease.ts';
 import { leakRoutes } from './leaks/routes.ts';
 import { LeakWorker } from './leaks/worker.ts';
 import {
@@ -122,7 +123,9 @@ export function createInvalidationBus(
 ): InvalidationBus {
   const postgres =
     database.dialect === 'postgres' && config.databaseUrl
-      ? new PostgresInvalidationBus(config.databaseUrl, database.db, logger)
+      ? new PostgresInvalidationBus(config.databaseUrl, database.db, logger, {
+          connectTimeoutMs: config.databasePool.connectTimeoutMs,
+        })
       : null;
   if (config.redisUrl) {
     const redis = new RedisInvalidationBus(config.redisUrl, config.redisPrefix, logger, {
@@ -260,7 +263,15 @@ export async function buildApp(
       audience: config.audience,
       freshness,
     }),
-    oauth: await OAuthServer.create({ db: database.db, clock, config, bus, log: logger, audit }),
+    oauth: await OAuthServer.create({
+      db: database.db,
+      clock,
+      config,
+      bus,
+      log: logger,
+      audit,
+      availability: database.availability,
+    }),
     csrf: new CsrfTokens(config.masterKey),
     bus,
     usage: new UsageRecorder(database.db, clock, logger),
@@ -363,6 +374,7 @@ export async function buildApp(
     masterKey: config.masterKey,
     clock,
     log: app.log,
+    leaseMs: idempotencyLeaseMs(config.clientLimits.requestTimeoutMs),
   });
   await app.register(swagger, openApiOptions(config));
 

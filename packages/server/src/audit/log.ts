@@ -18,6 +18,7 @@ import { type Logger, pino } from 'pino';
 import type { AuthContext, Principal } from '../auth/context.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { AuditEventsTable, AuditResult, DB } from '../storage/schema.ts';
+import { describeUnavailable, isDatabaseUnavailable, logTaskFailure } from '../storage/unavailable.ts';
 import type { AuditAction } from './actions.ts';
 import { AuditChain, type UnchainedEvent } from './chain.ts';
 import { AuditDigestEmitter } from './digest-emitter.ts';
@@ -168,7 +169,7 @@ export class AuditLog {
       this.flush()
         .catch(() => {}) // flush() logs its own failures
         .then(() => this.digests.tick())
-        .catch((error: unknown) => this.#log.error({ err: error }, 'audit digests failed'));
+        .catch((error: unknown) => logTaskFailure(this.#log, error, 'audit digests failed'));
       const now = this.#clock.now();
       if (retentionDays !== undefined && now >= nextPurge) {
         nextPurge = now + 3_600_000;
@@ -177,7 +178,7 @@ export class AuditLog {
             { event: 'audit_retention_refused', org_id: orgId, reason },
             'audit retention left an org alone: its chain does not authenticate where it would cut',
           ),
-        ).catch((error: unknown) => this.#log.error({ err: error }, 'audit retention failed'));
+        ).catch((error: unknown) => logTaskFailure(this.#log, error, 'audit retention failed'));
       }
     }, this.#flushMs);
     this.#timer.unref();
@@ -250,10 +251,20 @@ export class AuditLog {
       this.droppedTotal++;
       this.#dropped.set(event.org_id, (this.#dropped.get(event.org_id) ?? 0) + 1);
     }
-    this.#log.warn(
-      { err: (firstError as Error).message, events: failed.length },
-      'audit flush failed; will retry',
-    );
+    // Retried every tick with the events kept: during an outage that would be a line a second, and the
+    // outage is already logged once when it starts and once when it ends (storage/availability.ts, which
+    // the pool told of this error), so an outage error is only worth a debug line here.
+    if (isDatabaseUnavailable(firstError)) {
+      this.#log.debug(
+        { error: describeUnavailable(firstError), events: failed.length },
+        'audit flush waits for the database; will retry',
+      );
+    } else {
+      this.#log.warn(
+        { err: (firstError as Error).message, events: failed.length },
+        'audit flush failed; will retry',
+      );
+    }
     throw firstError;
   }
 }

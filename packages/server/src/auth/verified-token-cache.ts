@@ -13,9 +13,23 @@
  *   is lost (a publish that failed, a node partitioned from Redis); without it a token outlived its
  *   revocation by up to its `exp`, an hour.
  * A hit stays one Map lookup and two comparisons, with no promise and no query.
+ *
+ * When the database is slow or down, a token due for its re-read keeps working like a cached API key
+ * (storage/stale-while-revalidate.ts, docs/operations.md): `verifyDue` waits for the re-read at most
+ * `STALE_REVALIDATE_WAIT_MS`, serves the entry as it is when the re-read is slow or fails for want of the
+ * database, asks again only after `STALE_RETRY_MS`, and stops serving it `STALE_SERVE_MAX_MS` after storage
+ * last confirmed it. The token's end still applies, an eviction still removes the entry, and a re-read that
+ * refuses the token (revoked, deleted) removes it too. A token never verified gets the outage (503).
  */
 import { ApiError } from '../http/errors.ts';
 import { CREDENTIAL_RECHECK_MS, type Freshness } from '../state/credential-freshness.ts';
+import {
+  freshOrStale,
+  STALE_RETRY_MS,
+  STALE_REVALIDATE_WAIT_MS,
+  STALE_SERVE_MAX_MS,
+} from '../storage/stale-while-revalidate.ts';
+import { isDatabaseUnavailable } from '../storage/unavailable.ts';
 import type { AuthContext } from './context.ts';
 
 /**
@@ -31,6 +45,8 @@ export interface VerifiedToken {
   validUntil: number;
   /** When storage last confirmed what the context rests on (taken before that read), epoch ms. */
   checkedAt: number;
+  /** Set when a re-read failed for want of the database: until then the entry is served without asking. */
+  retryAt?: number;
 }
 
 export class VerifiedTokenCache<Entry extends VerifiedToken> {
@@ -59,9 +75,9 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
   }
 
   /**
-   * The context of a token verified before, or undefined (verify it, then `remember`). A token past its end
-   * is forgotten and refused here; one not confirmed by storage for `recheckMs` is forgotten and must be
-   * verified again.
+   * The context of a token verified before, or undefined (`verifyDue`, which verifies it and `remember`s
+   * it). A token past its end is forgotten and refused here; one not confirmed by storage for `recheckMs`
+   * must be verified again, and is kept only while it may still stand in for an unanswered re-read.
    */
   lookup(tokenHash: string, now: number): AuthContext | undefined {
     const cached = this.#entries.get(tokenHash);
@@ -74,12 +90,37 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
       throw new ApiError('expired_credential', 'The token has expired');
     }
     if (now - cached.checkedAt >= this.#freshness.recheckMs) {
-      this.#entries.delete(tokenHash);
+      if (now - cached.checkedAt >= STALE_SERVE_MAX_MS) this.#entries.delete(tokenHash);
       this.misses++;
       return undefined;
     }
     this.hits++;
     return cached.context;
+  }
+
+  /**
+   * After a `lookup` miss: verifies the token (`verifyOnce`), or, for a token storage confirmed within
+   * `STALE_SERVE_MAX_MS` whose re-read is slow or fails for want of the database, serves its cached context
+   * (see the top). `now` is the reading `lookup` was given; `clock` reads the time a re-read failed.
+   */
+  verifyDue(
+    tokenHash: string,
+    now: number,
+    clock: () => number,
+    verify: () => Promise<AuthContext>,
+  ): AuthContext | Promise<AuthContext> {
+    const stale = this.#entries.get(tokenHash);
+    if (stale === undefined || stale.validUntil <= now || now - stale.checkedAt >= STALE_SERVE_MAX_MS) {
+      return this.verifyOnce(tokenHash, verify);
+    }
+    if (stale.retryAt !== undefined && now < stale.retryAt) return stale.context;
+    const fresh = this.verifyOnce(tokenHash, verify);
+    fresh.catch((error: unknown) => {
+      if (isDatabaseUnavailable(error)) stale.retryAt = clock() + STALE_RETRY_MS;
+      // Storage answered and refused the token (revoked, deleted, narrowed away): never serve it again.
+      else if (this.#entries.get(tokenHash) === stale) this.#entries.delete(tokenHash);
+    });
+    return freshOrStale(fresh, stale.context, STALE_REVALIDATE_WAIT_MS);
   }
 
   /**

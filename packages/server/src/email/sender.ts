@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { type Clock, isoAt } from '../clock.ts';
 import type { DB, EmailOutboxTable } from '../storage/schema.ts';
+import { isDatabaseUnavailable } from '../storage/unavailable.ts';
 
 export const MAX_ATTEMPTS = 8;
 const FIRST_RETRY_MS = 30_000;
@@ -113,7 +114,11 @@ export class EmailSender {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#running = this.#drain()
-        .catch((error: unknown) => this.#log.warn({ err: error }, 'e-mail outbox scan failed'))
+        .catch((error: unknown) => {
+          // Polled again shortly, the mails kept in the outbox: an outage is logged once when it starts and
+          // once when it ends by storage/availability.ts (the pool told it of this error), not on every poll.
+          if (!isDatabaseUnavailable(error)) this.#log.warn({ err: error }, 'e-mail outbox scan failed');
+        })
         .finally(() => {
           this.#running = null;
           const again = this.#again;

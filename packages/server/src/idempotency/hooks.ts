@@ -29,7 +29,8 @@ import {
   parseIdempotencyKey,
   REPLAYED_HEADER,
 } from './key.ts';
-import { type IdempotencyRecordKey, IdempotencyStore, idempotencyBox } from './repository.ts';
+import { idempotencyLeaseMs } from './lease.ts';
+import { type ClaimedRecord, IdempotencyStore, idempotencyBox } from './repository.ts';
 import { startIdempotencyPurge } from './retention.ts';
 import { replayableAnswer } from './shown-once.ts';
 
@@ -41,12 +42,17 @@ export interface IdempotencyDeps {
   log: FastifyBaseLogger;
   /** How often expired keys are deleted (default hourly). */
   purgeEveryMs?: number;
+  /**
+   * How long a claim holds before a retry may take it over (lease.ts); default: the lease for the default
+   * 30 s request timeout. app.ts passes the lease for COHERA_REQUEST_TIMEOUT_SECONDS.
+   */
+  leaseMs?: number;
 }
 
 /** A request that sent the header, from its body being read to its response being settled. */
 type Tracked =
   | { phase: 'reading'; keyHash: string; body: FingerprintingBody }
-  | { phase: 'claimed'; record: IdempotencyRecordKey };
+  | { phase: 'claimed'; record: ClaimedRecord };
 
 /**
  * Refusals that say nothing was done and that may go differently next time (another credential's rights,
@@ -63,7 +69,11 @@ const asArray = <T>(hook: Hook<T>): T[] => (hook === undefined ? [] : Array.isAr
  */
 export function registerIdempotency(app: FastifyInstance, deps: IdempotencyDeps): { close(): Promise<void> } {
   const { clock, log } = deps;
-  const store = new IdempotencyStore(deps.db, idempotencyBox(deps.masterKey));
+  const store = new IdempotencyStore(
+    deps.db,
+    idempotencyBox(deps.masterKey),
+    deps.leaseMs ?? idempotencyLeaseMs(30_000),
+  );
   const tracked = new WeakMap<FastifyRequest, Tracked>();
 
   async function readKey(request: FastifyRequest, _reply: FastifyReply, payload: Readable) {
@@ -83,7 +93,12 @@ export function registerIdempotency(app: FastifyInstance, deps: IdempotencyDeps)
     const claim = await store.claim(record, state.body.digest(), clock.now());
     switch (claim.outcome) {
       case 'claimed':
-        tracked.set(request, { phase: 'claimed', record });
+        if (claim.takenOver) {
+          // The first attempt's claim outlived its lease without being settled (its node died, or the
+          // database went away before the settle): this retry runs the request.
+          request.log.warn('idempotency: took over a claim whose lease ran out');
+        }
+        tracked.set(request, { phase: 'claimed', record: { ...record, claimToken: claim.claimToken } });
         return;
       case 'mismatch':
         throw new ApiError(
@@ -132,12 +147,21 @@ export function registerIdempotency(app: FastifyInstance, deps: IdempotencyDeps)
         const answer = { statusCode: status, contentType: type === undefined ? null : String(type), body };
         // The secret goes out in this response only; what is sealed for replays never holds it.
         const secretFields = request.routeOptions.config.secretFields;
-        await store.complete(state.record, replayableAnswer(answer, secretFields, request.id));
+        const stored = await store.complete(state.record, replayableAnswer(answer, secretFields, request.id));
+        if (!stored) {
+          // This request outlived its lease and a retry took the key over: that retry's answer is the one
+          // replayed. Worth a look: the lease may be shorter than this route needs.
+          request.log.warn(
+            { route: request.routeOptions.url },
+            'idempotency: response not stored, the claim was taken over after its lease ran out',
+          );
+        }
       }
     } catch (error) {
-      // The response still goes out. A key that could not be completed stays "in progress" until it
-      // expires: a retry gets a 409, never a second run of a request that has been carried out.
-      // During a database outage that is expected and needs no stack (availability.ts logs the outage).
+      // The response still goes out. A key that could not be settled stays "in progress" until its lease
+      // runs out (lease.ts); then a retry takes it over and runs the request once more (docs/idempotency.md
+      // says when that can repeat work). During a database outage that is expected and needs no stack
+      // (availability.ts logs the outage).
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ error: describeUnavailable(error) }, 'idempotency: could not settle the key');
       } else {

@@ -41,6 +41,7 @@ import { webhooks } from './migrations/0011-webhooks.ts';
 import { leakedKeys } from './migrations/0012-leaked-keys.ts';
 import { oauthRevocationDevice } from './migrations/0013-oauth-revocation-device.ts';
 import { teams } from './migrations/0014-teams.ts';
+import { idempotencyLeases } from './migrations/0015-idempotency-leases.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
@@ -106,6 +107,7 @@ function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migrat
     '0012-leaked-keys': leakedKeys(dialect),
     '0013-oauth-revocation-device': oauthRevocationDevice(dialect),
     '0014-teams': teams(dialect),
+    '0015-idempotency-leases': idempotencyLeases(),
   };
 }
 

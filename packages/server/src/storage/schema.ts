@@ -350,6 +350,11 @@ export interface IdempotencyKeysTable {
   fingerprint: string;
   created_at: string;
   expires_at: string;
+  /** Who holds the claim (random, never shown): completing or releasing the key must name it. Null on rows
+   * claimed before migration 0015. */
+  claim_token: string | null;
+  /** When the current holder claimed the key: past its lease a retry may take it over (idempotency/lease.ts). */
+  claimed_at: string | null;
   /** Null while the first request is in progress. */
   status_code: number | null;
   content_type: string | null;

@@ -13,6 +13,7 @@ import { touchAuthorizations } from '../auth/oauth/authorizations-repository.ts'
 import { touchServiceAccountKeys } from '../auth/service-accounts/repository.ts';
 import { type Clock, isoAt } from '../clock.ts';
 import type { DB } from '../storage/schema.ts';
+import { describeUnavailable, isDatabaseUnavailable } from '../storage/unavailable.ts';
 import { addOrgUsage, type OrgUsageCounts } from './repository.ts';
 
 /** One day's responses: every one in `requests`; 429s in `rateLimited`, other responses ≥ 400 in `errors`. */
@@ -398,7 +399,16 @@ export class UsageRecorder {
       restoreLatest(this.#keyUse, keyUse);
       // The restore may have put older objects in the maps: slots must find the ones now there.
       this.#generation++;
-      this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
+      // Retried every few seconds with the counts kept: an outage is logged once when it starts and once
+      // when it ends (storage/availability.ts, told of this error by the pool), not here on every retry.
+      if (isDatabaseUnavailable(error)) {
+        this.#log.debug(
+          { error: describeUnavailable(error) },
+          'usage flush waits for the database; will retry',
+        );
+      } else {
+        this.#log.warn({ err: (error as Error).message }, 'usage flush failed; will retry');
+      }
       throw error;
     }
   }

@@ -14,6 +14,8 @@ import { generateApiKey } from '@cohera/shared';
 import type { LightMyRequestResponse } from 'fastify';
 import { SESSION_COOKIE } from '../../src/auth/sessions/store.ts';
 import { ManualClock } from '../../src/clock.ts';
+import { idempotencyLeaseMs } from '../../src/idempotency/lease.ts';
+import { IdempotencyStore, idempotencyBox } from '../../src/idempotency/repository.ts';
 import { purgeIdempotencyKeys, startIdempotencyPurge } from '../../src/idempotency/retention.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { forEachEngine } from '../support/engines.ts';
@@ -44,10 +46,10 @@ forEachEngine('idempotency keys', (_engine, handle) => {
       beforeReady: (app) => {
         const access = { access: { scope: 'write:suppliers' as const } };
         app.post('/v1/test/held', { config: access }, async (_request, reply) => {
-          heldRuns++;
+          const run = ++heldRuns;
           entered.resolve();
           await release.promise;
-          return reply.code(201).send({ object: 'held', run: heldRuns });
+          return reply.code(201).send({ object: 'held', run });
         });
         app.post('/v1/test/failing', { config: access }, async () => {
           failingRuns++;
@@ -327,6 +329,98 @@ forEachEngine('idempotency keys', (_engine, handle) => {
     assert.equal(done.statusCode, 201, done.body);
     assertReplayOf(await post(org.adminKey, '/v1/test/held', { n: 1 }, key), done);
     assert.equal(heldRuns, runsBefore + 1, 'the handler ran once');
+  });
+
+  test('a claim never settled is taken over after its lease by exactly one retry, whose answer stands', async () => {
+    const key = randomUUID();
+    const leaseMs = idempotencyLeaseMs(t.config.clientLimits.requestTimeoutMs);
+    entered = Promise.withResolvers();
+    release = Promise.withResolvers();
+    const runsBefore = heldRuns;
+    // The first request holds the key and does not settle it (as if its database went away mid-request).
+    const first = post(org.adminKey, '/v1/test/held', { n: 1 }, key);
+    await entered.promise;
+    clock.advance(leaseMs - 1);
+    assertProblem(await post(org.adminKey, '/v1/test/held', { n: 1 }, key), 409, 'idempotency_key_in_use');
+
+    clock.advance(1);
+    entered = Promise.withResolvers();
+    // Two retries at once: one takes the claim over and runs; the other finds the new claim in progress.
+    const retries = [
+      post(org.adminKey, '/v1/test/held', { n: 1 }, key),
+      post(org.adminKey, '/v1/test/held', { n: 1 }, key),
+    ];
+    await entered.promise;
+    assertProblem(await Promise.race(retries), 409, 'idempotency_key_in_use');
+    // Another request with the key is still refused as such.
+    assertProblem(await post(org.adminKey, '/v1/test/held', { n: 2 }, key), 422, 'idempotency_key_reused');
+
+    release.resolve();
+    const [outlived, ...settled] = await Promise.all([first, ...retries]);
+    assert.equal(outlived?.statusCode, 201, outlived?.body);
+    const winner = settled.find((r) => r.statusCode === 201);
+    assert.ok(winner, settled.map((r) => `${r.statusCode} ${r.body}`).join('\n'));
+    assert.equal(winner.json().run, runsBefore + 2);
+    // The first request finished after losing its claim: its answer was not stored over the winner's.
+    assertReplayOf(await post(org.adminKey, '/v1/test/held', { n: 1 }, key), winner);
+    assert.equal(heldRuns, runsBefore + 2, 'the first run and one retry');
+    const [row] = await rowsOf(key);
+    assert.equal(row?.status_code, 201);
+  });
+
+  test('store: a pre-0015 claim (no token) is taken over once; a lost claim can neither complete nor release', async () => {
+    const leaseMs = 60_000;
+    const store = new IdempotencyStore(t.app.deps.db, idempotencyBox(t.config.masterKey), leaseMs);
+    const record = {
+      orgId: org.orgId,
+      mode: 'live' as const,
+      actorKind: 'test',
+      actorId: randomUUID(),
+      keyHash: sha256(randomUUID()),
+    };
+    const now = clock.now();
+    // A row as a node before migration 0015 left it: in progress, no token.
+    await t.app.deps.db
+      .insertInto('idempotency_keys')
+      .values({
+        org_id: record.orgId,
+        mode: record.mode,
+        actor_kind: record.actorKind,
+        actor_id: record.actorId,
+        key_hash: record.keyHash,
+        fingerprint: 'f',
+        claim_token: null,
+        claimed_at: null,
+        created_at: new Date(now - leaseMs).toISOString(),
+        expires_at: new Date(now + DAY_MS).toISOString(),
+        status_code: null,
+        content_type: null,
+        response_body: null,
+      })
+      .execute();
+    assert.deepEqual(await store.claim(record, 'other', now), { outcome: 'mismatch' });
+    const claims = await Promise.all([store.claim(record, 'f', now), store.claim(record, 'f', now)]);
+    const won = claims.filter((c) => c.outcome === 'claimed');
+    assert.equal(won.length, 1, JSON.stringify(claims));
+    assert.ok(claims.some((c) => c.outcome === 'in_progress'));
+    const first = won[0];
+    assert.ok(first?.outcome === 'claimed' && first.takenOver);
+
+    // Its lease runs out too; a retry takes over, and the first holder's settle changes nothing.
+    const later = now + leaseMs;
+    const second = await store.claim(record, 'f', later);
+    assert.ok(second.outcome === 'claimed' && second.takenOver);
+    await store.release({ ...record, claimToken: first.claimToken });
+    const answer = { statusCode: 201, contentType: 'application/json', body: '{"run":1}' };
+    assert.equal(await store.complete({ ...record, claimToken: first.claimToken }, answer), false);
+    assert.equal(
+      await store.complete({ ...record, claimToken: second.claimToken }, { ...answer, body: '{"run":2}' }),
+      true,
+    );
+    assert.deepEqual(await store.claim(record, 'f', later + leaseMs), {
+      outcome: 'completed',
+      response: { ...answer, body: '{"run":2}' },
+    });
   });
 
   test('two identical requests at once create exactly one object', async () => {

@@ -9,6 +9,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../../audit/log.ts';
 import type { DB, OAuthAuthorizationsTable } from '../../storage/schema.ts';
+import { isDatabaseUnavailable } from '../../storage/unavailable.ts';
 import { findAuthorizationByGrant } from './authorizations-repository.ts';
 
 /** The authorization a token request issued under, found once (extraTokenClaims), for its audit event. */
@@ -72,6 +73,8 @@ export function observe(provider: Provider, deps: { db: Kysely<DB>; log: Logger;
     );
   });
   provider.on('server_error', (_ctx: KoaContextWithOIDC, error: Error) => {
+    // A database outage is answered with 503 and logged once, when it starts (engine-outages.ts).
+    if (isDatabaseUnavailable(error)) return;
     log.error({ err: error }, 'OAuth server error');
   });
 }

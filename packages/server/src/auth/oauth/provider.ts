@@ -35,7 +35,9 @@ import { type Clock, isoAt } from '../../clock.ts';
 import type { Config } from '../../config.ts';
 import { type PeriodicPurge, startPeriodicPurge } from '../../jobs/periodic-purge.ts';
 import type { InvalidationBus } from '../../state/invalidation-bus.ts';
+import type { DatabaseAvailability } from '../../storage/availability.ts';
 import type { DB } from '../../storage/schema.ts';
+import { logTaskFailure } from '../../storage/unavailable.ts';
 import { primaryMembership } from '../../users/repository.ts';
 import { findSession, SESSION_COOKIE } from '../sessions/store.ts';
 import { installAccessTokenEndpoints } from './access-token-endpoints.ts';
@@ -63,6 +65,7 @@ import {
 import { correctDiscoveryMetadata } from './discovery.ts';
 import { issuedUnder, observe } from './engine-events.ts';
 import { guardEngineResponses } from './engine-headers.ts';
+import { answerEngineOutages } from './engine-outages.ts';
 import { renderEngineError } from './error-page.ts';
 import { purgeRevokedTokens } from './revoked-tokens.ts';
 import {
@@ -94,6 +97,8 @@ export interface OAuthServerDeps {
   bus: InvalidationBus;
   log: Logger;
   audit: AuditLog;
+  /** Where an outage met by the engine is reported (engine-outages.ts); tests that build an engine alone omit it. */
+  availability?: DatabaseAvailability;
 }
 
 /** Every scope within a client's registered ceiling (wildcards expanded), from the engine's Client. */
@@ -384,6 +389,7 @@ export class OAuthServer {
       return clientSecretMatches(stored, actual, clock.now());
     };
     guardEngineResponses(provider);
+    if (deps.availability) answerEngineOutages(provider, deps.availability);
     correctDiscoveryMetadata(provider);
     installAccessTokenEndpoints(provider, {
       ...deps,
@@ -449,8 +455,9 @@ export class OAuthServer {
   /** Checks for rotated keys every `intervalMs` and purges expired artefacts every ten minutes. */
   start(intervalMs = 30_000): void {
     this.#timer = setInterval(() => {
+      // An outage at debug: storage/availability.ts logs it once; the next tick retries.
       this.#tick().catch((error: unknown) =>
-        this.#deps.log.error({ err: error }, 'OAuth maintenance failed'),
+        logTaskFailure(this.#deps.log, error, 'OAuth maintenance failed'),
       );
     }, intervalMs);
     this.#timer.unref();

@@ -12,7 +12,9 @@
  * A verified token is cached by SHA-256 (the same scheme as service-account tokens), evicted on every node
  * when its grant or the token itself is revoked or its user's membership changes (invalidation bus), and
  * checked against storage again (authorization, membership and the denylist) at least every 30 s, in case
- * such a message was lost.
+ * such a message was lost. While the database is slow or down, a cached token due for that check keeps
+ * working for up to `STALE_SERVE_MAX_MS` after storage last confirmed it (verified-token-cache.ts); a token
+ * this node never verified gets the outage's 503, never a 401. `inspect` never serves from the cache.
  */
 import { createPublicKey, hash, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { hasScope, isScope, type Scope } from '@cohera/shared';
@@ -87,6 +89,9 @@ export class OAuthTokenVerifier implements BearerVerifier {
     );
   }
 
+  /** The clock as a function, made once: read when a re-read fails (verified-token-cache.ts). */
+  readonly #now = (): number => this.#clock.now();
+
   get hits(): number {
     return this.#tokens.hits;
   }
@@ -104,9 +109,15 @@ export class OAuthTokenVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
+    const now = this.#clock.now();
     return (
-      this.#tokens.lookup(tokenHash, this.#clock.now()) ??
-      this.#tokens.verifyOnce(tokenHash, async () => (await this.#verifySlow(token, tokenHash)).context)
+      this.#tokens.lookup(tokenHash, now) ??
+      this.#tokens.verifyDue(
+        tokenHash,
+        now,
+        this.#now,
+        async () => (await this.#verifySlow(token, tokenHash)).context,
+      )
     );
   }
 

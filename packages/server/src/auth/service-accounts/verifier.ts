@@ -10,6 +10,12 @@
  * Verified tokens are cached until they expire (verified-token-cache.ts), evicted on every node when their
  * key or account is deleted, and checked against storage again at least every 30 s after their key was
  * read, in case that message was lost.
+ *
+ * While the database is slow or down (storage/stale-while-revalidate.ts), a cached token due for that check
+ * keeps working for up to `STALE_SERVE_MAX_MS` after its key was read (verified-token-cache.ts), and so does
+ * a cached key row: a service that mints a new token during the outage, signed by a key this node read
+ * recently, is still verified (signature and every claim rule) against that row. A token whose key this
+ * node has not read recently gets the outage's 503.
  */
 
 import { createPublicKey, hash, type KeyObject } from 'node:crypto';
@@ -22,6 +28,13 @@ import { ApiError } from '../../http/errors.ts';
 import type { Freshness } from '../../state/credential-freshness.ts';
 import type { Invalidation } from '../../state/invalidation-bus.ts';
 import type { DB } from '../../storage/schema.ts';
+import {
+  freshOrStale,
+  STALE_RETRY_MS,
+  STALE_REVALIDATE_WAIT_MS,
+  STALE_SERVE_MAX_MS,
+} from '../../storage/stale-while-revalidate.ts';
+import { isDatabaseUnavailable } from '../../storage/unavailable.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
 import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
@@ -44,6 +57,8 @@ interface KeyEntry {
   /** When the key row was read (before the query), epoch ms: tokens verified with it are as fresh as this. */
   loadedAt: number;
   staleAt: number;
+  /** Set when a re-read failed for want of the database: until then the row is reused without asking. */
+  retryAt?: number;
 }
 
 export interface ServiceAccountVerifierOptions {
@@ -87,6 +102,9 @@ export class ServiceAccountVerifier implements BearerVerifier {
     this.#tokens = new VerifiedTokenCache(this.#options.maxTokens, this.#freshness);
   }
 
+  /** The clock as a function, made once: read when a re-read fails (verified-token-cache.ts). */
+  readonly #now = (): number => this.#clock.now();
+
   get hits(): number {
     return this.#tokens.hits;
   }
@@ -101,9 +119,10 @@ export class ServiceAccountVerifier implements BearerVerifier {
 
   verify(token: string): AuthContext | Promise<AuthContext> {
     const tokenHash = hash('sha256', token, 'base64url');
+    const now = this.#clock.now();
     return (
-      this.#tokens.lookup(tokenHash, this.#clock.now()) ??
-      this.#tokens.verifyOnce(tokenHash, () => this.#verifySlow(token, tokenHash))
+      this.#tokens.lookup(tokenHash, now) ??
+      this.#tokens.verifyDue(tokenHash, now, this.#now, () => this.#verifySlow(token, tokenHash))
     );
   }
 
@@ -180,6 +199,9 @@ export class ServiceAccountVerifier implements BearerVerifier {
         ),
         // As fresh as the key row it was checked against (which may come from the key cache), not newer.
         checkedAt: loadedAt,
+        // A row that was due for its re-read was served as it is (the database did not answer): the token
+        // stands on it too, so it is not verified again (another signature check) until the row is retried.
+        ...(now - loadedAt >= this.#freshness.recheckMs ? { retryAt: now + STALE_RETRY_MS } : {}),
         keyId: key.keyId,
         accountId: key.accountId,
       },
@@ -209,6 +231,19 @@ export class ServiceAccountVerifier implements BearerVerifier {
     const cached = this.#keys.get(kid);
     // A token is only as fresh as its key row (`checkedAt: loadedAt`), so the row obeys the same bound.
     if (cached && cached.staleAt > now && now - cached.loadedAt < this.#freshness.recheckMs) return cached;
+    // A known key due for its re-read, confirmed recently enough to outlast an outage (see the top).
+    if (cached?.key && now - cached.loadedAt < STALE_SERVE_MAX_MS) {
+      if (cached.retryAt !== undefined && now < cached.retryAt) return cached;
+      const fresh = this.#readKey(kid, now);
+      fresh.catch((error: unknown) => {
+        if (isDatabaseUnavailable(error)) cached.retryAt = this.#clock.now() + STALE_RETRY_MS;
+      });
+      return freshOrStale(fresh, cached, STALE_REVALIDATE_WAIT_MS);
+    }
+    return this.#readKey(kid, now);
+  }
+
+  async #readKey(kid: string, now: number): Promise<KeyEntry> {
     const generation = this.#tokens.generation;
     const key = await findVerificationKey(this.#db, kid);
     const entry: KeyEntry = {

@@ -21,6 +21,7 @@ import type { Config } from '../../config.ts';
 import type { SecretBox } from '../../crypto/secret-box.ts';
 import { LatencyHistogram } from '../../metrics/latency-histogram.ts';
 import type { DB } from '../../storage/schema.ts';
+import { isDatabaseUnavailable, logTaskFailure } from '../../storage/unavailable.ts';
 import { signingSecrets, webhookSecretBox } from '../secrets.ts';
 import { type Claim, claimDue, dueCount, releaseClaim } from './claims.ts';
 import { recordAttempt } from './record.ts';
@@ -181,9 +182,13 @@ export class WebhookDispatcher {
         this.#pollFailing = false;
       },
       (error: unknown) => {
-        // Once per outage, not four times a second while the database is unreachable.
-        if (!this.#pollFailing) this.#log.error({ err: error }, 'webhook delivery poll failed');
-        this.#pollFailing = true;
+        // An outage is logged once when it starts and once when it ends by storage/availability.ts (the
+        // pool told it of this error): debug here. Any other failure once per streak, not four times a second.
+        if (isDatabaseUnavailable(error)) logTaskFailure(this.#log, error, 'webhook delivery poll failed');
+        else if (!this.#pollFailing) {
+          this.#log.error({ err: error }, 'webhook delivery poll failed');
+          this.#pollFailing = true;
+        }
       },
     );
     await this.#polling;
