@@ -12,18 +12,12 @@
  * lasts), with generous slack over the configured timeouts, not performance assertions.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { tempDir } from '../support/config.ts';
 import { binaries, PostgresCluster } from '../support/postgres-cluster.ts';
-
-const BIN = fileURLToPath(new URL('../../../cli/bin/cohera.js', import.meta.url));
+import { freePort, type LogLine, runCli, ServerProcess } from '../support/server-process.ts';
 
 /** Short bounds, so an outage is noticed in seconds (the defaults are 5, 10 and 15 s). */
 const TIMEOUTS = {
@@ -45,67 +39,9 @@ const skip =
     ? `PostgreSQL binaries are missing: ${found.missing}`
     : false;
 
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('COHERA_') && !name.startsWith('NODE_TEST')) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
-type LogLine = Record<string, unknown>;
-
-/** A `cohera server` child process and its JSON log lines. */
-class ServerProcess {
-  readonly child: ChildProcessByStdio<null, Readable, Readable>;
-  readonly lines: LogLine[] = [];
-  output = '';
-  readonly baseUrl: string;
-
-  constructor(env: Record<string, string>, port: number) {
-    this.baseUrl = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [BIN, 'server'], {
-      env: cleanEnv({
-        ...env,
-        COHERA_PORT: String(port),
-        COHERA_HOST: '127.0.0.1',
-        COHERA_LOG_LEVEL: 'info',
-      }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      this.output += chunk;
-    });
-    createInterface({ input: this.child.stdout }).on('line', (text) => {
-      this.output += `${text}\n`;
-      try {
-        const line: unknown = JSON.parse(text);
-        if (line && typeof line === 'object') this.lines.push(line as LogLine);
-      } catch {
-        // a line for people (a banner): not what this test counts
-      }
-    });
-  }
-
-  /** Log lines whose `database` field says `state` (the outage's start and end lines). */
-  outageLines(state: 'unreachable' | 'reachable', from = 0): LogLine[] {
-    return this.lines.slice(from).filter((line) => line.database === state);
-  }
-
-  stop(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
+/** Log lines whose `database` field says `state` (the outage's start and end lines). */
+function outageLines(server: ServerProcess, state: 'unreachable' | 'reachable', from = 0): LogLine[] {
+  return server.lines.slice(from).filter((line) => line.database === state);
 }
 
 /** Error-level lines logged for a request (they carry its id): an outage must produce none. */
@@ -180,31 +116,21 @@ describe('PostgreSQL outages', { skip }, () => {
       try {
         return (await call(server.baseUrl, '/health')).status === 200;
       } catch {
-        if (server.child.exitCode !== null) throw new Error(`cohera server exited:\n${server.output}`);
+        if (server.child.exitCode !== null)
+          throw new Error(`cohera server exited:\n${server.stdout}\n${server.stderr}`);
         return false;
       }
     });
-    const bootstrap = await new Promise<string>((resolve, reject) => {
-      const child = spawn(
-        process.execPath,
-        [BIN, 'admin', 'bootstrap', '--org', 'Outage Co', '--email', 'ops@example.com', '--json'],
-        { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-      });
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-      });
-      child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`bootstrap: ${stderr}`))));
-    });
-    key = (JSON.parse(bootstrap) as { api_key: string }).api_key;
+    const bootstrap = await runCli(
+      ['admin', 'bootstrap', '--org', 'Outage Co', '--email', 'ops@example.com', '--json'],
+      env,
+    );
+    assert.equal(bootstrap.code, 0, `bootstrap: ${bootstrap.stderr}`);
+    key = (JSON.parse(bootstrap.stdout) as { api_key: string }).api_key;
   });
 
   after(async () => {
-    server?.stop();
+    server?.kill();
     await cluster?.destroy();
     dataDir.remove();
   });
@@ -261,7 +187,7 @@ describe('PostgreSQL outages', { skip }, () => {
       const read = await call(server.baseUrl, `/v1/suppliers/${committedId}`, { key });
       assert.equal(read.status, 200, `a cached object: ${JSON.stringify(read.body)}`);
       assert.equal(read.body.id, committedId);
-      assert.equal(server.outageLines('unreachable', before).length, 1, 'the outage is logged once');
+      assert.equal(outageLines(server, 'unreachable', before).length, 1, 'the outage is logged once');
       assert.deepEqual(errorsOfRequests(server, before), [], 'no error stack per request');
     } finally {
       cluster.thaw();
@@ -270,7 +196,7 @@ describe('PostgreSQL outages', { skip }, () => {
       '/ready answering 200 again',
       async () => (await call(server.baseUrl, '/ready')).status === 200,
     );
-    await until('the recovery logged', async () => server.outageLines('reachable', before).length === 1);
+    await until('the recovery logged', async () => outageLines(server, 'reachable', before).length === 1);
     const list = await call(server.baseUrl, '/v1/suppliers?limit=100', { key });
     assert.equal(list.status, 200, JSON.stringify(list.body));
     const ids = (list.body.data as { id: string }[]).map((supplier) => supplier.id);
@@ -287,7 +213,7 @@ describe('PostgreSQL outages', { skip }, () => {
     assertUnavailable(await call(server.baseUrl, '/ready'), '/ready');
     assert.equal((await call(server.baseUrl, '/health')).status, 200);
     assert.equal((await call(server.baseUrl, '/health', { key })).status, 200, 'a cached credential');
-    assert.equal(server.outageLines('unreachable', before).length, 1, 'the outage is logged once');
+    assert.equal(outageLines(server, 'unreachable', before).length, 1, 'the outage is logged once');
     assert.deepEqual(errorsOfRequests(server, before), [], 'no error stack per request');
 
     await cluster.start();
@@ -295,8 +221,8 @@ describe('PostgreSQL outages', { skip }, () => {
       '/ready answering 200 again',
       async () => (await call(server.baseUrl, '/ready')).status === 200,
     );
-    await until('the recovery logged', async () => server.outageLines('reachable', before).length === 1);
-    assert.equal(server.outageLines('unreachable', before).length, 1, 'still one outage line');
+    await until('the recovery logged', async () => outageLines(server, 'reachable', before).length === 1);
+    assert.equal(outageLines(server, 'unreachable', before).length, 1, 'still one outage line');
     const list = await call(server.baseUrl, '/v1/suppliers?limit=100', { key });
     assert.equal(list.status, 200, JSON.stringify(list.body));
     const names = (list.body.data as { id: string; name: string }[]).map((supplier) => supplier.name);

@@ -7,14 +7,11 @@
  * the counts it made meanwhile (so the restart does not hand out a second budget).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newId } from '@cohera/shared';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ManualClock } from '../../src/clock.ts';
 import { setTier } from '../../src/orgs/repository.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
@@ -22,6 +19,7 @@ import { encodeInvalidation } from '../../src/state/invalidation-bus.ts';
 import { capturedLogs, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { tempDir } from '../support/config.ts';
 import { type EngineHandle, prepareEngine } from '../support/engines.ts';
+import { RedisServer } from '../support/redis-server.ts';
 
 const MISSING = `/v1/suppliers/${newId('supplier')}`;
 const OUTAGE_WARNING = 'redis unreachable: rate limiting locally with this node’s share of each limit';
@@ -40,69 +38,6 @@ const HEARTBEAT_COMMANDS = new Set([
   'info',
   'ping',
 ]);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-/** A throw-away `redis-server` on `port`, resolved once it answers PING. */
-async function startRedis(port: number, dir: string): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-  const probe = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    for (let i = 0; i < 200; i++) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-      try {
-        if (probe.status !== 'ready') await probe.connect();
-        if ((await probe.ping()) === 'PONG') return child;
-      } catch {
-        await sleep(25);
-      }
-    }
-    throw new Error(`redis-server did not answer on port ${port}`);
-  } finally {
-    probe.disconnect();
-  }
-}
-
-async function stopRedis(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /** `cmdstat_<name>:calls=N` from INFO commandstats. */
 function commandCalls(info: string): Map<string, number> {
@@ -173,8 +108,7 @@ describe('rate limiting on a Redis that goes away and comes back', () => {
   const prefix = `cohera-test:${randomBytes(6).toString('hex')}:`;
   // Close to real time: Redis expires counters at absolute times computed from this clock.
   const clock = new ManualClock(Math.floor(Date.now() / 60_000) * 60_000 + 30_000);
-  let port: number;
-  let redis: ChildProcess | undefined;
+  let redis: RedisServer | undefined;
   let admin: Redis;
   let handle: EngineHandle;
   let a: TestApp;
@@ -182,13 +116,11 @@ describe('rate limiting on a Redis that goes away and comes back', () => {
   let org: TestOrg;
 
   before(async () => {
-    port = await freePort();
-    redis = await startRedis(port, dir.path);
-    admin = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => 100 });
-    admin.on('error', () => {});
+    redis = await RedisServer.start(dir.path);
+    admin = redis.client();
     handle = await prepareEngine('sqlite');
     const env = {
-      COHERA_REDIS_URL: `redis://127.0.0.1:${port}`,
+      COHERA_REDIS_URL: redis.url,
       COHERA_REDIS_PREFIX: prefix,
       COHERA_METRICS_TOKEN: METRICS_TOKEN,
     };
@@ -207,7 +139,7 @@ describe('rate limiting on a Redis that goes away and comes back', () => {
     await a?.close();
     await b?.close();
     admin?.disconnect();
-    await stopRedis(redis);
+    await redis?.kill();
     await handle?.cleanup();
     dir.remove();
   });
@@ -252,8 +184,7 @@ describe('rate limiting on a Redis that goes away and comes back', () => {
     assert.equal(await metric(b, 'cohera_redis_fallback'), 0);
     assert.equal(await metric(b, 'cohera_redis_fleet_nodes'), 2);
 
-    await stopRedis(redis);
-    redis = undefined;
+    await redis?.kill();
 
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -276,7 +207,7 @@ describe('rate limiting on a Redis that goes away and comes back', () => {
     assert.equal(countOf(OUTAGE_WARNING), 2, 'one warning per node and outage, not one per request');
     assert.equal(await metric(b, 'cohera_redis_fallback'), 1);
 
-    redis = await startRedis(port, dir.path);
+    await redis?.restart();
     await poll('B back on Redis', () => !limiterB.degraded);
     await poll('A back on Redis', () => !redisLimiterOf(a).degraded);
     assert.equal(countOf(RECOVERY_NOTICE), 2);
