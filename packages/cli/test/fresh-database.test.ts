@@ -18,6 +18,7 @@ import { logCapture } from '../../server/test/support/app.ts';
 import { testConfig } from '../../server/test/support/config.ts';
 import { freePort } from '../../server/test/support/oauth.ts';
 import { BIN, cohera, hasScript, tempDir } from './conventions/support.ts';
+import { PTY_ENV, scriptArgs } from './pty.ts';
 
 const BOOTSTRAP = ['admin', 'bootstrap', '--org', 'Elsewhere', '--email', 'elsewhere@example.com'];
 
@@ -211,22 +212,19 @@ describe('an operator command whose database does not exist yet', () => {
   });
 });
 
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-
 /** Runs `cohera ARGS` on a pseudo-terminal and types `answer` once the question is on the screen. */
 function onTerminalAnswering(
   args: string[],
   env: Record<string, string>,
   answer: string,
 ): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
     const clean: NodeJS.ProcessEnv = {};
     for (const [name, value] of Object.entries(process.env)) {
       if (!name.startsWith('COHERA_') && !name.startsWith('NODE_TEST')) clean[name] = value;
     }
-    const child = spawn('script', ['-qec', command, '/dev/null'], {
-      env: { ...clean, TERM: 'xterm-256color', ...env },
+    const child = spawn('script', scriptArgs([process.execPath, BIN, ...args]), {
+      env: { ...clean, ...PTY_ENV, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: 60_000,
     });

@@ -3,12 +3,13 @@
  * (no COHERA_* or NO_COLOR from the parent, a private XDG_CONFIG_HOME unless given), and on a
  * pseudo-terminal through util-linux `script` for the TTY cases.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
+import { PTY_ENV, scriptArgs } from '../pty.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/cohera.js', import.meta.url));
 
@@ -52,16 +53,7 @@ export function cohera(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-export const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+export { hasScript } from '../pty.ts';
 
 /**
  * `cohera ARGS` on a pseudo-terminal: stdout and stderr arrive mixed, as on a screen. Asynchronous, so
@@ -71,10 +63,9 @@ export function onTerminal(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; output: string }> {
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], {
-      env: cleanEnv({ TERM: 'xterm-256color', ...env }),
+    const child = spawn('script', scriptArgs([process.execPath, BIN, ...args]), {
+      env: cleanEnv({ ...PTY_ENV, ...env }),
       stdio: ['pipe', 'pipe', 'pipe'],
       timeout: 60_000,
     });

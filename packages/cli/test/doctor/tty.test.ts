@@ -3,28 +3,17 @@
  * the header naming the directory, coloured statuses, progress on stderr; NO_COLOR turns the colour off.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { hasScript, PTY_ENV, scriptArgs } from '../pty.ts';
 import { BIN, cleanEnv } from '../scan/support.ts';
 import { cleanRepo, ESC, generated, tempDir } from './support.ts';
 
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-
 /** stdout and stderr arrive mixed, as on a screen. */
 function onTerminal(args: string[], cwd: string, env: Record<string, string> = {}) {
-  const command = [process.execPath, BIN, 'doctor', ...args].map(quote).join(' ');
-  const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+  const run = spawnSync('script', scriptArgs([process.execPath, BIN, 'doctor', ...args]), {
     cwd,
-    env: cleanEnv({ XDG_CONFIG_HOME: `${cwd}/.no-config`, ...env }),
+    env: cleanEnv({ XDG_CONFIG_HOME: `${cwd}/.no-config`, ...PTY_ENV, ...env }),
     input: '',
     encoding: 'utf8',
     timeout: 60_000,

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { PTY_ENV, scriptArgs } from '../pty.ts';
 import { BIN, type Run, type Server, startServer } from './support.ts';
 
 /** `cohera ARGS` with its stdin, stdout and stderr on one pseudo-terminal, fed `input`. */
@@ -15,15 +16,12 @@ function onTerminal(
   input: string,
   env: Record<string, string> = {},
 ): Promise<Run> {
-  const command = [process.execPath, BIN, ...args]
-    .map((word) => `'${word.replaceAll("'", "'\\''")}'`)
-    .join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    const child = spawn('script', scriptArgs([process.execPath, BIN, ...args], { flush: true }), {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
-        TERM: 'xterm-256color',
+        ...PTY_ENV,
         COHERA_BASE_URL: s.baseUrl,
         COHERA_API_KEY: s.org.adminKey,
         ...env,

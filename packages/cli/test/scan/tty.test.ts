@@ -4,24 +4,14 @@
  * sends anything.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { hasScript, PTY_ENV, scriptArgs } from '../pty.ts';
 import { BIN, cleanEnv, git, initRepo, key, tempDir } from './support.ts';
-
-const hasScript = (() => {
-  try {
-    execFileSync('script', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 /** Runs `cohera scan ARGS` on a pseudo-terminal; stdout and stderr arrive mixed, as on a screen. */
 function onTerminal(
@@ -29,10 +19,9 @@ function onTerminal(
   cwd: string,
   options: { input?: string; env?: Record<string, string> } = {},
 ) {
-  const command = [process.execPath, BIN, 'scan', ...args].map(quote).join(' ');
-  const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+  const run = spawnSync('script', scriptArgs([process.execPath, BIN, 'scan', ...args]), {
     cwd,
-    env: cleanEnv(options.env),
+    env: cleanEnv({ ...PTY_ENV, ...options.env }),
     input: options.input ?? '',
     encoding: 'utf8',
     timeout: 60_000,
@@ -102,9 +91,11 @@ describe('cohera scan on a terminal', {
 
 /** Runs `cohera scan ARGS` on a pseudo-terminal and types `answer` once the question is on the screen. */
 function onTerminalAnswering(args: string[], cwd: string, answer: string) {
-  const command = [process.execPath, BIN, 'scan', ...args].map(quote).join(' ');
   return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd, env: cleanEnv() });
+    const child = spawn('script', scriptArgs([process.execPath, BIN, 'scan', ...args]), {
+      cwd,
+      env: cleanEnv(PTY_ENV),
+    });
     let output = '';
     let typed = false;
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

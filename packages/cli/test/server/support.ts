@@ -7,8 +7,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { BIN, cleanEnv } from '../conventions/support.ts';
+import { PTY_ENV, scriptArgs } from '../pty.ts';
 
-export { hasScript, tempDir } from '../conventions/support.ts';
+export { tempDir } from '../conventions/support.ts';
+export { hasScript } from '../pty.ts';
 
 /** Colour and format settings of the parent must not leak into a test about colour and format. */
 export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -45,8 +47,6 @@ export interface RunOptions {
   terminal?: boolean;
 }
 
-const quote = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
-
 /** Longest a test server may live before it is killed (a stop that never reached it must not hang the suite). */
 const LIFETIME_MS = 90_000;
 
@@ -59,9 +59,8 @@ export function runServer(options: RunOptions): Promise<ServerRun> {
   const env = serverEnv(options.env);
   let child: ChildProcess;
   if (options.terminal) {
-    const command = [process.execPath, BIN, 'server'].map(quote).join(' ');
-    child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { TERM: 'xterm-256color', ...env },
+    child = spawn('script', scriptArgs([process.execPath, BIN, 'server'], { flush: true }), {
+      env: { ...env, ...PTY_ENV },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
   } else {
