@@ -1,7 +1,8 @@
 /**
  * The fleet limiter: every window of a request checked and counted in ONE Redis round trip by a Lua script
- * (atomic, so two nodes can never both take the last unit: exactly `limit` requests pass). Counters expire
- * on their own just after their window ends.
+ * (atomic, so two nodes can never both take the last unit: exactly `limit` requests pass). The requests of
+ * one event-loop turn share that trip: one script call decides them in turn (redis-batch.ts). Counters
+ * expire on their own just after their window ends.
  *
  * When Redis is gone, the node falls back to a local limiter with its share of each limit (limit ÷ live
  * nodes, from a heartbeat set): it neither fails closed nor stops limiting. Whether Redis is gone is the
@@ -19,6 +20,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Decision, decide, type RateLimiter, type WindowSpec, windowIndex } from './limiter.ts';
 import { MemoryRateLimiter } from './memory-limiter.ts';
+import { BATCH_SCRIPT, type BatchEntry, ConsumeBatcher, hashTag } from './redis-batch.ts';
 import { RedisBreaker } from './redis-breaker.ts';
 import {
   claimFreshRedis,
@@ -29,31 +31,6 @@ import {
   epochKey,
   PendingSeeds,
 } from './redis-reseed.ts';
-
-/**
- * KEYS: one counter per window. ARGV: limits (n), expire-at epoch seconds (n), then "1" to count or "0" to
- * peek. Returns {allowed, count_before_1, …, count_before_n}.
- */
-const CONSUME_SCRIPT = `
-local n = #KEYS
-local before = {}
-local allowed = 1
-for i = 1, n do
-  local c = tonumber(redis.call('GET', KEYS[i]) or '0')
-  before[i] = c
-  if c >= tonumber(ARGV[i]) then allowed = 0 end
-end
-if allowed == 1 and ARGV[2 * n + 1] == '1' then
-  for i = 1, n do
-    if redis.call('INCR', KEYS[i]) == 1 then
-      redis.call('EXPIREAT', KEYS[i], ARGV[n + i])
-    end
-  end
-end
-local out = {allowed}
-for i = 1, n do out[i + 1] = before[i] end
-return out
-`;
 
 /**
  * KEYS: the counters a consume incremented (same window indices). Decrements each that is still above zero;
@@ -76,7 +53,7 @@ const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
 
 type ConsumeRedis = Redis & {
-  cohera_consume(...args: Array<string | number>): Promise<number[]>;
+  cohera_consume_batch(...args: Array<string | number>): Promise<number[]>;
   cohera_release(...args: Array<string | number>): Promise<number>;
 };
 
@@ -117,6 +94,7 @@ export class RedisRateLimiter implements RateLimiter {
   #sentAndUnsure = new Map<string, number>();
   /** Requests decided by the local fallback since start (a metric). */
   fallbackDecisions = 0;
+  readonly #batcher: ConsumeBatcher;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#prefix = options.prefix;
@@ -132,8 +110,9 @@ export class RedisRateLimiter implements RateLimiter {
       enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
     }) as ConsumeRedis;
-    this.#redis.defineCommand('cohera_consume', { lua: CONSUME_SCRIPT });
+    this.#redis.defineCommand('cohera_consume_batch', { lua: BATCH_SCRIPT });
     this.#redis.defineCommand('cohera_release', { lua: RELEASE_SCRIPT });
+    this.#batcher = new ConsumeBatcher((args) => this.#redis.cohera_consume_batch(...args));
     this.#redis.on('error', () => {}); // state changes are reported by the breaker, once per outage
     this.#breaker = new RedisBreaker(this.#redis, {
       timeoutMs: this.#timeoutMs,
@@ -267,47 +246,60 @@ export class RedisRateLimiter implements RateLimiter {
     const keys: string[] = new Array(windows.length);
     for (let i = 0; i < windows.length; i++) {
       const w = windows[i] as WindowSpec;
-      let stem = this.#keyStems.get(w);
-      if (stem === undefined) {
-        stem = `${this.#prefix}rl:${w.key}:`;
-        this.#keyStems.set(w, stem);
-      }
-      keys[i] = stem + windowIndex(nowMs, w.windowSeconds);
+      keys[i] = this.#stem(w).stem + windowIndex(nowMs, w.windowSeconds);
     }
     return keys;
   }
 
-  readonly #keyStems = new WeakMap<WindowSpec, string>();
+  #stem(w: WindowSpec): { stem: string; tag: string } {
+    let stem = this.#keyStems.get(w);
+    if (stem === undefined) {
+      stem = { stem: `${this.#prefix}rl:${w.key}:`, tag: hashTag(w.key) };
+      this.#keyStems.set(w, stem);
+    }
+    return stem;
+  }
+
+  readonly #keyStems = new WeakMap<WindowSpec, { stem: string; tag: string }>();
 
   #run(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision | Promise<Decision> {
+    if (windows.length === 0) return decide(windows, [], nowMs, consume);
     if (this.#breaker.open) return this.#local(windows, nowMs, consume);
-    const keys = this.#keys(windows, nowMs);
-    // KEYS, then ARGV (limits, expiry times, count-or-peek) of CONSUME_SCRIPT, filled in one pass.
     const n = windows.length;
-    const args: Array<string | number> = new Array(3 * n + 2);
-    args[0] = n;
+    const keys: string[] = new Array(n);
+    const limits: number[] = new Array(n);
+    const expireAts: number[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const w = windows[i] as WindowSpec;
-      args[1 + i] = keys[i] as string;
-      args[1 + n + i] = w.limit;
-      args[1 + 2 * n + i] =
-        (windowIndex(nowMs, w.windowSeconds) + 1) * w.windowSeconds + EXPIRY_SLACK_SECONDS;
+      const index = windowIndex(nowMs, w.windowSeconds);
+      keys[i] = this.#stem(w).stem + index;
+      limits[i] = w.limit;
+      expireAts[i] = (index + 1) * w.windowSeconds + EXPIRY_SLACK_SECONDS;
     }
-    args[3 * n + 1] = consume ? '1' : '0';
-    return this.#redis.cohera_consume(...args).then(
-      (result) => {
-        this.#breaker.succeeded();
-        return decide(windows, result.slice(1).map(Number), nowMs, consume);
-      },
-      (error: unknown) => {
-        this.#breaker.failed(error);
-        const decision = this.#local(windows, nowMs, consume);
-        if (consume && decision.allowed && isTimeout(error)) {
-          for (const key of keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
-        }
-        return decision;
-      },
-    );
+    return new Promise<Decision>((resolve) => {
+      const entry: BatchEntry = {
+        keys,
+        limits,
+        expireAts,
+        consume,
+        settle: (before, error) => {
+          if (before !== null) {
+            this.#breaker.succeeded();
+            resolve(decide(windows, before, nowMs, consume));
+            return;
+          }
+          // Every request of a failed call lands here; the breaker counts a run of failures, and asks
+          // Redis before it opens, so one failed batch of many requests does not trip it by itself.
+          this.#breaker.failed(error);
+          const decision = this.#local(windows, nowMs, consume);
+          if (consume && decision.allowed && isTimeout(error)) {
+            for (const key of keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
+          }
+          resolve(decision);
+        },
+      };
+      this.#batcher.add(this.#stem(windows[0] as WindowSpec).tag, entry);
+    });
   }
 
   consume(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision> {
