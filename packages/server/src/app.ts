@@ -362,7 +362,7 @@ export async function buildApp(
     // A connection idle this long since the drain began is not in use; never longer than the keep-alive
     // timeout its client was told, after which well-behaved clients drop it themselves.
     const idleMs = Math.min(DRAIN_IDLE_MS, config.clientLimits.keepAliveTimeoutMs);
-    return connections.drain(app.server, { idleMs, deadlineMs });
+    return connections.drain({ idleMs, deadlineMs });
   });
   // A request that failed for want of its database is a 503; the availability probes and logs the outage.
   registerErrorHandling(app, { onDatabaseUnavailable: (error) => database.availability.suspect(error) });

@@ -12,6 +12,7 @@ import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { startMetricsServer } from './metrics/registry.ts';
 import { renderBanner } from './startup/banner.ts';
+import { listenAddresses, listenAlso } from './startup/listen-addresses.ts';
 import { type Listener, listenError } from './startup/listen-error.ts';
 import { gatherReadyFacts, readyLogFields } from './startup/ready-facts.ts';
 
@@ -65,12 +66,26 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   }
   let url: string;
   let metricsServer: Server | null = null;
+  /** Servers of the further addresses of COHERA_HOST=localhost (startup/listen-addresses.ts). */
+  const alsoServers: Server[] = [];
+  const closeAlso = () =>
+    Promise.all(alsoServers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
   try {
-    url = await listening(app.listen({ port: config.port, host: config.host }), {
+    const [first = config.host, ...further] = await listenAddresses(config.host);
+    url = await listening(app.listen({ port: config.port, host: first }), {
       setting: 'COHERA_PORT',
       host: config.host,
       port: config.port,
     });
+    const { port } = app.server.address() as AddressInfo;
+    for (const address of further) {
+      const server = await listening(listenAlso(app, address, port, config.clientLimits), {
+        setting: 'COHERA_PORT',
+        host: address,
+        port,
+      });
+      if (server) alsoServers.push(server);
+    }
     if (config.metricsPort !== null) {
       metricsServer = await listening(startMetricsServer(app.metrics, config.host, config.metricsPort), {
         setting: 'COHERA_METRICS_PORT',
@@ -80,6 +95,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     }
   } catch (error) {
     // Flush the audit log and close the database (onClose hooks): the caller reports the error and exits.
+    await closeAlso();
     await app
       .close()
       .catch((closing: unknown) => app.log.error({ err: closing }, 'closing after a failed start failed'));
@@ -96,6 +112,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
         app.log.info(drained, 'connections drained');
         return Promise.all([
           app.close(),
+          closeAlso(),
           new Promise<void>((resolve) => (metrics ? metrics.close(() => resolve()) : resolve())),
         ]);
       })

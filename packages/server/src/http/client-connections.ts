@@ -16,6 +16,10 @@
  * pipeline answers 503 `service_unavailable`) with `Connection: close`, which closes the connection after
  * it; a response already in progress gets `Connection: close` too when its headers are not yet out. A
  * connection on which nothing arrives for `idleMs` is then idle, not in use, and is closed with a FIN.
+ *
+ * A node may listen on more than one address (COHERA_HOST=localhost: 127.0.0.1 and ::1, startup/listen.ts):
+ * every server it listens with is watched, so the cap counts all of its connections and the drain closes
+ * them all.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
@@ -45,14 +49,23 @@ export interface DrainResult {
 export class ClientConnections {
   /** Open connections, oldest first (a Set iterates in insertion order). */
   readonly #sockets = new Set<HttpSocket>();
+  readonly #servers: Server[] = [];
   readonly #maxConnections: number;
   #shed = 0;
   #drain: Drain | null = null;
 
   constructor(server: Server, maxConnections: number) {
     this.#maxConnections = maxConnections;
+    this.watch(server);
+  }
+
+  /** Counts and drains the connections of another server of this node (one more listening address). */
+  watch(server: Server): void {
+    this.#servers.push(server);
     // After Node's own 'connection' listener (added by http.Server), so the parser is in place.
     server.on('connection', (socket: HttpSocket) => this.#accept(socket));
+    // A server watched while a drain runs (a listener that came up late) stops at once too.
+    if (this.#drain) this.#drain.add(server);
   }
 
   /** Connections open now. */
@@ -98,12 +111,10 @@ export class ClientConnections {
    * Stops accepting connections and closes each open one once it is done with (see the file's comment).
    * Resolves when none is left. Call once; the pipeline should already answer new requests with 503.
    */
-  drain(server: Server, options: DrainOptions): Promise<DrainResult> {
+  drain(options: DrainOptions): Promise<DrainResult> {
     if (this.#drain) return this.#drain.done;
-    // net.Server's close, not http.Server's: that one first destroys the idle connections (the race above).
-    // Fastify's own server.close() later finds none left.
-    NetServer.prototype.close.call(server);
-    const drain = new Drain(server, options, this.#sockets);
+    const drain = new Drain(options, this.#sockets);
+    for (const server of this.#servers) drain.add(server);
     this.#drain = drain;
     for (const socket of this.#sockets) drain.settle(socket);
     drain.check();
@@ -114,7 +125,7 @@ export class ClientConnections {
 /** One shutdown's drain: a timer per idle connection, a listener for requests arriving, one deadline. */
 class Drain {
   readonly done: Promise<DrainResult>;
-  readonly #server: Server;
+  readonly #servers: Server[] = [];
   readonly #options: DrainOptions;
   readonly #sockets: ReadonlySet<HttpSocket>;
   readonly #idleTimers = new Map<HttpSocket, NodeJS.Timeout>();
@@ -124,16 +135,25 @@ class Drain {
   #finish: (result: DrainResult) => void = () => {};
   #finished = false;
 
-  constructor(server: Server, options: DrainOptions, sockets: ReadonlySet<HttpSocket>) {
-    this.#server = server;
+  constructor(options: DrainOptions, sockets: ReadonlySet<HttpSocket>) {
     this.#options = options;
     this.#sockets = sockets;
     this.done = new Promise((resolve) => {
       this.#finish = resolve;
     });
+    this.#deadline = setTimeout(() => this.#expire(), options.deadlineMs);
+  }
+
+  /** Stops `server` accepting connections and says `Connection: close` on every request it still gets. */
+  add(server: Server): void {
+    if (this.#finished) return;
+    this.#servers.push(server);
+    // net.Server's close, not http.Server's: that one first destroys the idle connections (the race above).
+    // Fastify's own server.close() later finds none left. A server that is not listening yet (or no longer)
+    // only reports ERR_SERVER_NOT_RUNNING to this callback.
+    NetServer.prototype.close.call(server, () => {});
     // First, before the app's listener: the response is not started yet, so it can still say close.
     server.prependListener('request', this.#onRequest);
-    this.#deadline = setTimeout(() => this.#expire(), options.deadlineMs);
   }
 
   readonly #onRequest = (request: IncomingMessage, response: ServerResponse): void => {
@@ -206,7 +226,7 @@ class Drain {
   #end(): void {
     this.#finished = true;
     clearTimeout(this.#deadline);
-    this.#server.removeListener('request', this.#onRequest);
+    for (const server of this.#servers) server.removeListener('request', this.#onRequest);
     this.#finish({ ...this.#result });
   }
 }

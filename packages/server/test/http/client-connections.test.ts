@@ -118,7 +118,7 @@ describe('the drain', () => {
     const reused = await open(port);
     assert.ok(server);
 
-    const drained = connections.drain(server, { idleMs: 300, deadlineMs: 10_000 });
+    const drained = connections.drain({ idleMs: 300, deadlineMs: 10_000 });
     // No new connections once the drain has begun.
     const refused = await new Promise<string>((resolve) => {
       const socket = connect(port, '127.0.0.1');
@@ -150,7 +150,7 @@ describe('the drain', () => {
     const stuck = await open(port, 'GET /never HTTP/1.1\r\nHost: a\r\n\r\n');
     await arrived;
     assert.ok(server);
-    const result = await connections.drain(server, { idleMs: 100, deadlineMs: 300 });
+    const result = await connections.drain({ idleMs: 100, deadlineMs: 300 });
     await stuck.closed;
     assert.deepEqual(result, { answered: 0, idle: 0, destroyed: 1 });
   });
