@@ -116,6 +116,27 @@ function createRateLimiter(config: Readonly<Config>, logger: Logger, daySeed: Da
 }
 
 /** The bus the configuration names (also used by operator commands that must reach running nodes). */
+/** How long start-up waits for the invalidation bus before serving without it. */
+export const BUS_START_WAIT_MS = 3_000;
+
+/** True when `promise` resolves within `ms` (false when it rejects or is still pending). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createInvalidationBus(
   config: Readonly<Config>,
   database: Database,
@@ -303,7 +324,15 @@ export async function buildApp(
     if (message.kind === 'org') deps.orgLimits.invalidate(message.orgId);
     if (message.kind === 'all') deps.orgLimits.clear();
   });
-  await bus.ready();
+  // Bounded: a node started while Redis (or the LISTEN connection) is down serves anyway, as one whose bus
+  // went down later does. The bus counts itself unhealthy until it connects, so credential caches use their
+  // short recheck bound meanwhile (state/credential-freshness.ts), and it clears them when it connects.
+  if (!(await settlesWithin(bus.ready(), BUS_START_WAIT_MS))) {
+    logger.warn(
+      { transport: bus.transport, waited_ms: BUS_START_WAIT_MS },
+      'invalidation bus not connected yet: serving anyway; credential caches use their short TTL until it is',
+    );
+  }
   deps.usage.start(options.usageFlushMs);
   deps.audit.start(config.auditRetentionDays);
   deps.webhooks.start();

@@ -61,6 +61,12 @@ export class FanOutInvalidationBus implements InvalidationBus {
     await Promise.all(this.#transports.map((t) => t.ready()));
   }
 
+  /** True when any transport sent everything: every node listens on all of them. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const sent = await Promise.all(this.#transports.map((t) => t.flush(timeoutMs)));
+    return sent.some(Boolean);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.#transports.map((t) => t.close()));
   }

@@ -37,6 +37,11 @@ export interface InvalidationBus {
   subscribe(handler: (message: Invalidation) => void): void;
   /** Resolves once the subscription is live (so a test can publish right after start-up). */
   ready(): Promise<void>;
+  /**
+   * Waits up to `timeoutMs` for what was published so far to leave this node; true when it did (a
+   * one-shot command that must say whether running nodes were told: `rotate-signing-key --revoke-old`).
+   */
+  flush(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -120,5 +125,9 @@ export class MemoryInvalidationBus implements InvalidationBus {
   }
   onHealthChange(): void {}
   async ready(): Promise<void> {}
+  /** Nothing leaves this node: every handler has run already. */
+  async flush(): Promise<boolean> {
+    return true;
+  }
   async close(): Promise<void> {}
 }

@@ -216,6 +216,10 @@ export class PostgresInvalidationBus implements InvalidationBus {
     return this.#ready;
   }
 
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.#queue.flush(timeoutMs);
+  }
+
   async close(): Promise<void> {
     await this.#queue.flush(2_000);
     this.#queue.close();

@@ -69,9 +69,12 @@ export class RedisInvalidationBus implements InvalidationBus {
       this.#publisher.once('ready', () => resolve());
       this.#publisher.once('error', () => resolve());
     });
-    this.#subscriber.on('error', (error: Error) =>
-      this.#log.warn({ err: error.message }, 'redis invalidation bus error'),
-    );
+    // ioredis reports every failed reconnect: an outage is logged when it begins (here and by #assess),
+    // the attempts during it only at debug.
+    this.#subscriber.on('error', (error: Error) => {
+      if (this.#health.healthy) this.#log.warn({ err: error.message }, 'redis invalidation bus error');
+      else this.#log.debug({ err: error.message }, 'redis invalidation bus still unreachable');
+    });
     this.#subscriber.on('message', (channel: string, raw: string) => {
       if (channel === this.#channel) this.#emit(decodeInvalidation(raw));
     });
@@ -173,6 +176,10 @@ export class RedisInvalidationBus implements InvalidationBus {
   ready(): Promise<void> {
     // Both connections: an operator command publishes once right after start-up and then exits.
     return Promise.all([this.#ready, this.#publisherSettled]).then(() => undefined);
+  }
+
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.#queue.flush(timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -195,6 +196,51 @@ describe('cohera admin rotate-signing-key --revoke-old: one node on SQLite, no b
       assert.deepEqual(await kidsOf(node), [revocation.kid]);
     } finally {
       await node.close();
+      await handle.cleanup();
+    }
+  });
+});
+
+describe('cohera admin rotate-signing-key --revoke-old: the bus is unreachable', () => {
+  let handle: EngineHandle;
+  before(async () => {
+    handle = await prepareEngine('sqlite');
+  });
+
+  test('the rotation stands, the command ends within seconds and says running nodes find out within 30 s', async () => {
+    // A port nothing listens on: Redis is down (perhaps the incident itself).
+    const deadPort = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    const masterKey = randomBytes(32).toString('base64');
+    const settings = {
+      ...handle.env,
+      COHERA_MASTER_KEY: masterKey,
+      COHERA_REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+    };
+    // A node made the database and its first signing key, then went away with Redis.
+    await (await startTestApp(handle, { env: { COHERA_MASTER_KEY: masterKey } })).close();
+    try {
+      const started = Date.now();
+      const json = await cohera(['admin', 'rotate-signing-key', '--revoke-old', '--json'], settings);
+      assert.equal(json.code, 0, json.stderr);
+      assert.ok(Date.now() - started < 20_000, 'bounded, not hung on the bus');
+      const result = JSON.parse(json.stdout) as Revocation & { unreachable: string | null };
+      assert.equal(result.announced, null);
+      assert.equal(result.unreachable, 'redis');
+      assert.match(json.stderr, /Redis could not be reached to tell running nodes; each notices within 30 s/);
+      assert.doesNotMatch(json.stderr, /\{"level"/, 'no stream of JSON log lines');
+
+      // The keys really were rotated: a second run withdraws the key the first one made.
+      const human = await cohera(['admin', 'rotate-signing-key', '--revoke-old'], settings);
+      assert.equal(human.code, 0, human.stderr);
+      assert.match(human.stdout, /revoked 1 older key\(s\)\. Redis could not be reached/);
+      assert.match(human.stderr, new RegExp(`\\(${result.kid}\\) are withdrawn`));
+    } finally {
       await handle.cleanup();
     }
   });

@@ -20,12 +20,16 @@ export async function runRotateSigningKey(options: { revokeOld?: boolean }, ctx:
       );
       return;
     }
-    // Only problems reaching the other nodes are worth a line here, on stderr.
-    const log = createLogger('warn', process.stderr);
+    // The bus retries a connection it cannot make, with a warning each time: an unreachable bus is told
+    // once, below, in words, not as a stream of JSON lines.
+    const log = createLogger('error', process.stderr);
     const result = await revokeOldSigningKeys(settings, database, Date.now(), log);
+    const busName = (transport: string) => (transport === 'redis' ? 'Redis' : 'PostgreSQL');
     const reach = result.announced
-      ? `Running nodes were told over ${result.announced === 'redis' ? 'Redis' : 'PostgreSQL'} and refuse them at once.`
-      : 'A running node notices within 30 s and refuses them from then on.';
+      ? `Running nodes were told over ${busName(result.announced)} and refuse them at once.`
+      : result.unreachable
+        ? `${busName(result.unreachable)} could not be reached to tell running nodes; each notices within 30 s and refuses them from then on.`
+        : 'A running node notices within 30 s and refuses them from then on.';
     ctx.output.info(
       [
         'cohera: warning: every OAuth access token issued until now is invalid from now on, on every node:',

@@ -20,6 +20,28 @@ export interface SigningKeyRevocation {
   revoked: string[];
   /** How running nodes were told at once; null when they find out by themselves (within 30 s). */
   announced: InvalidationBus['transport'] | null;
+  /**
+   * The bus that could not be reached within ANNOUNCE_WAIT_MS (Redis down, say: perhaps the incident
+   * itself), or null. The rotation stands either way; running nodes then find it within 30 s.
+   */
+  unreachable: InvalidationBus['transport'] | null;
+}
+
+/** How long the command waits for the bus: an operator in an incident must not be left with a hung command. */
+export const ANNOUNCE_WAIT_MS = 5_000;
+
+/** Resolves true when `promise` settles successfully within `ms`. */
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export async function revokeOldSigningKeys(
@@ -29,12 +51,20 @@ export async function revokeOldSigningKeys(
   log: Logger,
 ): Promise<SigningKeyRevocation> {
   const { kid, revoked } = await rotateSigningKeyRevokingOld(database.db, config.masterKey, now);
-  if (!config.redisUrl && database.dialect !== 'postgres') return { kid, revoked, announced: null };
+  if (!config.redisUrl && database.dialect !== 'postgres') {
+    return { kid, revoked, announced: null, unreachable: null };
+  }
   const bus = createInvalidationBus(config, database, log);
   try {
-    await bus.ready();
-    await announceSigningKeyChange(bus);
-    return { kid, revoked, announced: bus.transport };
+    const deadline = Date.now() + ANNOUNCE_WAIT_MS;
+    let sent = false;
+    if (await within(bus.ready(), ANNOUNCE_WAIT_MS)) {
+      await announceSigningKeyChange(bus);
+      sent = await bus.flush(Math.max(0, deadline - Date.now()));
+    }
+    return sent
+      ? { kid, revoked, announced: bus.transport, unreachable: null }
+      : { kid, revoked, announced: null, unreachable: bus.transport };
   } finally {
     await bus.close();
   }
