@@ -11,6 +11,7 @@
  * so a node that froze mid-transaction does not hold its locks for ever). TCP keepalive finds a dead peer
  * on idle connections.
  */
+
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +46,7 @@ import { idempotencyLeases } from './migrations/0015-idempotency-leases.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
+import { isDatabaseUnavailable } from './unavailable.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -187,6 +189,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     });
     try {
       await migrate({ db: migrator, dialect: 'postgres' }, options.masterKey);
+    } catch (error) {
+      throw cannotOpen(error, options.databaseUrl);
     } finally {
       await migrator.destroy();
     }
@@ -255,9 +259,35 @@ export async function migrate(database: Pick<Database, 'db' | 'dialect'>, master
       ? await withSqliteWriteLock(database.db, () => migrator.migrateToLatest())
       : await migrator.migrateToLatest();
   if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran: the database could not be reached or opened at all (openDatabase says where).
+    if (!failed) throw new DatabaseOpenError((error as Error).message, error);
     throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The database could not be reached or opened before any migration ran. */
+export class DatabaseOpenError extends Error {
+  constructor(message: string, cause: unknown) {
+    super(message, { cause });
+    this.name = 'DatabaseOpenError';
+  }
+}
+
+/**
+ * What an operator reads when PostgreSQL cannot be opened at start: where (the URL without its password),
+ * why (pg's own words), and what to check, instead of "database migration unknown failed".
+ */
+function cannotOpen(error: unknown, databaseUrl: string): unknown {
+  if (!(error instanceof DatabaseOpenError)) return error;
+  const where = redactDatabaseUrl(databaseUrl);
+  const hint = isDatabaseUnavailable(error)
+    ? 'Start PostgreSQL, or check the host and port in COHERA_DATABASE_URL.'
+    : 'Check the user, password and database name in COHERA_DATABASE_URL.';
+  return new DatabaseOpenError(
+    `cannot open the PostgreSQL database at ${where}: ${error.message}. ${hint}`,
+    error.cause,
+  );
 }
 
 const SQLITE_BUSY = 5;
