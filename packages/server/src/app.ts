@@ -63,6 +63,7 @@ import { productRoutes } from './resources/products/routes.ts';
 import { ResourceReadCache } from './resources/read-cache.ts';
 import { supplierRoutes } from './resources/suppliers/routes.ts';
 import { securityReportRoutes } from './security/routes.ts';
+import { settlesWithin } from './settles-within.ts';
 import { CredentialFreshness } from './state/credential-freshness.ts';
 import { FanOutInvalidationBus } from './state/fan-out-bus.ts';
 import { type InvalidationBus, MemoryInvalidationBus } from './state/invalidation-bus.ts';
@@ -118,24 +119,6 @@ function createRateLimiter(config: Readonly<Config>, logger: Logger, daySeed: Da
 /** The bus the configuration names (also used by operator commands that must reach running nodes). */
 /** How long start-up waits for the invalidation bus before serving without it. */
 export const BUS_START_WAIT_MS = 3_000;
-
-/** True when `promise` resolves within `ms` (false when it rejects or is still pending). */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise.then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function createInvalidationBus(
   config: Readonly<Config>,

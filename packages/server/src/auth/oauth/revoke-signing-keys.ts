@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { createInvalidationBus } from '../../app.ts';
 import type { Config } from '../../config.ts';
+import { settlesWithin } from '../../settles-within.ts';
 import type { InvalidationBus } from '../../state/invalidation-bus.ts';
 import type { Database } from '../../storage/database.ts';
 import { announceSigningKeyChange, rotateSigningKeyRevokingOld } from './signing-keys.ts';
@@ -30,20 +31,6 @@ export interface SigningKeyRevocation {
 /** How long the command waits for the bus: an operator in an incident must not be left with a hung command. */
 export const ANNOUNCE_WAIT_MS = 5_000;
 
-/** Resolves true when `promise` settles successfully within `ms`. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 export async function revokeOldSigningKeys(
   config: Readonly<Config>,
   database: Database,
@@ -58,7 +45,7 @@ export async function revokeOldSigningKeys(
   try {
     const deadline = Date.now() + ANNOUNCE_WAIT_MS;
     let sent = false;
-    if (await within(bus.ready(), ANNOUNCE_WAIT_MS)) {
+    if (await settlesWithin(bus.ready(), ANNOUNCE_WAIT_MS)) {
       await announceSigningKeyChange(bus);
       sent = await bus.flush(Math.max(0, deadline - Date.now()));
     }
