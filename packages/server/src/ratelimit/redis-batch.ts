@@ -15,40 +15,41 @@
  */
 
 /**
- * KEYS: the counters of every request, request after request. ARGV, per request: its window count n, "1"
- * to count or "0" to peek, the n limits, the n expire-at times (epoch seconds). Returns each request's
- * counts before it, in KEYS order. A counter read or incremented by an earlier request of the batch is
- * not read again (`seen`).
+ * KEYS: every counter the batch touches, once each (a turn's requests mostly share their org's counters).
+ * ARGV: first the expire-at time (epoch seconds) of each key, in KEYS order; then, per request, its window
+ * count n, "1" to count or "0" to peek, and n pairs (the key's position in KEYS, the window's limit).
+ * Returns each request's counts before it, request after request, window after window. A counter read or
+ * incremented by an earlier request of the batch is not read again (`seen`).
  */
 export const BATCH_SCRIPT = `
 local seen = {}
 local out = {}
-local k = 0
-local a = 1
+local o = 0
+local a = #KEYS + 1
 local last = #ARGV
 while a <= last do
   local n = tonumber(ARGV[a])
   local count = ARGV[a + 1] == '1'
   local allowed = true
   for i = 1, n do
-    local key = KEYS[k + i]
-    local c = seen[key]
+    local k = tonumber(ARGV[a + 2 * i])
+    local c = seen[k]
     if c == nil then
-      c = tonumber(redis.call('GET', key) or '0')
-      seen[key] = c
+      c = tonumber(redis.call('GET', KEYS[k]) or '0')
+      seen[k] = c
     end
-    out[k + i] = c
-    if c >= tonumber(ARGV[a + 1 + i]) then allowed = false end
+    out[o + i] = c
+    if c >= tonumber(ARGV[a + 2 * i + 1]) then allowed = false end
   end
   if allowed and count then
     for i = 1, n do
-      local key = KEYS[k + i]
-      local c = redis.call('INCR', key)
-      seen[key] = c
-      if c == 1 then redis.call('EXPIREAT', key, ARGV[a + 1 + n + i]) end
+      local k = tonumber(ARGV[a + 2 * i])
+      local c = redis.call('INCR', KEYS[k])
+      seen[k] = c
+      if c == 1 then redis.call('EXPIREAT', KEYS[k], ARGV[k]) end
     end
   end
-  k = k + n
+  o = o + n
   a = a + 2 + 2 * n
 end
 return out
@@ -72,7 +73,6 @@ export type RunBatch = (args: Array<string | number>) => Promise<number[]>;
 
 interface Pending {
   entries: BatchEntry[];
-  keyCount: number;
 }
 
 export class ConsumeBatcher {
@@ -97,11 +97,10 @@ export class ConsumeBatcher {
   add(tag: string, entry: BatchEntry): void {
     let batch = this.#pending.get(tag);
     if (batch === undefined) {
-      batch = { entries: [], keyCount: 0 };
+      batch = { entries: [] };
       this.#pending.set(tag, batch);
     }
     batch.entries.push(entry);
-    batch.keyCount += entry.keys.length;
     if (batch.entries.length >= this.#max) {
       this.#pending.delete(tag);
       this.#send(batch);
@@ -115,14 +114,29 @@ export class ConsumeBatcher {
   }
 
   #send(batch: Pending): void {
-    const { entries, keyCount } = batch;
-    const args: Array<string | number> = [keyCount];
-    for (const entry of entries) for (const key of entry.keys) args.push(key);
+    const { entries } = batch;
+    // Each counter once: its position in KEYS (1-based, as Lua counts) and its expiry, then per request
+    // positions and limits only.
+    const positions = new Map<string, number>();
+    const keys: string[] = [];
+    const expireAts: number[] = [];
+    const requests: Array<string | number> = [];
     for (const entry of entries) {
-      args.push(entry.keys.length, entry.consume ? '1' : '0');
-      for (const limit of entry.limits) args.push(limit);
-      for (const at of entry.expireAts) args.push(at);
+      const n = entry.keys.length;
+      requests.push(n, entry.consume ? '1' : '0');
+      for (let i = 0; i < n; i++) {
+        const key = entry.keys[i] as string;
+        let position = positions.get(key);
+        if (position === undefined) {
+          keys.push(key);
+          expireAts.push(entry.expireAts[i] as number);
+          position = keys.length;
+          positions.set(key, position);
+        }
+        requests.push(position, entry.limits[i] as number);
+      }
     }
+    const args: Array<string | number> = [keys.length, ...keys, ...expireAts, ...requests];
     this.#run(args).then(
       (counts) => {
         let offset = 0;

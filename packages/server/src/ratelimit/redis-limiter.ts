@@ -105,9 +105,8 @@ export class RedisRateLimiter implements RateLimiter {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: this.#timeoutMs,
-      // Requests arriving in the same tick share one write to Redis: still one round trip per request,
-      // far fewer syscalls per request under load.
-      enableAutoPipelining: true,
+      // No auto-pipelining: the batcher already sends one command per turn (redis-batch.ts), and
+      // ioredis's pipeline around that one command cost a Pipeline object and a tick per turn.
       retryStrategy: (times) => Math.min(100 * 2 ** times, 2_000),
     }) as ConsumeRedis;
     this.#redis.defineCommand('cohera_consume_batch', { lua: BATCH_SCRIPT });

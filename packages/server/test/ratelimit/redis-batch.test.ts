@@ -146,10 +146,21 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
       settled.slice(counts[0]),
       Array.from({ length: 7 }, (_, i) => i),
     );
-    const sizes = calls.map((args) => Number(args[0])).sort((x, y) => x - y);
-    assert.deepEqual(sizes, [7, 10, MAX_BATCH, MAX_BATCH]);
+    // Requests per call: after the keys and their expiry times, each request is n, its flag and n pairs.
+    const requestsIn = (args: Array<string | number>) => {
+      const keyCount = Number(args[0]);
+      let requests = 0;
+      for (let a = 1 + 2 * keyCount; a < args.length; a += 2 + 2 * Number(args[a])) requests++;
+      return requests;
+    };
+    assert.deepEqual(
+      calls.map(requestsIn).sort((x, y) => x - y),
+      [7, 10, MAX_BATCH, MAX_BATCH],
+    );
     for (const args of calls) {
       const keys = args.slice(1, 1 + Number(args[0])).map(String);
+      // Every request of an org counts the same counter: it goes in KEYS once.
+      assert.equal(keys.length, 1, 'each counter once per call');
       assert.equal(new Set(keys.map((k) => hashTag(k.slice(prefix.length)))).size, 1, 'one org per call');
     }
   });
