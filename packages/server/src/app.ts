@@ -116,10 +116,10 @@ function createRateLimiter(config: Readonly<Config>, logger: Logger, daySeed: Da
   return new MemoryRateLimiter();
 }
 
-/** The bus the configuration names (also used by operator commands that must reach running nodes). */
 /** How long start-up waits for the invalidation bus before serving without it. */
 export const BUS_START_WAIT_MS = 3_000;
 
+/** The bus the configuration names (also used by operator commands that must reach running nodes). */
 export function createInvalidationBus(
   config: Readonly<Config>,
   database: Database,
