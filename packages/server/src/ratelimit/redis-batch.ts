@@ -64,7 +64,7 @@ export interface BatchEntry {
   limits: readonly number[];
   expireAts: readonly number[];
   consume: boolean;
-  /** Called once with the counts before this request (KEYS order), or with the error of the whole call. */
+  /** Called once with the counts before this request (in the order of `keys`), or with the call's error. */
   settle(countsBefore: number[] | null, error?: unknown): void;
 }
 
