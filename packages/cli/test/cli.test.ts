@@ -4,7 +4,6 @@
  * changes limits; bad usage exits 2, bad configuration 78. Works on SQLite and PostgreSQL.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +21,7 @@ import {
   postgresReachable,
 } from '../../server/test/support/engines.ts';
 import { freePort } from '../../server/test/support/oauth.ts';
+import { runToEnd } from '../../server/test/support/server-process.ts';
 
 const BIN = fileURLToPath(new URL('../bin/cohera.js', import.meta.url));
 const API_KEY = /^ck_live_[0-9A-Za-z]{38}$/;
@@ -49,22 +49,7 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function cohera(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, [BIN, ...args], { env: cleanEnv(env) });
 }
 
 interface BootstrapOutput {

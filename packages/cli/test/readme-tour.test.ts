@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../server/test/support/oauth.ts';
+import { runToEnd } from '../../server/test/support/server-process.ts';
 
 const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/cohera.js', import.meta.url));
@@ -61,23 +62,7 @@ interface Run {
 }
 
 function bash(script: string, cwd: string, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
-      cwd,
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd('bash', ['-euo', 'pipefail', '-c', script], { cwd, env: cleanEnv(env) });
 }
 
 /** `npx cohera …` is the repository's bin on the pinned Node: what npx resolves it to, without npm. */

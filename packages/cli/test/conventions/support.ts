@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '@commander-js/extra-typings';
+import { runToEnd } from '../../../server/test/support/server-process.ts';
 import { PTY_ENV, scriptArgs } from '../pty.ts';
 
 export const BIN = fileURLToPath(new URL('../../bin/cohera.js', import.meta.url));
@@ -35,22 +36,7 @@ export function tempDir(prefix = 'cohera-cli-'): { path: string; remove(): void 
 }
 
 export function cohera(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: cleanEnv(env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runToEnd(process.execPath, [BIN, ...args], { env: cleanEnv(env) });
 }
 
 export { hasScript } from '../pty.ts';

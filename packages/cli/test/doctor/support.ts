@@ -3,10 +3,10 @@
  * built at test time (each with its own git identity; the user's git config is never read) holding
  * generated keys, never literal ones.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { generateApiKey, type Mode } from '@cohera/shared';
+import { runToEnd } from '../../../server/test/support/server-process.ts';
 import { BIN, cleanEnv, git, initRepo, type Run } from '../scan/support.ts';
 
 export { git, initRepo, type Run, tempDir } from '../scan/support.ts';
@@ -41,32 +41,20 @@ export function remember(key: string): string {
 }
 
 /** Runs `cohera doctor …` with no saved login (a fresh XDG_CONFIG_HOME) and no COHERA_* from the parent. */
-export function doctor(args: string[], options: { cwd: string; env?: Record<string, string> }): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', ...args], {
-      cwd: options.cwd,
-      env: cleanEnv({ XDG_CONFIG_HOME: join(options.cwd, '.no-config'), ...options.env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      for (const secret of generated) {
-        if (stdout.includes(secret) || stderr.includes(secret)) {
-          reject(new Error(`a whole key appears in the output of cohera doctor ${args.join(' ')}`));
-          return;
-        }
-      }
-      resolve({ code, stdout, stderr });
-    });
+export async function doctor(
+  args: string[],
+  options: { cwd: string; env?: Record<string, string> },
+): Promise<Run> {
+  const run = await runToEnd(process.execPath, [BIN, 'doctor', ...args], {
+    cwd: options.cwd,
+    env: cleanEnv({ XDG_CONFIG_HOME: join(options.cwd, '.no-config'), ...options.env }),
   });
+  for (const secret of generated) {
+    if (run.stdout.includes(secret) || run.stderr.includes(secret)) {
+      throw new Error(`a whole key appears in the output of cohera doctor ${args.join(' ')}`);
+    }
+  }
+  return run;
 }
 
 /** `--json`: exactly one document on stdout, the exit status checked against its summary. */

@@ -9,12 +9,10 @@
  * it next looks at its keys (its 30 s tick, called here directly).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { decodeProtectedHeader } from 'jose';
 import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
 import { type EngineHandle, forEachEngine, prepareEngine } from '../support/engines.ts';
@@ -28,41 +26,11 @@ import {
   startOAuthServer,
 } from '../support/oauth.ts';
 import { assertProblem } from '../support/problem.ts';
+import { runCli } from '../support/server-process.ts';
 
-const CLI = fileURLToPath(new URL('../../../cli/bin/cohera.js', import.meta.url));
 const REDIS_URL = process.env.COHERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** How long a node may take to hear of it over a bus: generous for CI; DESIGN §5.1 asks for a second. */
 const DEADLINE_MS = 5_000;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `cohera …` as an operator runs it: a process of its own, configured only by the given environment. */
-function cohera(args: string[], settings: Record<string, string>): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('COHERA_') && !name.startsWith('NODE_TEST')) env[name] = value;
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...env, ...settings },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 interface Revocation {
   kid: string;
@@ -71,7 +39,7 @@ interface Revocation {
 }
 
 async function revokeOld(settings: Record<string, string>): Promise<Revocation> {
-  const run = await cohera(['admin', 'rotate-signing-key', '--revoke-old', '--json'], settings);
+  const run = await runCli(['admin', 'rotate-signing-key', '--revoke-old', '--json'], settings);
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stdout.trimEnd().split('\n');
   assert.equal(lines.length, 1, `exactly one JSON document on stdout: ${run.stdout}`);
@@ -226,7 +194,7 @@ describe('cohera admin rotate-signing-key --revoke-old: the bus is unreachable',
     await (await startTestApp(handle, { env: { COHERA_MASTER_KEY: masterKey } })).close();
     try {
       const started = Date.now();
-      const json = await cohera(['admin', 'rotate-signing-key', '--revoke-old', '--json'], settings);
+      const json = await runCli(['admin', 'rotate-signing-key', '--revoke-old', '--json'], settings);
       assert.equal(json.code, 0, json.stderr);
       assert.ok(Date.now() - started < 20_000, 'bounded, not hung on the bus');
       const result = JSON.parse(json.stdout) as Revocation & { unreachable: string | null };
@@ -236,7 +204,7 @@ describe('cohera admin rotate-signing-key --revoke-old: the bus is unreachable',
       assert.doesNotMatch(json.stderr, /\{"level"/, 'no stream of JSON log lines');
 
       // The keys really were rotated: a second run withdraws the key the first one made.
-      const human = await cohera(['admin', 'rotate-signing-key', '--revoke-old'], settings);
+      const human = await runCli(['admin', 'rotate-signing-key', '--revoke-old'], settings);
       assert.equal(human.code, 0, human.stderr);
       assert.match(human.stdout, /revoked 1 older key\(s\)\. Redis could not be reached/);
       assert.match(human.stderr, new RegExp(`\\(${result.kid}\\) are withdrawn`));

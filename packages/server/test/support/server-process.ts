@@ -117,13 +117,23 @@ export class ServerProcess {
   }
 }
 
-export function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** A finished child process: its exit code (null when a signal ended it) and everything it printed. */
+export interface ProcessRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` to its end with no stdin, collecting stdout and stderr (the one copy the tests share). */
+export function runToEnd(
+  command: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: cleanEnv(env),
+    const child = spawn(command, args, {
+      env: options.env,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -137,4 +147,9 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** `cohera ARGS` on the pinned Node, with `env` and none of the test runner's COHERA_* settings. */
+export function runCli(args: string[], env: Record<string, string>): Promise<ProcessRun> {
+  return runToEnd(process.execPath, [BIN, ...args], { env: cleanEnv(env) });
 }
