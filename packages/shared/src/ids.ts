@@ -48,40 +48,40 @@ function randomBytes10(): Uint8Array {
 
 const ALPHABET_CODES = Array.from(BASE62_ALPHABET, (c) => c.charCodeAt(0));
 const digits = new Array<number>(BODY_LENGTH).fill(0);
+/** The body being divided, as eight 16-bit words, most significant first. */
+const words = new Int32Array(8);
 
 /**
- * The 128-bit body (48 bits of milliseconds, then 80 random bits) as four 32-bit words, written in base62 by
- * long division on the words: plain Number arithmetic (every intermediate stays below 2^53), several times
- * faster than BigInt, and ids are made on hot paths (audit events of every API call, with
- * COHERA_AUDIT_API_CALLS=all).
+ * The body for `time` (milliseconds) and 10 random bytes: the 128-bit number (48 bits of time, then 80
+ * random bits) in base62, written by long division on eight 16-bit words. With 16-bit words every step
+ * (`remainder * 65536 + word`, below 2^22) is a small integer, which V8 divides as integers: about ten
+ * times faster than dividing 32-bit words as doubles, and ids are made on hot paths (an audit event for
+ * every API call under COHERA_AUDIT_API_CALLS=all).
  */
-export function newId(kind: IdKind, now: number = Date.now()): string {
-  const random = randomBytes10();
-  const time = Math.floor(now) % 2 ** 48;
-  const words = [
-    Math.floor(time / 65536),
-    ((time % 65536) * 65536 + (random[0] as number) * 256 + (random[1] as number)) >>> 0,
-    (((random[2] as number) << 24) |
-      ((random[3] as number) << 16) |
-      ((random[4] as number) << 8) |
-      (random[5] as number)) >>>
-      0,
-    (((random[6] as number) << 24) |
-      ((random[7] as number) << 16) |
-      ((random[8] as number) << 8) |
-      (random[9] as number)) >>>
-      0,
-  ];
+export function idBody(time: number, random: Uint8Array): string {
+  const t = Math.floor(time) % 2 ** 48;
+  const high = Math.floor(t / 4294967296);
+  const low = t - high * 4294967296;
+  words[0] = high;
+  words[1] = low >>> 16;
+  words[2] = low & 0xffff;
+  for (let i = 0; i < 5; i++) words[3 + i] = ((random[2 * i] as number) << 8) | (random[2 * i + 1] as number);
   for (let d = BODY_LENGTH - 1; d >= 0; d--) {
     let remainder = 0;
-    for (let w = 0; w < 4; w++) {
-      const current = remainder * 4294967296 + (words[w] as number);
-      words[w] = Math.floor(current / 62);
-      remainder = current % 62;
+    for (let w = 0; w < 8; w++) {
+      const current = (remainder << 16) | (words[w] as number);
+      const quotient = (current / 62) | 0;
+      words[w] = quotient;
+      remainder = current - quotient * 62;
     }
     digits[d] = ALPHABET_CODES[remainder] as number;
   }
-  return `${ID_PREFIXES[kind]}_${String.fromCharCode(...digits)}`;
+  return String.fromCharCode(...digits);
+}
+
+/** A new id of `kind`, sorting by `now` (milliseconds). */
+export function newId(kind: IdKind, now: number = Date.now()): string {
+  return `${ID_PREFIXES[kind]}_${idBody(now, randomBytes10())}`;
 }
 
 const ID_SHAPE = /^([a-z]+)_([0-9A-Za-z]{22})$/;

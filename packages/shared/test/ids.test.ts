@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { ID_PREFIXES, type IdKind, idPattern, isId, newId } from '../src/ids.ts';
+import { ID_PREFIXES, type IdKind, idBody, idPattern, isId, newId } from '../src/ids.ts';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const KINDS = Object.keys(ID_PREFIXES) as IdKind[];
@@ -47,6 +47,31 @@ test('the body carries the creation time in its top 48 bits', () => {
     }),
     { numRuns: 500 },
   );
+});
+
+test('the body is exactly the 128-bit number (time, then the random bytes) in base62, 22 digits', () => {
+  const reference = (time: number, random: Uint8Array) => {
+    let value = BigInt(time);
+    for (const byte of random) value = (value << 8n) | BigInt(byte);
+    let body = '';
+    for (let i = 0; i < 22; i++) {
+      body = ALPHABET[Number(value % 62n)] + body;
+      value /= 62n;
+    }
+    return body;
+  };
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+      fc.uint8Array({ minLength: 10, maxLength: 10 }),
+      (time, random) => idBody(time, random) === reference(time, random),
+    ),
+    { numRuns: 2000 },
+  );
+  // The extremes: every bit clear, every bit set.
+  assert.equal(idBody(0, new Uint8Array(10)), '0'.repeat(22));
+  const ones = new Uint8Array(10).fill(255);
+  assert.equal(idBody(2 ** 48 - 1, ones), reference(2 ** 48 - 1, ones));
 });
 
 test('ids made later sort after ids made earlier, as plain strings', () => {
