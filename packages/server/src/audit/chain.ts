@@ -7,6 +7,9 @@
  * (head-seal.ts), so setting the chain's ends back is found too; going back to a state the rows really had
  * is found only with a signed digest taken later (digest-signer.ts), which `verify` accepts.
  *
+ * A link of the chain is one event, or one segment of API-call events (segments.ts): the segment's hash
+ * covers all of its events at once, so editing, deleting or inserting one of them is found the same way.
+ *
  * Several nodes append at once safely: an append first bumps the head row (`UPDATE … RETURNING`), which
  * takes its row lock on PostgreSQL and the write lock on SQLite, so appends to one org are serialized while
  * different orgs never wait for each other.
@@ -14,8 +17,20 @@
 import { createHmac, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { CompiledQuery, type Kysely, PostgresAdapter, type Transaction } from 'kysely';
 import { inTransaction } from '../storage/database.ts';
-import type { AuditEventsTable, DB } from '../storage/schema.ts';
+import type { AuditEventsTable, AuditSegmentsTable, DB } from '../storage/schema.ts';
 import { ChainHeadSeal, UNAUTHENTICATED } from './head-seal.ts';
+import {
+  type ChainLink,
+  chainLinks,
+  hasEvents,
+  linkAtOrBefore,
+  linkId,
+  linkLastId,
+  linkSize,
+  newestLink,
+  oldestLink,
+} from './links.ts';
+import { type CallEvent, encodeSegment, SEGMENT_MAX_EVENTS, type UnlinkedSegment } from './segments.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -56,6 +71,26 @@ function insertSql(rows: number, postgres: boolean): string {
     insertSqls.set(cacheKey, text);
   }
   return text;
+}
+
+const SEGMENT_COLUMNS = [
+  'org_id',
+  'seq_first',
+  'seq_last',
+  'id_first',
+  'id_last',
+  'at_first',
+  'at_last',
+  'failures',
+  'actor_ids',
+  'events',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof AuditSegmentsTable)[];
+
+function segmentInsertSql(postgres: boolean): string {
+  const values = SEGMENT_COLUMNS.map((_, i) => (postgres ? `$${i + 1}` : '?')).join(', ');
+  return `insert into audit_segments (${SEGMENT_COLUMNS.join(', ')}) values (${values})`;
 }
 
 /** An event ready to be chained: everything but its place in the chain. */
@@ -152,24 +187,61 @@ export class AuditChain {
   }
 
   /**
-   * Appends events of one org, in order, inside the caller's transaction (or a new one: the head's read
-   * and write must never interleave with another append). Returns the stored rows.
+   * The hash of a segment given the previous link's: every column, the events as their stored text. The
+   * word `segment` after the link keeps a segment's input from ever reading as an event's (a JSON array).
    */
-  async append(db: Executor, orgId: string, events: readonly UnchainedEvent[]): Promise<AuditEventsTable[]> {
-    if (events.length === 0) return [];
-    return inTransaction(db, (trx) => this.#append(trx, orgId, events));
+  segmentHash(segment: Omit<AuditSegmentsTable, 'hash'>): string {
+    const fields = [
+      segment.org_id,
+      Number(segment.seq_first),
+      Number(segment.seq_last),
+      segment.id_first,
+      segment.id_last,
+      segment.at_first,
+      segment.at_last,
+      Number(segment.failures),
+      segment.actor_ids,
+    ];
+    return createHmac('sha256', this.#key)
+      .update(`${segment.prev_hash}\nsegment\n${JSON.stringify(fields)}\n`)
+      .update(segment.events)
+      .digest('hex');
+  }
+
+  /** Whether a stored link's hash matches what it holds. */
+  isIntact(link: ChainLink): boolean {
+    return link.kind === 'event'
+      ? this.hashOf({ ...link.row, seq: link.seqFirst }) === link.row.hash
+      : this.segmentHash(link.row) === link.row.hash;
+  }
+
+  /**
+   * Appends one org's events, in order, and then its API-call events (`calls`, in segments), inside the
+   * caller's transaction (or a new one: the head's read and write must never interleave with another
+   * append). Returns the stored event rows.
+   */
+  async append(
+    db: Executor,
+    orgId: string,
+    events: readonly UnchainedEvent[],
+    calls: readonly CallEvent[] = [],
+  ): Promise<AuditEventsTable[]> {
+    if (events.length === 0 && calls.length === 0) return [];
+    return inTransaction(db, (trx) => this.#append(trx, orgId, events, calls));
   }
 
   async #append(
     trx: Executor,
     orgId: string,
     events: readonly UnchainedEvent[],
+    calls: readonly CallEvent[],
   ): Promise<AuditEventsTable[]> {
+    const count = events.length + calls.length;
     // Bumping seq first takes the lock; the hash read here is still the previous head's.
     const bump = () =>
       trx
         .updateTable('audit_chain_heads')
-        .set((eb) => ({ seq: eb('seq', '+', events.length) }))
+        .set((eb) => ({ seq: eb('seq', '+', count) }))
         .where('org_id', '=', orgId)
         .returning(['seq', 'hash', 'head_mac'])
         .executeTakeFirst();
@@ -179,7 +251,7 @@ export class AuditChain {
       head = await bump();
     }
     if (!head) throw new Error(`audit chain head of ${orgId} could not be created`);
-    let seq = Number(head.seq) - events.length;
+    let seq = Number(head.seq) - count;
     // One MAC check and one MAC per append, whatever the number of events: the anchor, not each event.
     // A head that fails its check is never sealed again: the next event would otherwise make a rolled-back
     // head authentic.
@@ -207,6 +279,19 @@ export class AuditChain {
       }
       await trx.executeQuery(CompiledQuery.raw(insertSql(end - i, postgres), parameters));
     }
+    for (let i = 0; i < calls.length; i += SEGMENT_MAX_EVENTS) {
+      const unlinked: UnlinkedSegment = encodeSegment(orgId, seq + 1, calls.slice(i, i + SEGMENT_MAX_EVENTS));
+      const segment = { ...unlinked, prev_hash: prev, hash: '' };
+      segment.hash = this.segmentHash(segment);
+      await trx.executeQuery(
+        CompiledQuery.raw(
+          segmentInsertSql(postgres),
+          SEGMENT_COLUMNS.map((column) => segment[column]),
+        ),
+      );
+      seq = segment.seq_last;
+      prev = segment.hash;
+    }
     await trx
       .updateTable('audit_chain_heads')
       .set({ hash: prev, head_mac: authentic ? this.seal.head(orgId, seq, prev) : UNAUTHENTICATED })
@@ -231,13 +316,7 @@ export class AuditChain {
    * event's place, so appending goes on, but it is unauthenticated, so `verify` keeps reporting it.
    */
   async #createHead(trx: Executor, orgId: string): Promise<void> {
-    const newest = await trx
-      .selectFrom('audit_events')
-      .select(['seq', 'hash'])
-      .where('org_id', '=', orgId)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const newest = await newestLink(trx, orgId);
     if (!newest) {
       const genesis = this.genesis(orgId);
       await trx
@@ -256,13 +335,7 @@ export class AuditChain {
         .execute();
       return;
     }
-    const oldest = await trx
-      .selectFrom('audit_events')
-      .select(['seq', 'prev_hash'])
-      .where('org_id', '=', orgId)
-      .orderBy('seq')
-      .limit(1)
-      .executeTakeFirstOrThrow();
+    const oldest = (await oldestLink(trx, orgId)) as { seq: number; prevHash: string };
     const inserted = await trx
       .insertInto('audit_chain_heads')
       .values({
@@ -270,8 +343,8 @@ export class AuditChain {
         seq: Number(newest.seq),
         hash: newest.hash,
         head_mac: UNAUTHENTICATED,
-        purged_through_seq: Number(oldest.seq) - 1,
-        purged_through_hash: oldest.prev_hash,
+        purged_through_seq: oldest.seq - 1,
+        purged_through_hash: oldest.prevHash,
         purged_mac: UNAUTHENTICATED,
         digested_seq: 0,
       })
@@ -279,7 +352,7 @@ export class AuditChain {
       .executeTakeFirst();
     // Another append may have made the head a moment ago (its events are what this one saw).
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) {
-      this.#onUnauthenticatedHead?.(orgId, { seq: Number(newest.seq), hash: newest.hash });
+      this.#onUnauthenticatedHead?.(orgId, newest);
     }
   }
 
@@ -305,13 +378,7 @@ export class AuditChain {
       head_seq: headSeq,
     });
     if (!head) {
-      const any = await db
-        .selectFrom('audit_events')
-        .select('id')
-        .where('org_id', '=', orgId)
-        .limit(1)
-        .executeTakeFirst();
-      if (any) return fail('head_missing', 'head');
+      if (await hasEvents(db, orgId)) return fail('head_missing', 'head');
       // No head and no events: an org with an empty log, or one whose whole log was deleted. Only a digest
       // taken before tells them apart.
       if (digest) return fail('head_behind_digest', 'head');
@@ -331,43 +398,29 @@ export class AuditChain {
       return fail('digest_hash_mismatch', 'head');
     }
     // Nothing may sit before where retention cut the chain: such a row was put there.
-    const planted = await db
-      .selectFrom('audit_events')
-      .select('id')
-      .where('org_id', '=', orgId)
-      .where('seq', '<=', markerSeq)
-      .orderBy('seq')
-      .executeTakeFirst();
-    if (planted) return fail('event_before_purge_marker', planted.id);
+    const planted = await linkAtOrBefore(db, orgId, markerSeq);
+    if (planted) return fail('event_before_purge_marker', planted);
     let expectedSeq = markerSeq + 1;
     let prev = head.purged_through_hash;
     let checked = 0;
     let lastId: string | null = null;
-    for (;;) {
-      const page = await db
-        .selectFrom('audit_events')
-        .selectAll()
-        .where('org_id', '=', orgId)
-        .where('seq', '>=', expectedSeq)
-        .orderBy('seq')
-        .limit(1000)
-        .execute();
-      for (const row of page) {
-        checked++;
-        const intact =
-          Number(row.seq) === expectedSeq &&
-          row.prev_hash === prev &&
-          this.hashOf({ ...row, seq: Number(row.seq) }) === row.hash;
-        if (!intact) return fail('event_invalid', row.id, checked);
-        // A whole chain rewritten under the master key verifies on its own; the digest's hash does not.
-        if (digest?.seq === expectedSeq && row.hash !== digest.hash) {
-          return fail('digest_hash_mismatch', row.id, checked);
-        }
-        prev = row.hash;
-        lastId = row.id;
-        expectedSeq++;
+    for await (const link of chainLinks(db, orgId, markerSeq)) {
+      checked += linkSize(link);
+      const intact = link.seqFirst === expectedSeq && link.row.prev_hash === prev && this.isIntact(link);
+      if (!intact) return fail('event_invalid', linkId(link), checked);
+      // A whole chain rewritten under the master key verifies on its own; the digest's hash does not. A
+      // digest names a head, which is always a link's end: one inside a segment was not made from this chain.
+      if (
+        digest &&
+        digest.seq >= link.seqFirst &&
+        digest.seq <= link.seqLast &&
+        (digest.seq !== link.seqLast || link.row.hash !== digest.hash)
+      ) {
+        return fail('digest_hash_mismatch', linkId(link), checked);
       }
-      if (page.length < 1000) break;
+      prev = link.row.hash;
+      lastId = linkLastId(link);
+      expectedSeq = link.seqLast + 1;
     }
     if (headSeq !== expectedSeq - 1 || head.hash !== prev)
       return fail('head_mismatch', lastId ?? 'head', checked);

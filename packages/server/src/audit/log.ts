@@ -6,7 +6,8 @@
  * - `enqueue(event)`: for high-volume events (failed authentication, rate-limit hits, API calls), into a
  *   bounded buffer flushed in batches off the request path, and on graceful shutdown. A full buffer never
  *   blocks a request: the event is dropped, counted in a metric, and an `audit.events_dropped` event with the
- *   count is recorded at the next flush.
+ *   count is recorded at the next flush. API-call events (`api.request`) are kept apart and written as one
+ *   segment per org and flush (segments.ts): one row and one MAC for all of them.
  *
  * Every event is also a structured `audit` log line, for log shipping. Metadata must never hold a secret:
  * callers pass ids and names only, and a test searches every stored event for every secret it made.
@@ -24,6 +25,7 @@ import { AuditChain, type UnchainedEvent } from './chain.ts';
 import { AuditDigestEmitter } from './digest-emitter.ts';
 import { AuditDigestSigner } from './digest-signer.ts';
 import { purgeAuditEvents } from './retention.ts';
+import { CALL_ACTION, type CallEvent } from './segments.ts';
 
 export interface AuditActor {
   kind: Principal['kind'] | 'operator' | 'system' | 'anonymous';
@@ -81,6 +83,8 @@ export class AuditLog {
   readonly #flushMs: number;
   readonly #flushAt: number;
   #buffer: UnchainedEvent[] = [];
+  /** Buffered API-call events, for segments; the bound covers both buffers. */
+  #calls: CallEvent[] = [];
   /** Dropped since the last flush, per org (each gets its own `audit.events_dropped` event). */
   #dropped = new Map<string, number>();
   /** Dropped since start, for the metric. */
@@ -111,7 +115,7 @@ export class AuditLog {
   }
 
   get bufferDepth(): number {
-    return this.#buffer.length;
+    return this.#buffer.length + this.#calls.length;
   }
 
   #prepare(input: AuditEventInput): UnchainedEvent {
@@ -145,16 +149,47 @@ export class AuditLog {
     return row as AuditEventsTable;
   }
 
+  /**
+   * An API-call event as buffered for a segment: its metadata stays an object until the segment is encoded,
+   * and no row is built for it. The log line is the one `#prepare` writes.
+   */
+  #prepareCall(input: AuditEventInput): CallEvent {
+    const now = this.#clock.now();
+    const call: CallEvent = {
+      id: newId('audit_event', now),
+      org_id: input.orgId,
+      at: isoAt(now),
+      actor_kind: input.actor.kind,
+      actor_id: input.actor.id,
+      result: input.result ?? 'success',
+      ip: input.request?.ip ?? null,
+      user_agent: input.request?.userAgent ?? null,
+      request_id: input.request?.requestId ?? null,
+      metadata: input.metadata ?? {},
+    };
+    if (this.#log.isLevelEnabled('info')) {
+      const { metadata, ...fields } = call;
+      this.#log.info(
+        { audit: { ...fields, action: CALL_ACTION, target_kind: null, target_id: null, metadata } },
+        'audit',
+      );
+    }
+    return call;
+  }
+
   /** Queues a high-volume event; never blocks, never throws. */
   enqueue(input: AuditEventInput): void {
-    if (this.#buffer.length >= this.#bufferSize) {
+    const depth = this.#buffer.length + this.#calls.length;
+    if (depth >= this.#bufferSize) {
       this.droppedTotal++;
       this.#dropped.set(input.orgId, (this.#dropped.get(input.orgId) ?? 0) + 1);
       return;
     }
-    this.#buffer.push(this.#prepare(input));
+    // An API call with a target would lose it in a segment (whose events have none): it goes as a row.
+    if (input.action === CALL_ACTION && !input.target) this.#calls.push(this.#prepareCall(input));
+    else this.#buffer.push(this.#prepare(input));
     // Busy: write in batches as they fill, so the buffer absorbs bursts instead of overflowing between ticks.
-    if (this.#buffer.length >= this.#flushAt && this.#flushing === null && this.#timer !== null) {
+    if (depth + 1 >= this.#flushAt && this.#flushing === null && this.#timer !== null) {
       this.flush().catch(() => {});
     }
   }
@@ -202,16 +237,18 @@ export class AuditLog {
     this.#flushing ??= this.#write().finally(() => {
       this.#flushing = null;
       // What arrived while writing, if it is already a full batch.
-      if (this.#buffer.length >= this.#flushAt && this.#timer !== null) this.flush().catch(() => {});
+      if (this.bufferDepth >= this.#flushAt && this.#timer !== null) this.flush().catch(() => {});
     });
     return this.#flushing;
   }
 
   async #write(): Promise<void> {
-    if (this.#buffer.length === 0 && this.#dropped.size === 0) return;
+    if (this.#buffer.length === 0 && this.#calls.length === 0 && this.#dropped.size === 0) return;
     const events = this.#buffer;
+    const calls = this.#calls;
     const dropped = this.#dropped;
     this.#buffer = [];
+    this.#calls = [];
     this.#dropped = new Map();
     for (const [orgId, count] of dropped) {
       events.push(
@@ -224,44 +261,56 @@ export class AuditLog {
         }),
       );
     }
-    const byOrg = new Map<string, UnchainedEvent[]>();
-    for (const event of events) {
-      const list = byOrg.get(event.org_id) ?? [];
-      list.push(event);
-      byOrg.set(event.org_id, list);
-    }
+    const byOrg = new Map<string, { events: UnchainedEvent[]; calls: CallEvent[] }>();
+    const of = (orgId: string) => {
+      let pending = byOrg.get(orgId);
+      if (!pending) {
+        pending = { events: [], calls: [] };
+        byOrg.set(orgId, pending);
+      }
+      return pending;
+    };
+    for (const event of events) of(event.org_id).events.push(event);
+    for (const call of calls) of(call.org_id).calls.push(call);
     // One transaction per org, so one org's trouble never holds back another's events; in org id order,
     // so two nodes flushing the same orgs take the chain heads' locks in the same order (no deadlock).
-    const failed: UnchainedEvent[] = [];
+    const failedEvents: UnchainedEvent[] = [];
+    const failedCalls: CallEvent[] = [];
     let firstError: unknown = null;
     for (const orgId of [...byOrg.keys()].sort()) {
-      const list = byOrg.get(orgId) as UnchainedEvent[];
+      const pending = byOrg.get(orgId) as { events: UnchainedEvent[]; calls: CallEvent[] };
       try {
-        await this.chain.append(this.#db, orgId, list);
+        await this.chain.append(this.#db, orgId, pending.events, pending.calls);
       } catch (error) {
         firstError ??= error;
-        failed.push(...list);
+        failedEvents.push(...pending.events);
+        failedCalls.push(...pending.calls);
       }
     }
-    if (failed.length === 0) return;
-    // Put them back in front (oldest first); what no longer fits is counted as dropped.
-    const restored = [...failed, ...this.#buffer];
-    this.#buffer = restored.slice(0, this.#bufferSize);
-    for (const event of restored.slice(this.#bufferSize)) {
+    if (failedEvents.length === 0 && failedCalls.length === 0) return;
+    // Put them back in front (oldest first). What no longer fits is counted as dropped: API calls first
+    // (the least telling events), newest first.
+    this.#buffer = [...failedEvents, ...this.#buffer];
+    this.#calls = [...failedCalls, ...this.#calls];
+    let excess = this.bufferDepth - this.#bufferSize;
+    while (excess-- > 0) {
+      const newest = this.#calls.length > 0 ? this.#calls.pop() : this.#buffer.pop();
+      if (!newest) break;
       this.droppedTotal++;
-      this.#dropped.set(event.org_id, (this.#dropped.get(event.org_id) ?? 0) + 1);
+      this.#dropped.set(newest.org_id, (this.#dropped.get(newest.org_id) ?? 0) + 1);
     }
+    const failed = failedEvents.length + failedCalls.length;
     // Retried every tick with the events kept: during an outage that would be a line a second, and the
     // outage is already logged once when it starts and once when it ends (storage/availability.ts, which
     // the pool told of this error), so an outage error is only worth a debug line here.
     if (isDatabaseUnavailable(firstError)) {
       this.#log.debug(
-        { error: describeUnavailable(firstError), events: failed.length },
+        { error: describeUnavailable(firstError), events: failed },
         'audit flush waits for the database; will retry',
       );
     } else {
       this.#log.warn(
-        { err: (firstError as Error).message, events: failed.length },
+        { err: (firstError as Error).message, events: failed },
         'audit flush failed; will retry',
       );
     }

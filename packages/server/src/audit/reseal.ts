@@ -14,6 +14,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../storage/schema.ts';
+import { chainLinks, deleteThrough, hasEvents } from './links.ts';
 import type { AuditLog } from './log.ts';
 
 export interface ResealResult {
@@ -33,12 +34,7 @@ export async function resealAuditChain(
 ): Promise<ResealResult | null> {
   const { chain } = audit;
   return db.transaction().execute(async (trx) => {
-    const anyEvent = await trx
-      .selectFrom('audit_events')
-      .select('org_id')
-      .where('org_id', '=', orgId)
-      .limit(1)
-      .executeTakeFirst();
+    const anyEvent = await hasEvents(trx, orgId);
     const anyHead = await trx
       .selectFrom('audit_chain_heads')
       .select('org_id')
@@ -68,12 +64,7 @@ export async function resealAuditChain(
     if (options.dropUnverifiable) {
       const last = await lastOfUnverifiablePrefix(trx, audit, orgId, markerSeq);
       if (last) {
-        const deleted = await trx
-          .deleteFrom('audit_events')
-          .where('org_id', '=', orgId)
-          .where('seq', '<=', last.seq)
-          .executeTakeFirst();
-        result.dropped_events = Number(deleted.numDeletedRows);
+        result.dropped_events = await deleteThrough(trx, orgId, last.seq);
         markerSeq = last.seq;
         markerHash = last.hash;
       }
@@ -103,7 +94,10 @@ export async function resealAuditChain(
   });
 }
 
-/** The last of the oldest events (from after the marker) whose hash fails, before the first that verifies. */
+/**
+ * The end of the oldest links (from after the marker) whose hash fails, before the first that verifies: an
+ * event, or a segment of API-call events.
+ */
 async function lastOfUnverifiablePrefix(
   trx: Transaction<DB>,
   audit: AuditLog,
@@ -111,21 +105,9 @@ async function lastOfUnverifiablePrefix(
   markerSeq: number,
 ): Promise<{ seq: number; hash: string } | null> {
   let last: { seq: number; hash: string } | null = null;
-  let after = markerSeq;
-  for (;;) {
-    const page = await trx
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .limit(1000)
-      .execute();
-    for (const row of page) {
-      if (audit.chain.hashOf({ ...row, seq: Number(row.seq) }) === row.hash) return last;
-      last = { seq: Number(row.seq), hash: row.hash };
-      after = last.seq;
-    }
-    if (page.length < 1000) return last;
+  for await (const link of chainLinks(trx, orgId, markerSeq)) {
+    if (audit.chain.isIntact(link)) return last;
+    last = { seq: link.seqLast, hash: link.row.hash };
   }
+  return last;
 }

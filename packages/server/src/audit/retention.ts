@@ -1,6 +1,6 @@
 /**
  * Retention (COHERA_AUDIT_RETENTION_DAYS): events older than the retention period are deleted, oldest
- * first, per org. The chain stays verifiable: in the same transaction the head records the last deleted
+ * first, per org; a segment of API-call events (segments.ts) goes once its newest event is that old. The chain stays verifiable: in the same transaction the head records the last deleted
  * event's sequence number and hash, where verification then starts, and seals that purge marker with its
  * MAC (head-seal.ts), so a marker moved by anyone else is found.
  *
@@ -12,6 +12,7 @@ import type { Kysely } from 'kysely';
 import { isoAt } from '../clock.ts';
 import type { DB } from '../storage/schema.ts';
 import type { AuditChain } from './chain.ts';
+import { type ChainLink, deleteThrough, eventLink, segmentLink } from './links.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -27,14 +28,23 @@ export async function purgeAuditEvents(
   onRefused?: (orgId: string, reason: RetentionRefusal) => void,
 ): Promise<number> {
   const cutoff = isoAt(now - retentionDays * DAY_MS);
-  const orgs = await db
+  const orgs = new Set<string>();
+  for (const { org_id } of await db
     .selectFrom('audit_events')
     .select('org_id')
     .where('at', '<', cutoff)
     .groupBy('org_id')
-    .execute();
+    .execute())
+    orgs.add(org_id);
+  for (const { org_id } of await db
+    .selectFrom('audit_segments')
+    .select('org_id')
+    .where('at_last', '<', cutoff)
+    .groupBy('org_id')
+    .execute())
+    orgs.add(org_id);
   let deleted = 0;
-  for (const { org_id: orgId } of orgs) {
+  for (const orgId of [...orgs].sort()) {
     deleted += await db.transaction().execute(async (trx) => {
       // Taking the head's lock first (a no-op update) keeps an append from interleaving with the cut.
       const head = await trx
@@ -54,8 +64,8 @@ export async function purgeAuditEvents(
         onRefused?.(orgId, 'purge_marker_unauthenticated');
         return 0;
       }
-      // The cut is at the newest expired event: everything up to it goes, in chain order.
-      const last = await trx
+      // The cut is at the newest expired link: everything up to it goes, in chain order.
+      const event = await trx
         .selectFrom('audit_events')
         .selectAll()
         .where('org_id', '=', orgId)
@@ -63,27 +73,35 @@ export async function purgeAuditEvents(
         .orderBy('seq', 'desc')
         .limit(1)
         .executeTakeFirst();
+      const segment = await trx
+        .selectFrom('audit_segments')
+        .selectAll()
+        .where('org_id', '=', orgId)
+        .where('at_last', '<', cutoff)
+        .orderBy('seq_last', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      const candidates: ChainLink[] = [];
+      if (event) candidates.push(eventLink(event));
+      if (segment) candidates.push(segmentLink(segment));
+      const last = candidates.sort((a, b) => b.seqLast - a.seqLast)[0];
       if (!last) return 0;
-      if (chain.hashOf({ ...last, seq: Number(last.seq) }) !== last.hash) {
+      if (!chain.isIntact(last)) {
         onRefused?.(orgId, 'cut_event_invalid');
         return 0;
       }
-      const cutSeq = Number(last.seq);
-      const result = await trx
-        .deleteFrom('audit_events')
-        .where('org_id', '=', orgId)
-        .where('seq', '<=', cutSeq)
-        .executeTakeFirst();
+      const cutSeq = last.seqLast;
+      const removed = await deleteThrough(trx, orgId, cutSeq);
       await trx
         .updateTable('audit_chain_heads')
         .set({
           purged_through_seq: cutSeq,
-          purged_through_hash: last.hash,
-          purged_mac: chain.seal.purgeMarker(orgId, cutSeq, last.hash),
+          purged_through_hash: last.row.hash,
+          purged_mac: chain.seal.purgeMarker(orgId, cutSeq, last.row.hash),
         })
         .where('org_id', '=', orgId)
         .execute();
-      return Number(result.numDeletedRows);
+      return removed;
     });
   }
   return deleted;

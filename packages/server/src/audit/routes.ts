@@ -7,7 +7,6 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type Kysely, sql } from 'kysely';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app-deps.ts';
 import type { AuthContext } from '../auth/context.ts';
@@ -15,8 +14,9 @@ import { apiTime } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
 import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../http/pagination.ts';
 import { parseTimestamp, TimestampInput } from '../resources/common.ts';
-import type { AuditEventsTable, DB } from '../storage/schema.ts';
 import { type DigestClaims, DigestError } from './digest-signer.ts';
+import { type EventFilters, exportEvents, listEvents } from './listing.ts';
+import type { AuditEventRecord } from './segments.ts';
 
 const AuditEvent = Type.Object({
   id: Type.String(),
@@ -103,7 +103,7 @@ const DigestKey = Type.Object({
   use: Type.Literal('sig'),
 });
 
-export function presentEvent(row: AuditEventsTable) {
+export function presentEvent(row: AuditEventRecord) {
   return {
     id: row.id,
     object: 'audit_event' as const,
@@ -121,28 +121,20 @@ export function presentEvent(row: AuditEventsTable) {
   };
 }
 
-/** The org's events matching the filters (the tenant is the first condition of every query). */
-function filtered(db: Kysely<DB>, orgId: string, filters: FilterValues) {
-  let query = db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
-  const { action } = filters;
-  if (action !== undefined) {
-    // A prefix compares the first characters exactly (LIKE would treat `_` as a wildcard).
-    query = action.endsWith('.')
-      ? query.where(sql<string>`substr(action, 1, ${action.length})`, '=', action)
-      : query.where('action', '=', action);
-  }
-  if (filters.actor_id !== undefined) query = query.where('actor_id', '=', filters.actor_id);
-  if (filters.target_id !== undefined) query = query.where('target_id', '=', filters.target_id);
-  if (filters.result !== undefined)
-    query = query.where('result', '=', filters.result as 'success' | 'failure');
-  if (filters.since !== undefined)
-    query = query.where('at', '>=', parseTimestamp('query/since', filters.since));
-  if (filters.until !== undefined) {
+/** The query's filters with its times made into the stored format, as inclusive bounds. */
+function eventFilters(query: FilterValues): EventFilters {
+  const filters: EventFilters = {};
+  if (query.action !== undefined) filters.action = query.action;
+  if (query.actor_id !== undefined) filters.actor_id = query.actor_id;
+  if (query.target_id !== undefined) filters.target_id = query.target_id;
+  if (query.result !== undefined) filters.result = query.result as 'success' | 'failure';
+  if (query.since !== undefined) filters.since = parseTimestamp('query/since', query.since);
+  if (query.until !== undefined) {
     // Inclusive to the end of the second given: stored times have milliseconds, the API shows seconds.
-    const until = parseTimestamp('query/until', filters.until, 'end-of-day');
-    query = query.where('at', '<=', /\.\d/.test(filters.until) ? until : `${until.slice(0, 19)}.999Z`);
+    const until = parseTimestamp('query/until', query.until, 'end-of-day');
+    filters.until = /\.\d/.test(query.until) ? until : `${until.slice(0, 19)}.999Z`;
   }
-  return query;
+  return filters;
 }
 
 function requireLive(auth: AuthContext): void {
@@ -175,13 +167,8 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         // what happened just before this request is listed.
         await deps.audit.flush().catch(() => undefined);
         const { limit = 20, cursor, ...filters } = request.query;
-        let query = filtered(db, auth.orgId, filters);
         const after = decodeCursor(cursor, 'evt');
-        if (after) query = query.where('id', '<', after);
-        const rows = await query
-          .orderBy('id', 'desc')
-          .limit(limit + 1)
-          .execute();
+        const rows = await listEvents(db, auth.orgId, eventFilters(filters), after ?? null, limit + 1);
         return pageOf(rows, limit, presentEvent);
       },
     );
@@ -200,16 +187,10 @@ export const auditRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
         const auth = request.auth!;
         requireLive(auth);
         await deps.audit.flush().catch(() => undefined);
-        const base = filtered(db, auth.orgId, request.query);
-        // Pages in chain order, so a long export holds one page in memory at a time.
+        const events = exportEvents(db, auth.orgId, eventFilters(request.query));
+        // Pages in chain order, so a long export holds a page of each table in memory at a time.
         async function* lines() {
-          let afterSeq = 0;
-          for (;;) {
-            const page = await base.where('seq', '>', afterSeq).orderBy('seq').limit(500).execute();
-            for (const row of page) yield `${JSON.stringify(presentEvent(row))}\n`;
-            if (page.length < 500) return;
-            afterSeq = Number(page.at(-1)?.seq ?? afterSeq);
-          }
+          for await (const event of events) yield `${JSON.stringify(presentEvent(event))}\n`;
         }
         return reply
           .type('application/x-ndjson; charset=utf-8')

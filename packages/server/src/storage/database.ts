@@ -43,6 +43,7 @@ import { leakedKeys } from './migrations/0012-leaked-keys.ts';
 import { oauthRevocationDevice } from './migrations/0013-oauth-revocation-device.ts';
 import { teams } from './migrations/0014-teams.ts';
 import { idempotencyLeases } from './migrations/0015-idempotency-leases.ts';
+import { auditSegments } from './migrations/0016-audit-segments.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
@@ -110,6 +111,7 @@ function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migrat
     '0013-oauth-revocation-device': oauthRevocationDevice(dialect),
     '0014-teams': teams(dialect),
     '0015-idempotency-leases': idempotencyLeases(),
+    '0016-audit-segments': auditSegments(dialect),
   };
 }
 

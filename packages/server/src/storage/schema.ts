@@ -310,6 +310,31 @@ export interface AuditEventsTable {
   hash: string;
 }
 
+/**
+ * One link of an org's chain holding a run of API-call events (`api.request`, COHERA_AUDIT_API_CALLS): what
+ * one flush wrote for the org. Its events have the sequence numbers `seq_first`…`seq_last`, in order.
+ */
+export interface AuditSegmentsTable {
+  org_id: string;
+  seq_first: number;
+  seq_last: number;
+  /** The first and last event's id and time (events are in the order they were recorded). */
+  id_first: string;
+  id_last: string;
+  at_first: string;
+  at_last: string;
+  /** How many of its events have `result: failure`. */
+  failures: number;
+  /** The distinct actor ids of its events, space-separated (for listing's filter). */
+  actor_ids: string;
+  /** JSON array of the events, each an array (audit/segments.ts, SEGMENT_FIELDS). */
+  events: string;
+  /** The previous link's hash. */
+  prev_hash: string;
+  /** HMAC-SHA256 (hex), under the chain's key, of `prev_hash` and every other column. */
+  hash: string;
+}
+
 export interface AuditChainHeadsTable {
   org_id: string;
   seq: number;
@@ -487,6 +512,7 @@ export interface DB {
   oauth_revoked_tokens: OAuthRevokedTokensTable;
   audit_events: AuditEventsTable;
   audit_chain_heads: AuditChainHeadsTable;
+  audit_segments: AuditSegmentsTable;
   api_key_scope_usage: ApiKeyScopeUsageTable;
   idempotency_keys: IdempotencyKeysTable;
   org_usage: OrgUsageTable;

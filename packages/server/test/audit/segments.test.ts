@@ -1,0 +1,438 @@
+/**
+ * API-call events stored in segments (audit/segments.ts), on every engine: each call is still its own
+ * event to listing, filters, pagination and export, in one chain with the events stored as rows; and a
+ * segment is tamper-evident like an event: an edited event inside it, an edited bound beside it, a deleted,
+ * forged or re-encoded segment each make verify fail and name it. Retention and the operator's reseal cut
+ * at segments as at events.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { AuditLog } from '../../src/audit/log.ts';
+import { resealAuditChain } from '../../src/audit/reseal.ts';
+import { purgeAuditEvents } from '../../src/audit/retention.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { createLogger } from '../../src/http/logger.ts';
+import type { AuditSegmentsTable } from '../../src/storage/schema.ts';
+import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import { forEachEngine } from '../support/engines.ts';
+
+interface Event {
+  id: string;
+  at: string;
+  actor: { kind: string; id: string };
+  action: string;
+  target: { kind: string; id: string } | null;
+  result: 'success' | 'failure';
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  metadata: Record<string, unknown>;
+  seq: number;
+}
+
+interface Verdict {
+  ok: boolean;
+  checked: number;
+  first_bad: string | null;
+  reason: string | null;
+  head_seq: number;
+}
+
+forEachEngine('audit: API calls in segments', (_engine, handle) => {
+  let t: TestApp;
+  const clock = new ManualClock(Date.parse('2026-06-01T08:00:00Z'));
+
+  before(async () => {
+    // Calls are enqueued by the tests, so each org holds exactly what its test made.
+    t = await startTestApp(handle(), { clock, env: { COHERA_AUDIT_API_CALLS: 'none' } });
+  });
+  after(() => t.close());
+
+  /** Records `n` API calls by `actor` (every third one failed), one millisecond apart. */
+  function calls(org: TestOrg, n: number, actor = 'key_caller', from = 0): void {
+    for (let i = from; i < from + n; i++) {
+      clock.advance(1);
+      t.app.deps.audit.enqueue({
+        orgId: org.orgId,
+        actor: { kind: 'api_key', id: actor },
+        action: 'api.request',
+        result: i % 3 === 2 ? 'failure' : 'success',
+        metadata: { method: 'GET', route: '/v1/suppliers', status: i % 3 === 2 ? 404 : 200, i },
+        request: { ip: '127.0.0.1', userAgent: `agent/${i}`, requestId: `req_${i}` },
+      });
+    }
+  }
+
+  /** A management event, recorded as a row. */
+  async function management(org: TestOrg): Promise<void> {
+    clock.advance(1);
+    const created = await t.call(org.adminKey, 'POST', '/v1/api-keys', { name: 'k', scopes: ['read:*'] });
+    assert.equal(created.statusCode, 201, created.body);
+  }
+
+  const segmentsOf = (org: TestOrg) =>
+    t.app.deps.db
+      .selectFrom('audit_segments')
+      .selectAll()
+      .where('org_id', '=', org.orgId)
+      .orderBy('seq_last')
+      .execute();
+
+  async function list(org: TestOrg, query = ''): Promise<Event[]> {
+    const all: Event[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page = await t.call(
+        org.adminKey,
+        'GET',
+        `/v1/audit-events?limit=7${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      assert.equal(page.statusCode, 200, page.body);
+      const body = page.json<{ data: Event[]; next_cursor: string | null }>();
+      all.push(...body.data);
+      if (body.next_cursor === null) return all;
+      cursor = body.next_cursor;
+    }
+  }
+
+  async function verify(org: TestOrg): Promise<Verdict> {
+    const response = await t.call(org.adminKey, 'GET', '/v1/audit-events/verify');
+    assert.equal(response.statusCode, 200, response.body);
+    return response.json<Verdict>();
+  }
+
+  async function exported(org: TestOrg, query = ''): Promise<Event[]> {
+    const response = await t.call(org.adminKey, 'GET', `/v1/audit-events/export${query ? `?${query}` : ''}`);
+    assert.equal(response.statusCode, 200, response.body);
+    return response.body
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as Event);
+  }
+
+  /** An org whose chain interleaves rows and segments: rows, 10 calls, a row, 12 calls, a row. */
+  async function mixedOrg(): Promise<TestOrg> {
+    const org = await createOrg(t.app);
+    await management(org);
+    calls(org, 10);
+    await t.app.deps.audit.flush();
+    await management(org);
+    calls(org, 12, 'key_other', 10);
+    await t.app.deps.audit.flush();
+    await management(org);
+    return org;
+  }
+
+  test('one segment per org and flush; every call is listed as its own event, once, newest first', async () => {
+    const org = await mixedOrg();
+    const segments = await segmentsOf(org);
+    assert.deepEqual(
+      segments.map((s) => Number(s.seq_last) - Number(s.seq_first) + 1),
+      [10, 12],
+    );
+    const listed = await list(org);
+    const ids = listed.map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event twice across pages');
+    assert.deepEqual(ids, [...ids].sort().reverse(), 'newest first by id');
+    const listedCalls = listed.filter((e) => e.action === 'api.request');
+    assert.equal(listedCalls.length, 22);
+    const fifth = listedCalls.find((e) => e.metadata.i === 5) as Event;
+    assert.deepEqual(
+      { ...fifth, id: undefined, at: undefined, seq: undefined },
+      {
+        id: undefined,
+        at: undefined,
+        seq: undefined,
+        object: 'audit_event',
+        org_id: org.orgId,
+        actor: { kind: 'api_key', id: 'key_caller' },
+        action: 'api.request',
+        target: null,
+        result: 'failure',
+        ip: '127.0.0.1',
+        user_agent: 'agent/5',
+        request_id: 'req_5',
+        metadata: { method: 'GET', route: '/v1/suppliers', status: 404, i: 5 },
+      },
+    );
+    // Sequence numbers: the chain's places, shared by rows and segments without a gap.
+    const seqs = listed.map((e) => e.seq).sort((a, b) => a - b);
+    assert.deepEqual(
+      seqs,
+      seqs.map((_, i) => (seqs[0] as number) + i),
+    );
+    const verdict = await verify(org);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.equal(verdict.checked, listed.length);
+  });
+
+  test('many segments, and two nodes’ segments whose ids interleave: pages still list each event once, in order', async () => {
+    const org = await createOrg(t.app);
+    for (let flush = 0; flush < 20; flush++) {
+      calls(org, 3, flush === 2 ? 'key_rare' : 'key_caller', flush * 3);
+      await t.app.deps.audit.flush();
+    }
+    // A second node recording at the same moments: its segment's ids fall between this node's.
+    const other = new AuditLog(t.app.deps.db, t.config.masterKey, clock, createLogger('silent'));
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1);
+      const call = {
+        orgId: org.orgId,
+        actor: { kind: 'api_key' as const, id: 'key_node2' },
+        action: 'api.request' as const,
+      };
+      other.enqueue(call);
+      t.app.deps.audit.enqueue({ ...call, actor: { kind: 'api_key', id: 'key_node1' } });
+    }
+    await other.flush();
+    await t.app.deps.audit.flush();
+    assert.ok((await segmentsOf(org)).length >= 22);
+    const listed = await list(org);
+    const ids = listed.map((e) => e.id);
+    assert.equal(new Set(ids).size, ids.length, 'no event twice');
+    assert.deepEqual(ids, [...ids].sort().reverse(), 'newest first across interleaved segments');
+    assert.equal(listed.filter((e) => e.action === 'api.request').length, 72);
+    // A filter matching one early segment: the walk goes past many pages of segments to find it.
+    assert.deepEqual(
+      (await list(org, '&actor_id=key_rare')).map((e) => e.metadata.i),
+      [8, 7, 6],
+    );
+    assert.equal((await verify(org)).ok, true);
+  });
+
+  test('filters apply to calls in segments as to rows', async () => {
+    const org = await mixedOrg();
+    const all = await list(org);
+    const expect = (predicate: (e: Event) => boolean) =>
+      all
+        .filter(predicate)
+        .map((e) => e.id)
+        .sort();
+    const ids = (events: Event[]) => events.map((e) => e.id).sort();
+    assert.deepEqual(
+      ids(await list(org, '&action=api.request')),
+      expect((e) => e.action === 'api.request'),
+    );
+    assert.deepEqual(
+      ids(await list(org, '&action=api.')),
+      expect((e) => e.action.startsWith('api.')),
+    );
+    assert.deepEqual(
+      ids(await list(org, '&action=api_key.')),
+      expect((e) => e.action.startsWith('api_key.')),
+    );
+    assert.deepEqual(
+      ids(await list(org, '&actor_id=key_other')),
+      expect((e) => e.actor.id === 'key_other'),
+    );
+    // `key_calle` is inside `key_caller` (the segment pre-filter matches it); no event's actor is it.
+    assert.deepEqual(ids(await list(org, '&actor_id=key_calle')), []);
+    assert.deepEqual(
+      ids(await list(org, '&result=failure')),
+      expect((e) => e.result === 'failure'),
+    );
+    assert.deepEqual(
+      ids(await list(org, '&result=success')),
+      expect((e) => e.result === 'success'),
+    );
+    const target = all.find((e) => e.target !== null)?.target?.id as string;
+    assert.deepEqual(
+      ids(await list(org, `&target_id=${target}`)),
+      expect((e) => e.target?.id === target),
+    );
+    // A time window that starts and ends inside the segments.
+    const calls = all.filter((e) => e.action === 'api.request').sort((a, b) => (a.at < b.at ? -1 : 1));
+    const since = (calls[3] as Event).at;
+    const until = (calls[15] as Event).at;
+    const windowed = ids(await list(org, `&since=${since}&until=${until}`));
+    assert.deepEqual(
+      windowed,
+      expect((e) => e.at >= since && e.at <= until),
+    );
+    assert.ok(windowed.length >= 13);
+  });
+
+  test('export is every event once, in chain order, with the same filters', async () => {
+    const org = await mixedOrg();
+    const lines = await exported(org);
+    assert.deepEqual(
+      lines.map((e) => e.seq),
+      lines.map((_, i) => (lines[0] as Event).seq + i),
+      'contiguous and in order across rows and segments',
+    );
+    assert.equal(lines.length, (await list(org)).length);
+    const failures = await exported(org, 'result=failure&action=api.request');
+    assert.deepEqual(
+      failures.map((e) => e.metadata.i),
+      [2, 5, 8, 11, 14, 17, 20],
+    );
+  });
+
+  async function tamperedVerdict(change: (segment: AuditSegmentsTable) => Partial<AuditSegmentsTable>) {
+    const org = await mixedOrg();
+    const [first] = await segmentsOf(org);
+    const segment = first as AuditSegmentsTable;
+    await t.app.deps.db
+      .updateTable('audit_segments')
+      .set(change(segment))
+      .where('org_id', '=', org.orgId)
+      .where('seq_last', '=', segment.seq_last)
+      .execute();
+    return { verdict: await verify(org), segment };
+  }
+
+  test('an event edited inside a segment is found, and the segment named', async () => {
+    const { verdict, segment } = await tamperedVerdict((s) => ({
+      events: s.events.replace('"status":404', '"status":200'),
+    }));
+    assert.deepEqual(
+      { ok: verdict.ok, reason: verdict.reason, first_bad: verdict.first_bad },
+      { ok: false, reason: 'event_invalid', first_bad: segment.id_first },
+    );
+  });
+
+  test('a segment re-encoded with the same meaning is found (the MAC covers its exact text)', async () => {
+    const { verdict } = await tamperedVerdict((s) => ({ events: s.events.replaceAll(',', ', ') }));
+    assert.equal(verdict.reason, 'event_invalid');
+  });
+
+  test('each bound beside the events is covered: times, ids, actors, failures', async () => {
+    for (const change of [
+      { at_last: '2020-01-01T00:00:00.000Z' },
+      { at_first: '2020-01-01T00:00:00.000Z' },
+      { id_last: 'evt_0000000000000000000000' },
+      { actor_ids: 'key_caller key_admin' },
+      { failures: 0 },
+    ] satisfies Partial<AuditSegmentsTable>[]) {
+      const { verdict } = await tamperedVerdict(() => change);
+      assert.equal(verdict.reason, 'event_invalid', JSON.stringify(change));
+    }
+  });
+
+  test('a deleted segment is found: the next link is named', async () => {
+    const org = await mixedOrg();
+    const [first] = await segmentsOf(org);
+    await t.app.deps.db
+      .deleteFrom('audit_segments')
+      .where('org_id', '=', org.orgId)
+      .where('seq_last', '=', (first as AuditSegmentsTable).seq_last)
+      .execute();
+    const next = (await exported(org)).find((e) => e.seq > Number((first as AuditSegmentsTable).seq_last));
+    const verdict = await verify(org);
+    assert.deepEqual(
+      { ok: verdict.ok, reason: verdict.reason, first_bad: verdict.first_bad },
+      { ok: false, reason: 'event_invalid', first_bad: next?.id },
+    );
+  });
+
+  test('deleting the newest segment is found: the head no longer matches', async () => {
+    const org = await createOrg(t.app);
+    await management(org);
+    calls(org, 5);
+    await t.app.deps.audit.flush();
+    await t.app.deps.db.deleteFrom('audit_segments').where('org_id', '=', org.orgId).execute();
+    assert.equal((await verify(org)).reason, 'head_mismatch');
+  });
+
+  test('a forged segment is found, even with a plausible hash and bounds', async () => {
+    const org = await createOrg(t.app);
+    await management(org);
+    calls(org, 4);
+    await t.app.deps.audit.flush();
+    const [real] = await segmentsOf(org);
+    const segment = real as AuditSegmentsTable;
+    // A copy of the real segment placed where the next link goes, its hash that of another link.
+    const forged = {
+      ...segment,
+      seq_first: Number(segment.seq_last) + 1,
+      seq_last: Number(segment.seq_last) + 4,
+      prev_hash: segment.hash,
+      hash: segment.prev_hash,
+    };
+    await t.app.deps.db.insertInto('audit_segments').values(forged).execute();
+    const verdict = await verify(org);
+    assert.equal(verdict.ok, false);
+    assert.equal(verdict.reason, 'event_invalid');
+  });
+
+  test('retention cuts at segments; a segment planted before the cut is found; a tampered cut is refused', async () => {
+    const org = await createOrg(t.app);
+    await management(org);
+    calls(org, 6);
+    await t.app.deps.audit.flush();
+    clock.advance(400 * 86_400_000);
+    calls(org, 3, 'key_caller', 6);
+    await t.app.deps.audit.flush();
+    const before = await segmentsOf(org);
+    const deleted = await purgeAuditEvents(t.app.deps.db, t.app.deps.audit.chain, 365, clock.now());
+    assert.ok(deleted >= 7, `deleted ${deleted}`);
+    const left = await segmentsOf(org);
+    assert.deepEqual(
+      left.map((s) => s.seq_last),
+      [before.at(-1)?.seq_last],
+    );
+    const kept = await exported(org);
+    assert.deepEqual(
+      kept.map((e) => e.metadata.i),
+      [6, 7, 8],
+    );
+    const verdict = await verify(org);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+    assert.equal(verdict.checked, 3);
+
+    // Planted: the kept segment's copy, placed before the cut.
+    const planted = { ...(left[0] as AuditSegmentsTable), seq_first: 1, seq_last: 3 };
+    await t.app.deps.db.insertInto('audit_segments').values(planted).execute();
+    const found = await verify(org);
+    assert.deepEqual(
+      { reason: found.reason, first_bad: found.first_bad },
+      { reason: 'event_before_purge_marker', first_bad: planted.id_first },
+    );
+    await t.app.deps.db
+      .deleteFrom('audit_segments')
+      .where('org_id', '=', org.orgId)
+      .where('seq_last', '=', 3)
+      .execute();
+
+    // A recent segment whose time was set back, to have it deleted: retention will not cut there.
+    const refused: string[] = [];
+    await t.app.deps.db
+      .updateTable('audit_segments')
+      .set({ at_last: '2020-01-01T00:00:00.000Z' })
+      .where('org_id', '=', org.orgId)
+      .execute();
+    await purgeAuditEvents(t.app.deps.db, t.app.deps.audit.chain, 365, clock.now(), (orgId, reason) => {
+      if (orgId === org.orgId) refused.push(reason);
+    });
+    assert.deepEqual(refused, ['cut_event_invalid']);
+    assert.equal((await segmentsOf(org)).length, 1, 'nothing deleted');
+  });
+
+  test('reseal --drop-unverifiable drops segments written under an earlier master key', async () => {
+    // A chain begun under another master key (what a changed key leaves behind), continued under this one.
+    const orgId = `org_reseal${randomBytes(6).toString('hex')}`;
+    const call = (id: string) => ({
+      orgId,
+      actor: { kind: 'system' as const, id },
+      action: 'api.request' as const,
+    });
+    const earlier = new AuditLog(t.app.deps.db, Buffer.alloc(32, 7), clock, createLogger('silent'));
+    earlier.enqueue(call('old'));
+    earlier.enqueue(call('old'));
+    await earlier.flush();
+    t.app.deps.audit.enqueue(call('new'));
+    t.app.deps.audit.enqueue(call('new'));
+    await t.app.deps.audit.flush();
+    const { chain } = t.app.deps.audit;
+    assert.equal((await chain.verify(t.app.deps.db, orgId)).ok, false);
+
+    const result = await resealAuditChain(t.app.deps.db, t.app.deps.audit, orgId, { dropUnverifiable: true });
+    assert.equal(result?.dropped_events, 2);
+    const verdict = await chain.verify(t.app.deps.db, orgId);
+    assert.deepEqual(
+      { ok: verdict.ok, checked: verdict.checked },
+      { ok: true, checked: 3 }, // the two new calls and the reseal's own event
+    );
+  });
+});
