@@ -415,7 +415,8 @@ export async function buildApp(
           result: 'failure',
           metadata: {
             method: request.method,
-            route: request.routeOptions.url ?? null,
+            // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
+            route: routeConfigOf(request).url ?? null,
             mode: auth.mode,
             ...credentialOf(auth),
           },
@@ -468,7 +469,7 @@ export async function buildApp(
     const auth = request.auth;
     const status = reply.statusCode;
     if (auth?.principal.kind === 'api_key') {
-      const access = routeConfigOf(request).access;
+      const { access } = routeConfigOf(request);
       const scope = status < 400 && access && 'scope' in access ? access.scope : null;
       deps.usage.recordApiKeyResponse(auth, status, request.ip, scope, request.receivedAt || clock.now());
     } else if (auth) {
@@ -483,7 +484,8 @@ export async function buildApp(
         result: reply.statusCode < 400 ? 'success' : 'failure',
         metadata: {
           method: request.method,
-          route: request.routeOptions.url ?? null,
+          // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
+          route: routeConfigOf(request).url ?? null,
           status: reply.statusCode,
           mode: auth.mode,
           ...credentialOf(auth),
