@@ -30,7 +30,7 @@ import {
   newestLink,
   oldestLink,
 } from './links.ts';
-import { type CallEvent, encodeSegment, SEGMENT_MAX_EVENTS, type UnlinkedSegment } from './segments.ts';
+import type { PendingSegment } from './segments.ts';
 
 type Executor = Kysely<DB> | Transaction<DB>;
 
@@ -216,27 +216,28 @@ export class AuditChain {
   }
 
   /**
-   * Appends one org's events, in order, and then its API-call events (`calls`, in segments), inside the
-   * caller's transaction (or a new one: the head's read and write must never interleave with another
-   * append). Returns the stored event rows.
+   * Appends one org's events, in order, and then its segments of API-call events, inside the caller's
+   * transaction (or a new one: the head's read and write must never interleave with another append).
+   * Returns the stored event rows.
    */
   async append(
     db: Executor,
     orgId: string,
     events: readonly UnchainedEvent[],
-    calls: readonly CallEvent[] = [],
+    segments: readonly PendingSegment[] = [],
   ): Promise<AuditEventsTable[]> {
-    if (events.length === 0 && calls.length === 0) return [];
-    return inTransaction(db, (trx) => this.#append(trx, orgId, events, calls));
+    const pending = segments.filter((segment) => segment.size > 0);
+    if (events.length === 0 && pending.length === 0) return [];
+    return inTransaction(db, (trx) => this.#append(trx, orgId, events, pending));
   }
 
   async #append(
     trx: Executor,
     orgId: string,
     events: readonly UnchainedEvent[],
-    calls: readonly CallEvent[],
+    segments: readonly PendingSegment[],
   ): Promise<AuditEventsTable[]> {
-    const count = events.length + calls.length;
+    const count = segments.reduce((sum, segment) => sum + segment.size, events.length);
     // Bumping seq first takes the lock; the hash read here is still the previous head's.
     const bump = () =>
       trx
@@ -279,9 +280,8 @@ export class AuditChain {
       }
       await trx.executeQuery(CompiledQuery.raw(insertSql(end - i, postgres), parameters));
     }
-    for (let i = 0; i < calls.length; i += SEGMENT_MAX_EVENTS) {
-      const unlinked: UnlinkedSegment = encodeSegment(orgId, seq + 1, calls.slice(i, i + SEGMENT_MAX_EVENTS));
-      const segment = { ...unlinked, prev_hash: prev, hash: '' };
+    for (const pending of segments) {
+      const segment = { ...pending.encode(seq + 1), prev_hash: prev, hash: '' };
       segment.hash = this.segmentHash(segment);
       await trx.executeQuery(
         CompiledQuery.raw(

@@ -25,7 +25,7 @@ import { AuditChain, type UnchainedEvent } from './chain.ts';
 import { AuditDigestEmitter } from './digest-emitter.ts';
 import { AuditDigestSigner } from './digest-signer.ts';
 import { purgeAuditEvents } from './retention.ts';
-import { CALL_ACTION, type CallEvent } from './segments.ts';
+import { CALL_ACTION, type CallEvent, PendingSegment, SEGMENT_MAX_EVENTS } from './segments.ts';
 
 export interface AuditActor {
   kind: Principal['kind'] | 'operator' | 'system' | 'anonymous';
@@ -83,8 +83,9 @@ export class AuditLog {
   readonly #flushMs: number;
   readonly #flushAt: number;
   #buffer: UnchainedEvent[] = [];
-  /** Buffered API-call events, for segments; the bound covers both buffers. */
-  #calls: CallEvent[] = [];
+  /** Buffered API-call events, per org, in segments of at most SEGMENT_MAX_EVENTS; the bound covers both. */
+  #calls = new Map<string, PendingSegment[]>();
+  #callCount = 0;
   /** Dropped since the last flush, per org (each gets its own `audit.events_dropped` event). */
   #dropped = new Map<string, number>();
   /** Dropped since start, for the metric. */
@@ -115,7 +116,7 @@ export class AuditLog {
   }
 
   get bufferDepth(): number {
-    return this.#buffer.length + this.#calls.length;
+    return this.#buffer.length + this.#callCount;
   }
 
   #prepare(input: AuditEventInput): UnchainedEvent {
@@ -177,16 +178,31 @@ export class AuditLog {
     return call;
   }
 
+  #addCall(call: CallEvent): void {
+    let segments = this.#calls.get(call.org_id);
+    if (!segments) {
+      segments = [];
+      this.#calls.set(call.org_id, segments);
+    }
+    let last = segments.at(-1);
+    if (!last || last.size >= SEGMENT_MAX_EVENTS) {
+      last = new PendingSegment(call.org_id);
+      segments.push(last);
+    }
+    last.add(call);
+    this.#callCount++;
+  }
+
   /** Queues a high-volume event; never blocks, never throws. */
   enqueue(input: AuditEventInput): void {
-    const depth = this.#buffer.length + this.#calls.length;
+    const depth = this.#buffer.length + this.#callCount;
     if (depth >= this.#bufferSize) {
       this.droppedTotal++;
       this.#dropped.set(input.orgId, (this.#dropped.get(input.orgId) ?? 0) + 1);
       return;
     }
     // An API call with a target would lose it in a segment (whose events have none): it goes as a row.
-    if (input.action === CALL_ACTION && !input.target) this.#calls.push(this.#prepareCall(input));
+    if (input.action === CALL_ACTION && !input.target) this.#addCall(this.#prepareCall(input));
     else this.#buffer.push(this.#prepare(input));
     // Busy: write in batches as they fill, so the buffer absorbs bursts instead of overflowing between ticks.
     if (depth + 1 >= this.#flushAt && this.#flushing === null && this.#timer !== null) {
@@ -243,12 +259,13 @@ export class AuditLog {
   }
 
   async #write(): Promise<void> {
-    if (this.#buffer.length === 0 && this.#calls.length === 0 && this.#dropped.size === 0) return;
+    if (this.#buffer.length === 0 && this.#callCount === 0 && this.#dropped.size === 0) return;
     const events = this.#buffer;
     const calls = this.#calls;
     const dropped = this.#dropped;
     this.#buffer = [];
-    this.#calls = [];
+    this.#calls = new Map();
+    this.#callCount = 0;
     this.#dropped = new Map();
     for (const [orgId, count] of dropped) {
       events.push(
@@ -261,45 +278,55 @@ export class AuditLog {
         }),
       );
     }
-    const byOrg = new Map<string, { events: UnchainedEvent[]; calls: CallEvent[] }>();
-    const of = (orgId: string) => {
-      let pending = byOrg.get(orgId);
-      if (!pending) {
-        pending = { events: [], calls: [] };
-        byOrg.set(orgId, pending);
-      }
-      return pending;
-    };
-    for (const event of events) of(event.org_id).events.push(event);
-    for (const call of calls) of(call.org_id).calls.push(call);
+    const byOrg = new Map<string, UnchainedEvent[]>();
+    for (const event of events) {
+      const list = byOrg.get(event.org_id) ?? [];
+      list.push(event);
+      byOrg.set(event.org_id, list);
+    }
     // One transaction per org, so one org's trouble never holds back another's events; in org id order,
     // so two nodes flushing the same orgs take the chain heads' locks in the same order (no deadlock).
     const failedEvents: UnchainedEvent[] = [];
-    const failedCalls: CallEvent[] = [];
+    const failedCalls = new Map<string, PendingSegment[]>();
+    let failed = 0;
     let firstError: unknown = null;
-    for (const orgId of [...byOrg.keys()].sort()) {
-      const pending = byOrg.get(orgId) as { events: UnchainedEvent[]; calls: CallEvent[] };
+    for (const orgId of [...new Set([...byOrg.keys(), ...calls.keys()])].sort()) {
+      const orgEvents = byOrg.get(orgId) ?? [];
+      const orgCalls = calls.get(orgId) ?? [];
       try {
-        await this.chain.append(this.#db, orgId, pending.events, pending.calls);
+        await this.chain.append(this.#db, orgId, orgEvents, orgCalls);
       } catch (error) {
         firstError ??= error;
-        failedEvents.push(...pending.events);
-        failedCalls.push(...pending.calls);
+        failedEvents.push(...orgEvents);
+        if (orgCalls.length > 0) failedCalls.set(orgId, orgCalls);
+        failed += orgCalls.reduce((sum, segment) => sum + segment.size, orgEvents.length);
       }
     }
-    if (failedEvents.length === 0 && failedCalls.length === 0) return;
+    if (failed === 0) return;
     // Put them back in front (oldest first). What no longer fits is counted as dropped: API calls first
-    // (the least telling events), newest first.
+    // (the least telling events), a whole pending segment at a time, the newest first.
     this.#buffer = [...failedEvents, ...this.#buffer];
-    this.#calls = [...failedCalls, ...this.#calls];
-    let excess = this.bufferDepth - this.#bufferSize;
-    while (excess-- > 0) {
-      const newest = this.#calls.length > 0 ? this.#calls.pop() : this.#buffer.pop();
-      if (!newest) break;
-      this.droppedTotal++;
-      this.#dropped.set(newest.org_id, (this.#dropped.get(newest.org_id) ?? 0) + 1);
+    for (const [orgId, segments] of this.#calls) {
+      const kept = failedCalls.get(orgId) ?? [];
+      failedCalls.set(orgId, [...kept, ...segments]);
     }
-    const failed = failedEvents.length + failedCalls.length;
+    this.#calls = failedCalls;
+    this.#callCount = 0;
+    for (const segments of failedCalls.values())
+      for (const segment of segments) this.#callCount += segment.size;
+    const drop = (orgId: string, count: number) => {
+      this.droppedTotal += count;
+      this.#dropped.set(orgId, (this.#dropped.get(orgId) ?? 0) + count);
+    };
+    for (const [orgId, segments] of [...this.#calls].reverse()) {
+      while (this.bufferDepth > this.#bufferSize && segments.length > 0) {
+        const newest = segments.pop() as PendingSegment;
+        this.#callCount -= newest.size;
+        drop(orgId, newest.size);
+      }
+      if (segments.length === 0) this.#calls.delete(orgId);
+    }
+    while (this.bufferDepth > this.#bufferSize) drop((this.#buffer.pop() as UnchainedEvent).org_id, 1);
     // Retried every tick with the events kept: during an outage that would be a line a second, and the
     // outage is already logged once when it starts and once when it ends (storage/availability.ts, which
     // the pool told of this error), so an outage error is only worth a debug line here.

@@ -49,14 +49,32 @@ type EncodedEvent = [
 /** A segment but for its place in the chain (`prev_hash`, `hash`), which the chain gives it. */
 export type UnlinkedSegment = Omit<AuditSegmentsTable, 'prev_hash' | 'hash'>;
 
-/** The segment of `calls` (one org's, in order, at least one) starting at `seqFirst`. */
-export function encodeSegment(orgId: string, seqFirst: number, calls: readonly CallEvent[]): UnlinkedSegment {
-  const encoded: EncodedEvent[] = new Array(calls.length);
-  const actors = new Set<string>();
-  let failures = 0;
-  for (let i = 0; i < calls.length; i++) {
-    const call = calls[i] as CallEvent;
-    encoded[i] = [
+/**
+ * The calls of one org waiting for their segment, each already encoded: one string per call is all that
+ * waits in memory until the flush (an object with its metadata object would be several, each one more for
+ * every young-generation garbage collection to copy while the buffer fills), and the segment's text is their
+ * concatenation. The bounds beside the events are kept as calls come.
+ */
+export class PendingSegment {
+  readonly orgId: string;
+  #encoded: string[] = [];
+  #idFirst = '';
+  #idLast = '';
+  #atFirst = '';
+  #atLast = '';
+  #actors = new Set<string>();
+  #failures = 0;
+
+  constructor(orgId: string) {
+    this.orgId = orgId;
+  }
+
+  get size(): number {
+    return this.#encoded.length;
+  }
+
+  add(call: CallEvent): void {
+    const encoded: EncodedEvent = [
       call.id,
       call.at,
       call.actor_kind,
@@ -67,37 +85,37 @@ export function encodeSegment(orgId: string, seqFirst: number, calls: readonly C
       call.request_id,
       call.metadata,
     ];
-    actors.add(call.actor_id);
-    if (call.result === 'failure') failures++;
+    if (this.#encoded.length === 0) {
+      this.#idFirst = this.#idLast = call.id;
+      this.#atFirst = this.#atLast = call.at;
+    } else {
+      // Events come in the order they were recorded, but ids and times carry the clock: the bounds are
+      // taken as they are, for listing's pre-filter and for retention.
+      if (call.id < this.#idFirst) this.#idFirst = call.id;
+      if (call.id > this.#idLast) this.#idLast = call.id;
+      if (call.at < this.#atFirst) this.#atFirst = call.at;
+      if (call.at > this.#atLast) this.#atLast = call.at;
+    }
+    this.#actors.add(call.actor_id);
+    if (call.result === 'failure') this.#failures++;
+    this.#encoded.push(JSON.stringify(encoded));
   }
-  const first = calls[0] as CallEvent;
-  const last = calls[calls.length - 1] as CallEvent;
-  return {
-    org_id: orgId,
-    seq_first: seqFirst,
-    seq_last: seqFirst + calls.length - 1,
-    // Events are recorded in time order on one node, but ids and times carry the recording node's clock:
-    // the first and last are bounds only for listing's pre-filter, so the true bounds are taken.
-    id_first: minOf(calls, 'id', first.id),
-    id_last: maxOf(calls, 'id', last.id),
-    at_first: minOf(calls, 'at', first.at),
-    at_last: maxOf(calls, 'at', last.at),
-    failures,
-    actor_ids: [...actors].join(' '),
-    events: JSON.stringify(encoded),
-  };
-}
 
-function minOf(calls: readonly CallEvent[], field: 'id' | 'at', start: string): string {
-  let min = start;
-  for (const call of calls) if (call[field] < min) min = call[field];
-  return min;
-}
-
-function maxOf(calls: readonly CallEvent[], field: 'id' | 'at', start: string): string {
-  let max = start;
-  for (const call of calls) if (call[field] > max) max = call[field];
-  return max;
+  /** The segment of these calls starting at `seqFirst` (at least one call). */
+  encode(seqFirst: number): UnlinkedSegment {
+    return {
+      org_id: this.orgId,
+      seq_first: seqFirst,
+      seq_last: seqFirst + this.#encoded.length - 1,
+      id_first: this.#idFirst,
+      id_last: this.#idLast,
+      at_first: this.#atFirst,
+      at_last: this.#atLast,
+      failures: this.#failures,
+      actor_ids: [...this.#actors].join(' '),
+      events: `[${this.#encoded.join(',')}]`,
+    };
+  }
 }
 
 /** The events of a segment, as the API shows events, in chain order. */
