@@ -5,10 +5,11 @@
  * keeps tokens in flight valid; and revocation reaching another node within a second.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
+import { EngineSigningKey } from '../../src/auth/oauth/engine-signing-key.ts';
 import {
   findPublicSigningKey,
   RETIRED_KEY_OVERLAP_MS,
@@ -245,6 +246,42 @@ forEachEngine('oauth: authorizations, isolation, key rotation', (_engine, handle
     } finally {
       await rekeyed.close();
     }
+  });
+
+  test('access tokens are ES256 JWS (R‖S, 64 bytes) that verify with the published key set, and nothing else', async () => {
+    const browser = new Browser(t.baseUrl);
+    const tokens = await authorize(t, browser, org, client, ['read:certificates']);
+    const jwks = createLocalJWKSet(
+      (await (await fetch(`${t.baseUrl}/.well-known/jwks.json`)).json()) as { keys: JWK[] },
+    );
+    const { payload, protectedHeader } = await jwtVerify(tokens.access_token, jwks, {
+      issuer: t.config.publicUrl,
+      audience: t.config.audience,
+      typ: 'at+jwt',
+      algorithms: ['ES256'],
+    });
+    assert.equal(protectedHeader.alg, 'ES256');
+    assert.equal(payload.org_id, org.orgId);
+    const signature = Buffer.from(tokens.access_token.split('.')[2] as string, 'base64url');
+    assert.equal(signature.length, 64);
+    // One bit of the signature changed: refused by the key set, and by the API.
+    const flipped = Buffer.from(signature);
+    flipped[10] = (flipped[10] as number) ^ 1;
+    const forged = `${tokens.access_token.split('.').slice(0, 2).join('.')}.${flipped.toString('base64url')}`;
+    await assert.rejects(jwtVerify(forged, jwks), { code: 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED' });
+    assertProblem(await t.call(forged, 'GET', '/v1/certificates'), 401, 'invalid_credential');
+  });
+
+  test('the engine signing key keeps its private half to itself, and refuses a key that is not P-256', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'osk_test' } as JWK;
+    const key = new EngineSigningKey(jwk);
+    assert.equal(key.keyObject().type, 'public');
+    assert.deepEqual([key.kid, key.alg, key.kty, key.crv], ['osk_test', 'ES256', 'EC', 'P-256']);
+    assert.equal((key as unknown as { d?: string }).d, undefined);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+    assert.throws(() => new EngineSigningKey({ ...rsa, kid: 'k' } as JWK), /P-256/);
+    assert.throws(() => new EngineSigningKey({ ...jwk, kid: undefined } as JWK), /kid/);
   });
 
   test('rotating the signing key: new tokens use the new key, tokens in flight stay valid for the overlap', async () => {

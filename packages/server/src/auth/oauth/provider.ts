@@ -66,6 +66,7 @@ import { correctDiscoveryMetadata } from './discovery.ts';
 import { issuedUnder, observe } from './engine-events.ts';
 import { guardEngineResponses } from './engine-headers.ts';
 import { answerEngineOutages } from './engine-outages.ts';
+import { EngineSigningKey, EXTERNAL_SIGNING_ACK } from './engine-signing-key.ts';
 import { renderEngineError } from './error-page.ts';
 import { purgeRevokedTokens } from './revoked-tokens.ts';
 import {
@@ -210,6 +211,8 @@ function configuration(
       pushedAuthorizationRequests: { enabled: false },
       rpInitiatedLogout: { enabled: false },
       userinfo: { enabled: false },
+      // The signing key is an EngineSigningKey (engine-signing-key.ts): node:crypto signs, not WebCrypto.
+      externalSigningSupport: { enabled: true, ack: EXTERNAL_SIGNING_ACK },
       deviceFlow: deviceFlowFeature(wrongUserCodes),
       // RFC 7009 §2.1: a client revokes its own tokens only; another client's is left alone, answered 200
       // as an unknown token would be (the engine's default answers invalid_request, which tells it exists).
@@ -369,7 +372,7 @@ export class OAuthServer {
     // Only the signing key: the engine signs, and /.well-known/jwks.json (ours) publishes every public key.
     const provider = new Provider(
       deps.config.publicUrl,
-      configuration(deps, { keys: [key.privateJwk] }, wrongUserCodes),
+      configuration(deps, { keys: [new EngineSigningKey(key.privateJwk)] }, wrongUserCodes),
     );
     // The engine builds its URLs and cookie flags from the request; endpoints.ts pins the forwarded headers
     // it reads to COHERA_PUBLIC_URL, so it always describes the configured address, whatever Host says.
