@@ -29,11 +29,17 @@ export function OverviewPage() {
     [mode, manage],
   );
   const report = useResource(
-    () => (manage ? api<SecurityReport>('GET', '/v1/security/report') : Promise.resolve(null)),
+    async () => ({
+      mode,
+      report: manage ? await api<SecurityReport>('GET', '/v1/security/report') : null,
+    }),
     // The report follows the live/test switch (test mode reports test keys only), as the Security page's:
     // without the mode here the card kept the live count after a switch to test.
     [mode, manage],
   );
+  // Only the current mode's report: the previous one stays loaded until the new one comes, and the card
+  // must not show the live count under "Test mode" meanwhile.
+  const shownReport = report.data?.mode === mode ? report.data.report : null;
   const activeKeys = keys.data?.filter((k) => k.status === 'active').length ?? null;
   const [remedying, setRemedying] = useState<ApiKey | null>(null);
   const origins = useLeakOrigins(keys.data, manage);
@@ -45,7 +51,7 @@ export function OverviewPage() {
         k.leaked_at !== null &&
         Date.now() - Date.parse(k.leaked_at) < RECENT_MS,
     ) ?? [];
-  const failing = report.data?.checks.filter((c) => c.status !== 'pass') ?? [];
+  const failing = shownReport?.checks.filter((c) => c.status !== 'pass') ?? [];
 
   return (
     <>
@@ -104,7 +110,7 @@ export function OverviewPage() {
           <div className="card">
             <h2 className="small muted">Security checklist</h2>
             <p className="big">
-              {report.data ? (failing.length === 0 ? 'All clear' : `${failing.length} to review`) : '…'}
+              {shownReport ? (failing.length === 0 ? 'All clear' : `${failing.length} to review`) : '…'}
             </p>
             <Link to="/security">Open the checklist</Link>
           </div>
