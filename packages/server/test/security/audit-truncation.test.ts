@@ -312,6 +312,50 @@ forEachEngine('audit: truncation and rollback', (_engine, handle) => {
     assert.equal(found.first_bad, target?.id);
   });
 
+  test('a digest of a head that ends in a segment of API calls: kept, it verifies; rewritten, it is found', async () => {
+    const org = await orgWithEvents(1);
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1);
+      t.app.deps.audit.enqueue({
+        orgId: org.orgId,
+        actor: { kind: 'api_key', id: 'key_caller' },
+        action: 'api.request',
+        metadata: { i },
+      });
+    }
+    await t.app.deps.audit.flush();
+    const digest = await digestOf(org);
+    const segment = await db
+      .selectFrom('audit_segments')
+      .selectAll()
+      .where('org_id', '=', org.orgId)
+      .executeTakeFirstOrThrow();
+    assert.equal(Number(segment.seq_last), digest.seq, 'the digest names the segment’s end');
+    assert.equal((await verify(org, digest.digest)).ok, true);
+
+    // Someone who holds the master key edits a call in the segment and recomputes its hash and the head.
+    const { chain } = t.app.deps.audit;
+    const edited = { ...segment, events: segment.events.replace('{"i":1}', '{"i":7}') };
+    const hash = chain.segmentHash(edited);
+    await db
+      .updateTable('audit_segments')
+      .set({ events: edited.events, hash })
+      .where('org_id', '=', org.orgId)
+      .where('seq_last', '=', segment.seq_last)
+      .execute();
+    await db
+      .updateTable('audit_chain_heads')
+      .set({ hash, head_mac: chain.seal.head(org.orgId, digest.seq, hash) })
+      .where('org_id', '=', org.orgId)
+      .execute();
+    assert.equal((await verify(org)).ok, true, 'rewritten with the key, the chain verifies alone');
+    const found = await verify(org, digest.digest);
+    assert.deepEqual(
+      { ok: found.ok, reason: found.reason, first_bad: found.first_bad },
+      { ok: false, reason: 'digest_hash_mismatch', first_bad: segment.id_first },
+    );
+  });
+
   test('forged digests are refused with 400 invalid_audit_digest naming the problem', async () => {
     const org = await orgWithEvents(2);
     const other = await orgWithEvents(1);
