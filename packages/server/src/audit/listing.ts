@@ -55,8 +55,11 @@ function filteredSegments(db: Kysely<DB>, orgId: string, filters: EventFilters) 
     query = query.where(sql<boolean>`failures < seq_last - seq_first + 1`);
   }
   if (filters.actor_id !== undefined) {
-    // A superset (LIKE's wildcards, SQLite's case folding): the events are checked exactly afterwards.
-    query = query.where('actor_ids', 'like', `%${filters.actor_id}%`);
+    // The id's characters escaped, so `%`, `_` and `\` in a filter are plain characters (and a trailing `\`
+    // no error on PostgreSQL). Still a superset (SQLite's LIKE folds case; one id inside another matches):
+    // the events are checked exactly afterwards.
+    const escaped = filters.actor_id.replace(/[\\%_]/g, (c) => `\\${c}`);
+    query = query.where(sql<boolean>`actor_ids like ${`%${escaped}%`} escape '\\'`);
   }
   return query;
 }

@@ -253,6 +253,23 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
     assert.ok(windowed.length >= 13);
   });
 
+  test('an actor filter with LIKE’s special characters matches them as characters, and never errs', async () => {
+    const org = await createOrg(t.app);
+    const actors = ['key\\', 'key_%', 'keyA%', 'key\\x', 'KEY_%'];
+    for (const actor of actors) calls(org, 1, actor);
+    await t.app.deps.audit.flush();
+    for (const actor of actors) {
+      const found = await list(org, `&actor_id=${encodeURIComponent(actor)}`);
+      assert.deepEqual(
+        found.map((e) => e.actor.id),
+        [actor],
+        actor,
+      );
+    }
+    assert.deepEqual(await list(org, `&actor_id=${encodeURIComponent('key_')}`), []);
+    assert.deepEqual(await list(org, `&actor_id=${encodeURIComponent('%')}`), []);
+  });
+
   test('export is every event once, in chain order, with the same filters', async () => {
     const org = await mixedOrg();
     const lines = await exported(org);
