@@ -53,10 +53,10 @@ const words = new Int32Array(8);
 
 /**
  * The body for `time` (milliseconds) and 10 random bytes: the 128-bit number (48 bits of time, then 80
- * random bits) in base62, written by long division on eight 16-bit words. With 16-bit words every step
- * (`remainder * 65536 + word`, below 2^22) is a small integer, which V8 divides as integers: about ten
- * times faster than dividing 32-bit words as doubles, and ids are made on hot paths (an audit event for
- * every API call under COHERA_AUDIT_API_CALLS=all).
+ * random bits) in base62, written by long division on eight 16-bit words, two digits at a time (dividing by
+ * 62² = 3,844). Every step (`remainder * 65536 + word`, below 3,844 × 65,536 < 2^31) is a small integer,
+ * which V8 divides as an integer: several times faster than dividing 32-bit words as doubles one digit at a
+ * time, and ids are made on hot paths (an audit event for every API call under COHERA_AUDIT_API_CALLS=all).
  */
 export function idBody(time: number, random: Uint8Array): string {
   const t = Math.floor(time) % 2 ** 48;
@@ -66,15 +66,17 @@ export function idBody(time: number, random: Uint8Array): string {
   words[1] = low >>> 16;
   words[2] = low & 0xffff;
   for (let i = 0; i < 5; i++) words[3 + i] = ((random[2 * i] as number) << 8) | (random[2 * i + 1] as number);
-  for (let d = BODY_LENGTH - 1; d >= 0; d--) {
+  for (let d = BODY_LENGTH - 1; d > 0; d -= 2) {
     let remainder = 0;
     for (let w = 0; w < 8; w++) {
       const current = (remainder << 16) | (words[w] as number);
-      const quotient = (current / 62) | 0;
+      const quotient = (current / 3844) | 0;
       words[w] = quotient;
-      remainder = current - quotient * 62;
+      remainder = current - quotient * 3844;
     }
-    digits[d] = ALPHABET_CODES[remainder] as number;
+    const last = remainder % 62;
+    digits[d] = ALPHABET_CODES[last] as number;
+    digits[d - 1] = ALPHABET_CODES[(remainder - last) / 62] as number;
   }
   return String.fromCharCode(...digits);
 }
