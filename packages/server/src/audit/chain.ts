@@ -187,7 +187,7 @@ export class AuditChain {
   }
 
   /**
-   * The hash of a segment given the previous link's: every column, the events as their stored text. The
+   * The hash of a segment given the previous link's: every column, the events as their stored bytes. The
    * word `segment` after the link keeps a segment's input from ever reading as an event's (a JSON array).
    */
   segmentHash(segment: Omit<AuditSegmentsTable, 'hash'>): string {

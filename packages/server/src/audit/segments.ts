@@ -6,9 +6,13 @@
  * events to everyone who reads the log: listing, export and verification open segments (routes.ts,
  * links.ts), and every event keeps its own id, time and place (`seq`) in the chain.
  *
- * The events column is a JSON array of arrays in SEGMENT_FIELDS order, the metadata as an object (not a
- * string inside a string). The chain's MAC covers the column's exact text, so it is never re-encoded.
+ * The events column is a JSON array of arrays (EncodedEvent), the metadata as an object (not a string inside
+ * a string), in UTF-8 compressed with raw DEFLATE (RFC 1951, level 1): the calls of one org repeat their
+ * actor, route and client, so a segment shrinks to about a sixteenth, and compressing costs less than the
+ * database writing the bytes it saves (twice: to its log, then to its file) and the MAC hashing them. The
+ * chain's MAC covers the stored bytes, so a segment is never re-encoded, and verifying never inflates one.
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AuditEventsTable, AuditSegmentsTable } from '../storage/schema.ts';
 
 /** The action a segment's events have: the only high-volume one with no target. */
@@ -113,14 +117,21 @@ export class PendingSegment {
       at_last: this.#atLast,
       failures: this.#failures,
       actor_ids: [...this.#actors].join(' '),
-      events: `[${this.#encoded.join(',')}]`,
+      events: deflateRawSync(`[${this.#encoded.join(',')}]`, { level: 1 }),
     };
   }
 }
 
+/**
+ * The most a segment's events may inflate to: far above what SEGMENT_MAX_EVENTS calls make (each at most a
+ * few kilobytes), so that a row altered into a decompression bomb fails to open instead of filling memory.
+ */
+const MAX_OPENED_BYTES = 64 * 1024 * 1024;
+
 /** The events of a segment, as the API shows events, in chain order. */
 export function openSegment(segment: AuditSegmentsTable): AuditEventRecord[] {
-  const encoded = JSON.parse(segment.events) as EncodedEvent[];
+  const text = inflateRawSync(segment.events, { maxOutputLength: MAX_OPENED_BYTES }).toString('utf8');
+  const encoded = JSON.parse(text) as EncodedEvent[];
   const seqFirst = Number(segment.seq_first);
   return encoded.map((event, index) => ({
     id: event[0],

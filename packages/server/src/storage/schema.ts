@@ -327,8 +327,8 @@ export interface AuditSegmentsTable {
   failures: number;
   /** The distinct actor ids of its events, space-separated (for listing's filter). */
   actor_ids: string;
-  /** JSON array of the events, each an array (audit/segments.ts, SEGMENT_FIELDS). */
-  events: string;
+  /** The events: a JSON array of arrays (audit/segments.ts), UTF-8, compressed with raw DEFLATE (RFC 1951). */
+  events: Uint8Array;
   /** The previous link's hash. */
   prev_hash: string;
   /** HMAC-SHA256 (hex), under the chain's key, of `prev_hash` and every other column. */

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { AuditLog } from '../../src/audit/log.ts';
 import { resealAuditChain } from '../../src/audit/reseal.ts';
 import { purgeAuditEvents } from '../../src/audit/retention.ts';
@@ -37,6 +38,11 @@ interface Verdict {
   first_bad: string | null;
   reason: string | null;
   head_seq: number;
+}
+
+/** A segment's events with their JSON text changed, compressed again. */
+function rewritten(events: Uint8Array, change: (text: string) => string): Buffer {
+  return deflateRawSync(change(inflateRawSync(events).toString('utf8')), { level: 1 });
 }
 
 forEachEngine('audit: API calls in segments', (_engine, handle) => {
@@ -301,7 +307,7 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
 
   test('an event edited inside a segment is found, and the segment named', async () => {
     const { verdict, segment } = await tamperedVerdict((s) => ({
-      events: s.events.replace('"status":404', '"status":200'),
+      events: rewritten(s.events, (text) => text.replace('"status":404', '"status":200')),
     }));
     assert.deepEqual(
       { ok: verdict.ok, reason: verdict.reason, first_bad: verdict.first_bad },
@@ -309,9 +315,31 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
     );
   });
 
-  test('a segment re-encoded with the same meaning is found (the MAC covers its exact text)', async () => {
-    const { verdict } = await tamperedVerdict((s) => ({ events: s.events.replaceAll(',', ', ') }));
-    assert.equal(verdict.reason, 'event_invalid');
+  test('a segment re-encoded with the same meaning is found (the MAC covers its exact bytes)', async () => {
+    for (const events of [
+      (s: AuditSegmentsTable) => rewritten(s.events, (text) => text.replaceAll(',', ', ')),
+      // The same text, compressed harder: other bytes.
+      (s: AuditSegmentsTable) => deflateRawSync(inflateRawSync(s.events), { level: 9 }),
+    ]) {
+      const { verdict } = await tamperedVerdict((s) => ({ events: events(s) }));
+      assert.equal(verdict.reason, 'event_invalid');
+    }
+  });
+
+  test('a segment altered into a decompression bomb fails to open, and verify names it', async () => {
+    const bomb = deflateRawSync(Buffer.alloc(100 * 1024 * 1024, 0x20), { level: 9 });
+    assert.ok(bomb.length < 200_000);
+    const org = await mixedOrg();
+    const [first] = await segmentsOf(org);
+    await t.app.deps.db
+      .updateTable('audit_segments')
+      .set({ events: bomb })
+      .where('org_id', '=', org.orgId)
+      .where('seq_last', '=', (first as AuditSegmentsTable).seq_last)
+      .execute();
+    assert.equal((await verify(org)).reason, 'event_invalid');
+    const listed = await t.call(org.adminKey, 'GET', '/v1/audit-events?limit=100');
+    assert.equal(listed.statusCode, 500, 'refused, not inflated: memory stays bounded');
   });
 
   test('each bound beside the events is covered: times, ids, actors, failures', async () => {

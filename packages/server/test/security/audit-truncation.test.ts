@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { importJWK, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
 import { AuditDigestSigner } from '../../src/audit/digest-signer.ts';
@@ -335,7 +336,8 @@ forEachEngine('audit: truncation and rollback', (_engine, handle) => {
 
     // Someone who holds the master key edits a call in the segment and recomputes its hash and the head.
     const { chain } = t.app.deps.audit;
-    const edited = { ...segment, events: segment.events.replace('{"i":1}', '{"i":7}') };
+    const text = inflateRawSync(segment.events).toString('utf8').replace('{"i":1}', '{"i":7}');
+    const edited = { ...segment, events: deflateRawSync(text, { level: 1 }) };
     const hash = chain.segmentHash(edited);
     await db
       .updateTable('audit_segments')
