@@ -11,17 +11,9 @@ import { purgeAuditEvents } from '../../src/audit/retention.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import { verifyChain } from '../support/audit.ts';
 import { forEachEngine } from '../support/engines.ts';
 import { assertProblem } from '../support/problem.ts';
-
-interface Verdict {
-  ok: boolean;
-  checked: number;
-  first_bad: string | null;
-  reason: string | null;
-  head_seq: number;
-  digest: { seq: number; issued_at: string } | null;
-}
 
 forEachEngine('audit: tamper evidence', (_engine, handle) => {
   let t: TestApp;
@@ -33,11 +25,7 @@ forEachEngine('audit: tamper evidence', (_engine, handle) => {
   });
   after(() => t.close());
 
-  const verify = async (org: TestOrg): Promise<Verdict> => {
-    const response = await t.call(org.adminKey, 'GET', '/v1/audit-events/verify');
-    assert.equal(response.statusCode, 200, response.body);
-    return response.json<Verdict>();
-  };
+  const verify = (org: TestOrg) => verifyChain(t, org);
 
   /** An org with `n` recorded key creations (plus whatever bootstrapping recorded). */
   async function orgWithEvents(n: number): Promise<{ org: TestOrg; ids: string[] }> {

@@ -9,6 +9,7 @@ import { ManualClock } from '../../src/clock.ts';
 import { bootstrap } from '../../src/orgs/bootstrap.ts';
 import { setTier } from '../../src/orgs/repository.ts';
 import { createKey, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import type { AuditEventJson } from '../support/audit.ts';
 import { forEachEngine } from '../support/engines.ts';
 import {
   authorizationRequest,
@@ -21,21 +22,7 @@ import {
 } from '../support/oauth.ts';
 import { assertProblem } from '../support/problem.ts';
 
-interface Event {
-  id: string;
-  object: string;
-  at: string;
-  org_id: string;
-  actor: { kind: string; id: string };
-  action: string;
-  target: { kind: string; id: string } | null;
-  result: 'success' | 'failure';
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  metadata: Record<string, unknown>;
-  seq: number;
-}
+type Event = AuditEventJson;
 
 async function events(t: TestApp, org: TestOrg, query = ''): Promise<Event[]> {
   const response = await t.call(org.adminKey, 'GET', `/v1/audit-events?limit=100${query}`);

@@ -16,29 +16,10 @@ import { ManualClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import type { AuditSegmentsTable } from '../../src/storage/schema.ts';
 import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import { type AuditEventJson, verifyChain } from '../support/audit.ts';
 import { forEachEngine } from '../support/engines.ts';
 
-interface Event {
-  id: string;
-  at: string;
-  actor: { kind: string; id: string };
-  action: string;
-  target: { kind: string; id: string } | null;
-  result: 'success' | 'failure';
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  metadata: Record<string, unknown>;
-  seq: number;
-}
-
-interface Verdict {
-  ok: boolean;
-  checked: number;
-  first_bad: string | null;
-  reason: string | null;
-  head_seq: number;
-}
+type Event = AuditEventJson;
 
 /** A segment's events with their JSON text changed, compressed again. */
 function rewritten(events: Uint8Array, change: (text: string) => string): Buffer {
@@ -102,11 +83,7 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
     }
   }
 
-  async function verify(org: TestOrg): Promise<Verdict> {
-    const response = await t.call(org.adminKey, 'GET', '/v1/audit-events/verify');
-    assert.equal(response.statusCode, 200, response.body);
-    return response.json<Verdict>();
-  }
+  const verify = (org: TestOrg) => verifyChain(t, org);
 
   async function exported(org: TestOrg, query = ''): Promise<Event[]> {
     const response = await t.call(org.adminKey, 'GET', `/v1/audit-events/export${query ? `?${query}` : ''}`);

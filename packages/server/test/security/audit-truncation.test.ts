@@ -26,18 +26,10 @@ import { createLogger } from '../../src/http/logger.ts';
 import { auditAnchors } from '../../src/storage/migrations/0009-audit-anchors.ts';
 import type { AuditEventsTable, DB } from '../../src/storage/schema.ts';
 import { capturedLogs, createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
+import { type Verdict, verifyChain } from '../support/audit.ts';
 import { tempDir, testConfig } from '../support/config.ts';
 import { type EngineHandle, forEachEngine, prepareEngine } from '../support/engines.ts';
 import { assertProblem } from '../support/problem.ts';
-
-interface Verdict {
-  ok: boolean;
-  checked: number;
-  first_bad: string | null;
-  reason: string | null;
-  head_seq: number;
-  digest: { seq: number; issued_at: string } | null;
-}
 
 interface DigestLine {
   event: string;
@@ -79,12 +71,7 @@ forEachEngine('audit: truncation and rollback', (_engine, handle) => {
   });
   after(() => t.close());
 
-  const verify = async (org: TestOrg, digest?: string): Promise<Verdict> => {
-    const query = digest === undefined ? '' : `?digest=${encodeURIComponent(digest)}`;
-    const response = await t.call(org.adminKey, 'GET', `/v1/audit-events/verify${query}`);
-    assert.equal(response.statusCode, 200, response.body);
-    return response.json<Verdict>();
-  };
+  const verify = (org: TestOrg, digest?: string) => verifyChain(t, org, digest);
 
   async function addEvents(org: TestOrg, n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
