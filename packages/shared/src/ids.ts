@@ -36,16 +36,6 @@ const BODY_LENGTH = 22;
 const pool = new Uint8Array(4096);
 let poolOffset = pool.length;
 
-function randomBytes10(): Uint8Array {
-  if (poolOffset + 10 > pool.length) {
-    globalThis.crypto.getRandomValues(pool);
-    poolOffset = 0;
-  }
-  const bytes = pool.subarray(poolOffset, poolOffset + 10);
-  poolOffset += 10;
-  return bytes;
-}
-
 const ALPHABET_CODES = Array.from(BASE62_ALPHABET, (c) => c.charCodeAt(0));
 const digits = new Array<number>(BODY_LENGTH).fill(0);
 /** The body being divided, as eight 16-bit words, most significant first. */
@@ -59,13 +49,20 @@ const words = new Int32Array(8);
  * time, and ids are made on hot paths (an audit event for every API call under COHERA_AUDIT_API_CALLS=all).
  */
 export function idBody(time: number, random: Uint8Array): string {
+  return bodyAt(time, random, 0);
+}
+
+/** `idBody` of the 10 bytes of `bytes` from `offset`: newId reads its pool in place (a view per id cost more). */
+function bodyAt(time: number, bytes: Uint8Array, offset: number): string {
   const t = Math.floor(time) % 2 ** 48;
   const high = Math.floor(t / 4294967296);
   const low = t - high * 4294967296;
   words[0] = high;
   words[1] = low >>> 16;
   words[2] = low & 0xffff;
-  for (let i = 0; i < 5; i++) words[3 + i] = ((random[2 * i] as number) << 8) | (random[2 * i + 1] as number);
+  for (let i = 0; i < 5; i++) {
+    words[3 + i] = ((bytes[offset + 2 * i] as number) << 8) | (bytes[offset + 2 * i + 1] as number);
+  }
   for (let d = BODY_LENGTH - 1; d > 0; d -= 2) {
     let remainder = 0;
     for (let w = 0; w < 8; w++) {
@@ -83,7 +80,13 @@ export function idBody(time: number, random: Uint8Array): string {
 
 /** A new id of `kind`, sorting by `now` (milliseconds). */
 export function newId(kind: IdKind, now: number = Date.now()): string {
-  return `${ID_PREFIXES[kind]}_${idBody(now, randomBytes10())}`;
+  if (poolOffset + 10 > pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    poolOffset = 0;
+  }
+  const body = bodyAt(now, pool, poolOffset);
+  poolOffset += 10;
+  return `${ID_PREFIXES[kind]}_${body}`;
 }
 
 const ID_SHAPE = /^([a-z]+)_([0-9A-Za-z]{22})$/;
