@@ -40,20 +40,23 @@ const ALPHABET_CODES = Array.from(BASE62_ALPHABET, (c) => c.charCodeAt(0));
 const digits = new Array<number>(BODY_LENGTH).fill(0);
 /** The body being divided, as eight 16-bit words, most significant first. */
 const words = new Int32Array(8);
+/**
+ * Per kind, the character codes of a whole id (`prefix_` then the body, written in place), so that an id is
+ * made by one String.fromCharCode: a flat string. A template literal would make a rope of prefix and body,
+ * which every comparison, hash or JSON encoding of the id first flattens again.
+ */
+const idCodes = new Map<IdKind, number[]>();
 
 /**
- * The body for `time` (milliseconds) and 10 random bytes: the 128-bit number (48 bits of time, then 80
- * random bits) in base62, written by long division on eight 16-bit words, two digits at a time (dividing by
- * 62² = 3,844). Every step (`remainder * 65536 + word`, below 3,844 × 65,536 < 2^31) is a small integer,
- * which V8 divides as an integer: several times faster than dividing 32-bit words as doubles one digit at a
- * time, and ids are made on hot paths (an audit event for every API call under COHERA_AUDIT_API_CALLS=all).
+ * Writes the body for `time` (milliseconds) and the 10 random bytes of `bytes` from `offset` into `out` from
+ * `at`: the 128-bit number (48 bits of time, then 80 random bits) in base62, by long division on eight
+ * 16-bit words, two digits at a time (dividing by 62² = 3,844). Every step (`remainder * 65536 + word`,
+ * below 3,844 × 65,536 < 2^31) is a small integer, which V8 divides as an integer: several times faster than
+ * dividing 32-bit words as doubles one digit at a time, and ids are made on hot paths (an audit event for
+ * every API call under COHERA_AUDIT_API_CALLS=all). The random bytes are read in place: a view per id cost
+ * more.
  */
-export function idBody(time: number, random: Uint8Array): string {
-  return bodyAt(time, random, 0);
-}
-
-/** `idBody` of the 10 bytes of `bytes` from `offset`: newId reads its pool in place (a view per id cost more). */
-function bodyAt(time: number, bytes: Uint8Array, offset: number): string {
+function writeBody(time: number, bytes: Uint8Array, offset: number, out: number[], at: number): void {
   const t = Math.floor(time) % 2 ** 48;
   const high = Math.floor(t / 4294967296);
   const low = t - high * 4294967296;
@@ -72,9 +75,14 @@ function bodyAt(time: number, bytes: Uint8Array, offset: number): string {
       remainder = current - quotient * 3844;
     }
     const last = remainder % 62;
-    digits[d] = ALPHABET_CODES[last] as number;
-    digits[d - 1] = ALPHABET_CODES[(remainder - last) / 62] as number;
+    out[at + d] = ALPHABET_CODES[last] as number;
+    out[at + d - 1] = ALPHABET_CODES[(remainder - last) / 62] as number;
   }
+}
+
+/** The body for `time` (milliseconds) and 10 random bytes: 22 base62 digits (see writeBody). */
+export function idBody(time: number, random: Uint8Array): string {
+  writeBody(time, random, 0, digits, 0);
   return String.fromCharCode(...digits);
 }
 
@@ -84,9 +92,15 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
     globalThis.crypto.getRandomValues(pool);
     poolOffset = 0;
   }
-  const body = bodyAt(now, pool, poolOffset);
+  const prefix = ID_PREFIXES[kind];
+  let codes = idCodes.get(kind);
+  if (!codes) {
+    codes = [...Array.from(`${prefix}_`, (c) => c.charCodeAt(0)), ...digits];
+    idCodes.set(kind, codes);
+  }
+  writeBody(now, pool, poolOffset, codes, prefix.length + 1);
   poolOffset += 10;
-  return `${ID_PREFIXES[kind]}_${body}`;
+  return String.fromCharCode(...codes);
 }
 
 const ID_SHAPE = /^([a-z]+)_([0-9A-Za-z]{22})$/;
