@@ -151,8 +151,8 @@ export class AuditLog {
   }
 
   /**
-   * An API-call event as buffered for a segment: its metadata stays an object until the segment is encoded,
-   * and no row is built for it. The log line is the one `#prepare` writes.
+   * An API-call event for a segment: no row is built for it (its pending segment encodes it at once). The
+   * log line is the one `#prepare` writes.
    */
   #prepareCall(input: AuditEventInput): CallEvent {
     const now = this.#clock.now();
