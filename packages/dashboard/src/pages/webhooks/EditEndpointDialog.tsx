@@ -2,7 +2,7 @@
  * Settings › Webhooks › Edit: change an endpoint's URL, events or description (PATCH). The signing secret
  * and the delivery log stay; deliveries already queued go to the new URL.
  */
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { api } from '../../api/client.ts';
 import { Dialog } from '../../components/Dialog.tsx';
 import { ErrorNotice } from '../../components/Notice.tsx';
@@ -20,15 +20,21 @@ export function EditEndpointDialog({
   onSaved: (endpoint: WebhookEndpoint) => void;
 }) {
   const [draft, setDraft] = useState(EMPTY_DRAFT);
+  const [openedFor, setOpenedFor] = useState<string | null>(null);
   const [submitted, setSubmitted] = useState(false);
   const { busy, error, run, clearError } = useSubmit();
 
-  // Each opening starts from the endpoint as it is now.
-  useEffect(() => {
+  // Each opening starts from the endpoint as it is now (and a refreshed copy of the same endpoint while open
+  // keeps what was typed). Set while rendering (React renders again before showing anything), not in an
+  // effect: that painted the form empty first, and a quick hand, or a test, could type into it before it
+  // filled.
+  const endpointId = endpoint?.id ?? null;
+  if (endpointId !== openedFor) {
+    setOpenedFor(endpointId);
     if (endpoint) {
       setDraft({ url: endpoint.url, events: [...endpoint.events], description: endpoint.description });
     }
-  }, [endpoint]);
+  }
 
   const close = () => {
     setDraft(EMPTY_DRAFT);
