@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -140,6 +140,16 @@ if (missing && process.env.CI === 'true') {
       await browser?.close();
       await server?.close();
       await handle?.cleanup();
+    });
+
+    // The tests share one page: a test that fails with a dialog open would leave it covering the page, and
+    // every later test would fail on a click it intercepts. Escape closes it (as a person would), so a
+    // failure stays one failure.
+    afterEach(async () => {
+      if (!page || page.isClosed()) return;
+      for (let tries = 0; tries < 3 && (await page.locator('dialog[open]').count()) > 0; tries++) {
+        await page.keyboard.press('Escape');
+      }
     });
 
     const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
