@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { createKey, createOrg, startTestApp, type TestApp } from '../support/app.ts';
 import {
+  deleteKeysUnder,
   type EngineHandle,
   POSTGRES_ADMIN_URL,
   postgresReachable,
@@ -58,8 +59,7 @@ function twoNodes(title: string, engine: 'sqlite' | 'postgres', withRedis: boole
       await b?.close();
       if (withRedis) {
         const admin = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-        const keys = await admin.keys(`${prefix}*`);
-        if (keys.length > 0) await admin.del(...keys);
+        await deleteKeysUnder(admin, prefix);
         admin.disconnect();
       }
       await handle?.cleanup();

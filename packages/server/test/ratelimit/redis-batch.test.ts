@@ -8,21 +8,16 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Decision, WindowSpec } from '../../src/ratelimit/limiter.ts';
 import { BATCH_SCRIPT, ConsumeBatcher, hashTag, MAX_BATCH } from '../../src/ratelimit/redis-batch.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
+import { deleteKeysUnder, REDIS_TEST_URL, untilConnected } from '../support/engines.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 
 type BatchRedis = Redis & { batch(...args: Array<string | number>): Promise<number[]> };
-
-async function untilConnected(limiter: RedisRateLimiter): Promise<void> {
-  for (let i = 0; i < 300 && limiter.degraded; i++) await sleep(10);
-  assert.equal(limiter.degraded, false, `Redis at ${REDIS_URL} must be reachable`);
-}
 
 describe('the fleet limiter batches a turn of requests into one script call', () => {
   const prefix = `cohera-test:${randomBytes(6).toString('hex')}:`;
@@ -44,8 +39,7 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
   after(async () => {
     await a?.close();
     await b?.close();
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(...keys);
+    await deleteKeysUnder(admin, prefix);
     admin.disconnect();
   });
 

@@ -8,27 +8,27 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { newId } from '@cohera/shared';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/clock.ts';
 import { setTier } from '../../src/orgs/repository.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { createOrg, startTestApp, type TestApp } from '../support/app.ts';
-import { type EngineHandle, prepareEngine } from '../support/engines.ts';
+import {
+  deleteKeysUnder,
+  type EngineHandle,
+  prepareEngine,
+  REDIS_TEST_URL,
+  untilConnected,
+} from '../support/engines.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const MISSING = `/v1/suppliers/${newId('supplier')}`;
 
 function redisLimiterOf(t: TestApp): RedisRateLimiter {
   const limiter = t.app.deps.limiter;
   assert.ok(limiter instanceof RedisRateLimiter, `expected the Redis limiter, got ${limiter.backend}`);
   return limiter;
-}
-
-async function untilConnected(limiter: RedisRateLimiter): Promise<void> {
-  for (let i = 0; i < 300 && limiter.degraded; i++) await sleep(10);
-  assert.equal(limiter.degraded, false, `Redis at ${REDIS_URL} must be reachable`);
 }
 
 describe('rate limits on Redis across two nodes', () => {
@@ -52,8 +52,7 @@ describe('rate limits on Redis across two nodes', () => {
   after(async () => {
     await a?.close();
     await b?.close();
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(...keys);
+    await deleteKeysUnder(admin, prefix);
     admin.disconnect();
     await handle?.cleanup();
   });

@@ -21,12 +21,12 @@ import { ManualClock } from '../../src/clock.ts';
 import { DEFAULT_ABUSE_LIMITS } from '../../src/ratelimit/abuse.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { createOrg, startTestApp, type TestApp, type TestOrg } from '../support/app.ts';
-import { forEachEngine } from '../support/engines.ts';
+import { deleteKeysUnder, forEachEngine, REDIS_TEST_URL } from '../support/engines.ts';
 
 const LIMITS = DEFAULT_ABUSE_LIMITS;
 const ACCOUNT_LIMIT = LIMITS.loginFailuresPerAccountPer15Minutes;
 const IP_LIMIT = LIMITS.loginFailuresPerIpPerMinute;
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = REDIS_TEST_URL;
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
 let ipCounter = 0;
@@ -184,8 +184,7 @@ forEachEngine('sign-in throttling, Redis limiter on two nodes', (_engine, handle
   after(async () => {
     await a?.close();
     await b?.close();
-    const keys = await admin.keys(`${prefix}*`);
-    if (keys.length > 0) await admin.del(...keys);
+    await deleteKeysUnder(admin, prefix);
     admin.disconnect();
   });
 

@@ -4,8 +4,10 @@
  * COHERA_TEST_POSTGRES_URL (default: the local server). When it is unreachable the PostgreSQL half is
  * skipped on a developer machine, but fails under CI (CI=true): CI must never pass by skipping it.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { type Database, openDatabase } from '../../src/storage/database.ts';
@@ -56,6 +58,18 @@ export function redisReachable(): Promise<boolean> {
     }
   })();
   return redisUp;
+}
+
+/** Waits (up to 3 s) for a fleet limiter to reach Redis; fails the test, naming the URL, when it does not. */
+export async function untilConnected(limiter: { readonly degraded: boolean }): Promise<void> {
+  for (let i = 0; i < 300 && limiter.degraded; i++) await sleep(10);
+  assert.equal(limiter.degraded, false, `Redis at ${REDIS_TEST_URL} must be reachable`);
+}
+
+/** Deletes every key under a suite's prefix: what a Redis suite leaves behind. */
+export async function deleteKeysUnder(admin: Redis, prefix: string): Promise<void> {
+  const keys = await admin.keys(`${prefix}*`);
+  if (keys.length > 0) await admin.del(...keys);
 }
 
 /** A fresh PostgreSQL database; `drop()` removes it (and ends every connection to it). */
