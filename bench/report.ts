@@ -76,6 +76,12 @@ export function describeEnvironment() {
 }
 
 /** The wall-clock table of the HTTP rows, and the micro-benchmarks' table. */
+/** The server's CPU per request, user + system (where the time went: our code, or the kernel's calls). */
+function cpuSplit(row: HttpRowReport): string {
+  if (row.serverUserUs == null || row.serverSystemUs == null) return '–';
+  return `${row.serverUserUs.toFixed(1)} + ${row.serverSystemUs.toFixed(1)}`;
+}
+
 export function wallClockTables(meta: Environment, http: HttpRowReport[], micro: MicroRowReport[]): string {
   const lines: string[] = [];
   const withPeer = http.some((row) => row.peerRatio !== undefined);
@@ -85,13 +91,13 @@ export function wallClockTables(meta: Environment, http: HttpRowReport[], micro:
       `${meta.settings.connections} connections, pipelining ${meta.settings.pipelining}` +
       (meta.commit ? ` · ${meta.commit}` : ''),
     '',
-    `| benchmark | req/s | p50 ms | p99 ms | vs baseline |${withPeer ? ' vs peer (≥ 2×) |' : ''} server CPU | budget |`,
-    `|---|--:|--:|--:|--:|${withPeer ? '--:|' : ''}--:|---|`,
+    `| benchmark | req/s | p50 ms | p99 ms | vs baseline |${withPeer ? ' vs peer (≥ 2×) |' : ''} server CPU | µs/req user + sys | budget |`,
+    `|---|--:|--:|--:|--:|${withPeer ? '--:|' : ''}--:|--:|---|`,
   );
   for (const row of http) {
     if (row.status === 'failed' || row.requestsPerSec === undefined) {
       lines.push(
-        `| ${row.name} | failed | | | |${withPeer ? ' |' : ''} | ${row.error?.split('\n')[0]?.slice(0, 80) ?? ''} |`,
+        `| ${row.name} | failed | | | |${withPeer ? ' |' : ''} | | ${row.error?.split('\n')[0]?.slice(0, 80) ?? ''} |`,
       );
       continue;
     }
@@ -115,7 +121,7 @@ export function wallClockTables(meta: Environment, http: HttpRowReport[], micro:
         : ` ${fmtTimes(row.peerRatio)} ${mark(row.peerBudgetMet)} |`;
     lines.push(
       `| ${row.name} | ${fmtInt(row.requestsPerSec)} | ${fmtMs(row.p50Ms)} | ${fmtMs(row.p99Ms)} | ` +
-        `${typeof row.ratio === 'number' ? fmtPct(row.ratio) : '–'} |${peer} ${row.serverCpuPct === null || row.serverCpuPct === undefined ? '–' : `${row.serverCpuPct}%`} | ${budget}${warn} |`,
+        `${typeof row.ratio === 'number' ? fmtPct(row.ratio) : '–'} |${peer} ${row.serverCpuPct == null ? '–' : `${row.serverCpuPct}%`} | ${cpuSplit(row)} | ${budget}${warn} |`,
     );
   }
   if (micro.length > 0) {

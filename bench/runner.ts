@@ -12,7 +12,7 @@ import type { LoadResult, LoadSpec } from './load.ts';
 import { fmtInt, fmtMs, log } from './report.ts';
 import { BENCH, CLI, settings } from './settings.ts';
 import {
-  cpuSeconds,
+  cpuTimes,
   freePort,
   machineBusySeconds,
   median,
@@ -134,6 +134,9 @@ export interface RunMeasurement extends Omit<LoadResult, 'tool'> {
   tool: LoadResult['tool'] | TokenLoadResult['tool'] | WebhookRunMeasurement['tool'];
   /** Server CPU use over the run, in % of one core (over 100% means GC or I/O threads helped). */
   serverCpuPct: number | null;
+  /** The server's user and system CPU per request, in µs (null where unknown). */
+  serverUserUs?: number | null;
+  serverSystemUs?: number | null;
   loadCpuPct: number | null;
   /**
    * CPU that neither the server nor the load generator used over the run, in % of one core: other
@@ -167,6 +170,8 @@ export interface HttpRowReport {
   non2xx?: number;
   errors?: number;
   serverCpuPct?: number | null;
+  serverUserUs?: number | null;
+  serverSystemUs?: number | null;
   loadCpuPct?: number | null;
   otherCpuPct?: number | null;
   /** Non-2xx answers and errors during the warm-up (not in `non2xx`/`errors`, which count the runs). */
@@ -336,7 +341,7 @@ export async function runLoadProcess<R extends Omit<LoadResult, 'tool'>>(
   durationSec: number,
 ) {
   const pid = target.server.child.pid;
-  const serverBefore = cpuSeconds(pid);
+  const serverBefore = cpuTimes(pid);
   const machineBefore = machineBusySeconds();
   const started = performance.now();
   const out = await runNode(join(BENCH, script), [], {
@@ -345,10 +350,18 @@ export async function runLoadProcess<R extends Omit<LoadResult, 'tool'>>(
     timeoutMs: (durationSec + 60) * 1000,
   });
   const wallSec = (performance.now() - started) / 1000;
-  const serverAfter = cpuSeconds(pid);
+  const serverAfter = cpuTimes(pid);
   const machineAfter = machineBusySeconds();
   const result = JSON.parse(out) as R;
-  const server = serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore;
+  const spent =
+    serverBefore === null || serverAfter === null
+      ? null
+      : { user: serverAfter.user - serverBefore.user, system: serverAfter.system - serverBefore.system };
+  const server = spent === null ? null : spent.user + spent.system;
+  // Per request: whether a gap between rows is the server's own code (user) or the kernel's share of its
+  // system calls (system). The server's CPU over the whole load process, so a little over the measured part.
+  const perRequestUs = (seconds: number) =>
+    result.requests > 0 ? Math.round((seconds / result.requests) * 10_000_000) / 10 : null;
   const other =
     server === null || machineBefore === null || machineAfter === null || result.processCpuSec === null
       ? null
@@ -359,6 +372,8 @@ export async function runLoadProcess<R extends Omit<LoadResult, 'tool'>>(
     result,
     cpu: {
       serverCpuPct: pct(server, wallSec),
+      serverUserUs: spent === null ? null : perRequestUs(spent.user),
+      serverSystemUs: spent === null ? null : perRequestUs(spent.system),
       loadCpuPct: pct(result.loadCpuSec, result.durationSec),
       otherCpuPct: pct(other, wallSec),
     },
@@ -500,6 +515,9 @@ export async function measureHttp(
         log(
           `run ${run}/${settings.runs} ${row.name}: ${fmtInt(result.requestsPerSec)} ${unitOf(row)}/s, ` +
             `p50 ${fmtMs(result.p50Ms)} ms, p99 ${fmtMs(result.p99Ms)} ms, server CPU ${result.serverCpuPct ?? '?'}%` +
+            (result.serverUserUs == null
+              ? ''
+              : ` (${result.serverUserUs} µs user + ${result.serverSystemUs} µs system per request)`) +
             (result.otherCpuPct === null ? '' : `, other processes ${result.otherCpuPct}%`) +
             (result.non2xx || result.errors ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''),
         );
@@ -521,6 +539,8 @@ export async function measureHttp(
     report.p50Ms = chosen.p50Ms;
     report.p99Ms = chosen.p99Ms;
     report.serverCpuPct = chosen.serverCpuPct;
+    report.serverUserUs = chosen.serverUserUs ?? null;
+    report.serverSystemUs = chosen.serverSystemUs ?? null;
     report.loadCpuPct = chosen.loadCpuPct;
     report.otherCpuPct = chosen.otherCpuPct;
     report.non2xx = runs.reduce((sum, r) => sum + r.non2xx, 0);

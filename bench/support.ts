@@ -199,18 +199,25 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
-/** User + system CPU seconds a live process has used so far (Linux /proc), or null where unknown. */
-export function cpuSeconds(pid: number | undefined): number | null {
+/** User and system CPU seconds a live process has used so far (Linux /proc), or null where unknown. */
+export function cpuTimes(pid: number | undefined): { user: number; system: number } | null {
   if (pid === undefined || process.platform !== 'linux') return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may contain spaces) start at the last ')'.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+    const ticks = ticksPerSecond();
+    return { user: Number(fields[11]) / ticks, system: Number(fields[12]) / ticks };
   } catch {
     return null;
   }
+}
+
+/** User + system CPU seconds a live process has used so far (Linux /proc), or null where unknown. */
+export function cpuSeconds(pid: number | undefined): number | null {
+  const times = cpuTimes(pid);
+  return times === null ? null : times.user + times.system;
 }
 
 /** CPU seconds this process's exited, reaped children used (e.g. wrk), or null where unknown. */
