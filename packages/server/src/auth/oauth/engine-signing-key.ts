@@ -5,14 +5,19 @@
  * node:crypto's synchronous ECDSA sign with a KeyObject imported once, which is what this does. Signing is
  * a token endpoint's main cost after its queries (DESIGN §7's budget of 1,500 tokens/s).
  *
- * The signature is ES256 as JWS writes it (RFC 7518 §3.4: R and S, 32 bytes each), not DER.
+ * The signature is ES256 as JWS writes it (RFC 7518 §3.4: R and S, 32 bytes each), not DER: signed with the
+ * KeyObject itself and converted (crypto/ecdsa-signature.ts says why not with Node's `dsaEncoding` option).
  */
 import { createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import { ExternalSigningKey } from 'oidc-provider';
+import { derToJoseSignature } from '../../crypto/ecdsa-signature.ts';
 
 /** The version of the engine's experiment this class implements: a newer one fails start-up, not tokens. */
 export const EXTERNAL_SIGNING_ACK = 'experimental-01';
+
+/** The size of R and of S in a P-256 signature. */
+const P256_BYTES = 32;
 
 export class EngineSigningKey extends ExternalSigningKey {
   readonly #privateKey: KeyObject;
@@ -35,6 +40,6 @@ export class EngineSigningKey extends ExternalSigningKey {
   }
 
   override sign(data: Uint8Array): Uint8Array {
-    return sign('sha256', data, { key: this.#privateKey, dsaEncoding: 'ieee-p1363' });
+    return derToJoseSignature(sign('sha256', data, this.#privateKey), P256_BYTES);
   }
 }
