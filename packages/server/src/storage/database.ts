@@ -44,6 +44,7 @@ import { oauthRevocationDevice } from './migrations/0013-oauth-revocation-device
 import { teams } from './migrations/0014-teams.ts';
 import { idempotencyLeases } from './migrations/0015-idempotency-leases.ts';
 import { auditSegments } from './migrations/0016-audit-segments.ts';
+import { oauthArtifactPartialIndexes } from './migrations/0017-oauth-artifact-partial-indexes.ts';
 import { createPrivateFile, tightenPrivateFiles } from './private-files.ts';
 import type { DB } from './schema.ts';
 import { createSqliteDialect } from './sqlite-dialect.ts';
@@ -112,6 +113,7 @@ function migrations(dialect: Dialect, masterKey?: Buffer): Record<string, Migrat
     '0014-teams': teams(dialect),
     '0015-idempotency-leases': idempotencyLeases(),
     '0016-audit-segments': auditSegments(dialect),
+    '0017-oauth-artifact-partial-indexes': oauthArtifactPartialIndexes(),
   };
 }
 

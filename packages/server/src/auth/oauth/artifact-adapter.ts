@@ -89,6 +89,42 @@ export function clientMetadata(row: OAuthClientsTable): AdapterPayload | undefin
   };
 }
 
+/** How many clients' metadata an adapter keeps built (a few hundred bytes each). */
+const CLIENT_METADATA_KEPT = 1000;
+
+/**
+ * `clientMetadata` of the rows a node has seen, keyed by client id and held with the row they were built
+ * from (as JSON, every column): the engine asks for a client's metadata on every token request, and building
+ * it (its redirect URIs checked against today's rules, its scope ceiling expanded) took ~25 µs of a refresh
+ * grant. The row itself is still read every time, so a changed or deleted client takes effect at once; a
+ * changed row builds anew. Frozen, since one object now serves every request.
+ */
+export class ClientMetadataMemo {
+  readonly #built = new Map<string, { row: string; metadata: AdapterPayload | undefined }>();
+
+  of(row: OAuthClientsTable): AdapterPayload | undefined {
+    const json = JSON.stringify(row);
+    const known = this.#built.get(row.id);
+    if (known !== undefined && known.row === json) return known.metadata;
+    const metadata = deepFreeze(clientMetadata(row));
+    this.#built.delete(row.id);
+    if (this.#built.size >= CLIENT_METADATA_KEPT) {
+      const oldest = this.#built.keys().next().value;
+      if (oldest !== undefined) this.#built.delete(oldest);
+    }
+    this.#built.set(row.id, { row: json, metadata });
+    return metadata;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const nested of Object.values(value)) deepFreeze(nested);
+  }
+  return value;
+}
+
 /** The stored id of an artefact: the SHA-256 of the engine's id, which is often the secret itself. */
 export function artifactKey(id: string): string {
   return hash('sha256', id, 'base64url');
@@ -213,6 +249,7 @@ const consumeArtifact = preparedQuery((db, consumedAt: string, model: string, id
 
 export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents, box: SecretBox) {
   const epoch = () => Math.floor(clock.now() / 1000);
+  const clients = new ClientMetadataMemo();
 
   return class SqlArtifactAdapter implements Adapter {
     readonly model: string;
@@ -242,7 +279,7 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
         const client = await findClientById(db, id);
-        return client ? clientMetadata(client) : undefined;
+        return client ? clients.of(client) : undefined;
       }
       return this.#findWhere('id', artifactKey(id));
     }
