@@ -4,7 +4,15 @@
  * no storage and cannot be forged without the master key (OWASP's signed double-submit pattern).
  */
 
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { newId, type Scope } from '@cohera/shared';
 import type { Kysely } from 'kysely';
 import { isoAt } from '../../clock.ts';
@@ -116,11 +124,16 @@ export async function purgeExpiredSessions(db: Kysely<DB>, now: number): Promise
   await db.deleteFrom('sessions').where('expires_at', '<=', isoAt(now)).execute();
 }
 
-/** Derives and keeps the CSRF HMAC key, separate from every other use of the master key. */
+/**
+ * Derives and keeps the CSRF HMAC key, separate from every other use of the master key. A KeyObject, not a
+ * Buffer: Node 24's createHmac throws and catches two errors to tell a Buffer key apart (~10 µs a call).
+ */
 export class CsrfTokens {
-  readonly #key: Buffer;
+  readonly #key: KeyObject;
   constructor(masterKey: Buffer) {
-    this.#key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'cohera/csrf/v1', 32));
+    this.#key = createSecretKey(
+      Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'cohera/csrf/v1', 32)),
+    );
   }
   tokenFor(sessionTokenHash: string): string {
     return createHmac('sha256', this.#key).update(sessionTokenHash).digest('base64url');
