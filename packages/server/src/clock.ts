@@ -23,28 +23,48 @@ export class ManualClock implements Clock {
   }
 }
 
-/** The second `isoAt` last formatted, and its text up to the milliseconds (`2026-11-22T10:00:00.`). */
-let formattedSecond = Number.NaN;
-let secondPrefix = '';
+/**
+ * The two seconds `isoAt` formatted last, each with its text up to the milliseconds (`2026-11-22T10:00:00.`).
+ * Two, not one: a request often formats now and an expiry in turn (a token's row, a cache entry), and one
+ * slot then formatted anew on every call.
+ */
+let recentSecond = Number.NaN;
+let recentPrefix = '';
+let olderSecond = Number.NaN;
+let olderPrefix = '';
 /** From 1970 to the end of 9999: the years `toISOString` writes with four digits. */
 const FOUR_DIGIT_YEARS_END = 253_402_300_800_000;
 
+function secondPrefix(second: number): string {
+  if (second === recentSecond) return recentPrefix;
+  if (second === olderSecond) {
+    // Swap, so that the one formatted least recently is the one replaced next.
+    const prefix = olderPrefix;
+    olderSecond = recentSecond;
+    olderPrefix = recentPrefix;
+    recentSecond = second;
+    recentPrefix = prefix;
+    return prefix;
+  }
+  olderSecond = recentSecond;
+  olderPrefix = recentPrefix;
+  recentSecond = second;
+  recentPrefix = new Date(second).toISOString().slice(0, 20);
+  return recentPrefix;
+}
+
 /**
  * The stored form of a timestamp: ISO 8601 UTC with milliseconds (sorts as text). Exactly
- * `new Date(ms).toISOString()`, which costs about half a microsecond: the text of the current second is
- * kept and only the milliseconds written, since timestamps are made on hot paths (an audit event per API
- * call under COHERA_AUDIT_API_CALLS=all, usage, rate-limit events).
+ * `new Date(ms).toISOString()`, which costs about half a microsecond: the text of recent seconds is kept
+ * and only the milliseconds written, since timestamps are made on hot paths (an audit event per API call
+ * under COHERA_AUDIT_API_CALLS=all, usage, rate-limit events, a token's row and its expiry).
  */
 export function isoAt(ms: number): string {
   const whole = Math.floor(ms);
   if (!(whole >= 0 && whole < FOUR_DIGIT_YEARS_END)) return new Date(ms).toISOString();
   const millis = whole % 1000;
-  const second = whole - millis;
-  if (second !== formattedSecond) {
-    secondPrefix = new Date(second).toISOString().slice(0, 20);
-    formattedSecond = second;
-  }
-  return `${secondPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  const prefix = secondPrefix(whole - millis);
+  return `${prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
 /** The API form of a stored timestamp: ISO 8601 UTC to the second, e.g. `2026-11-22T10:00:00Z`. */
