@@ -21,6 +21,7 @@ import type { Clock } from '../../clock.ts';
 import { isoAt } from '../../clock.ts';
 import { SecretBox } from '../../crypto/secret-box.ts';
 import { inTransaction } from '../../storage/database.ts';
+import { GroupCommit } from '../../storage/group-commit.ts';
 import { preparedQuery } from '../../storage/prepared-query.ts';
 import type { DB, OAuthClientsTable } from '../../storage/schema.ts';
 import { findClientById } from './clients-repository.ts';
@@ -250,6 +251,9 @@ const consumeArtifact = preparedQuery((db, consumedAt: string, model: string, id
 export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: ArtifactEvents, box: SecretBox) {
   const epoch = () => Math.floor(clock.now() / 1000);
   const clients = new ClientMetadataMemo();
+  // A refresh grant's two writes (the old token consumed, its successor stored) share their commit with
+  // the other grants of the same event-loop turn (storage/group-commit.ts).
+  const writes = new GroupCommit(db);
 
   return class SqlArtifactAdapter implements Adapter {
     readonly model: string;
@@ -263,16 +267,14 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
         typeof expiresIn === 'number' && this.model === 'DeviceCode'
           ? expiresIn + EXPIRED_DEVICE_CODE_KEPT_SECONDS
           : expiresIn;
-      await upsertArtifact.execute(
-        db,
-        this.model,
-        key,
-        box.seal(JSON.stringify(payload), sealContext(this.model, key)),
-        typeof payload.grantId === 'string' ? payload.grantId : null,
-        typeof payload.uid === 'string' ? payload.uid : null,
-        // A device flow's user code lets whoever holds it approve the device: hashed like the ids.
-        typeof payload.userCode === 'string' ? artifactKey(payload.userCode) : null,
-        typeof keptFor === 'number' ? isoAt(clock.now() + keptFor * 1000) : null,
+      const payloadSealed = box.seal(JSON.stringify(payload), sealContext(this.model, key));
+      const grantId = typeof payload.grantId === 'string' ? payload.grantId : null;
+      const uid = typeof payload.uid === 'string' ? payload.uid : null;
+      // A device flow's user code lets whoever holds it approve the device: hashed like the ids.
+      const userCode = typeof payload.userCode === 'string' ? artifactKey(payload.userCode) : null;
+      const expiresAt = typeof keptFor === 'number' ? isoAt(clock.now() + keptFor * 1000) : null;
+      await writes.run((executor) =>
+        upsertArtifact.execute(executor, this.model, key, payloadSealed, grantId, uid, userCode, expiresAt),
       );
     }
 
@@ -310,14 +312,16 @@ export function createArtifactAdapter(db: Kysely<DB>, clock: Clock, events: Arti
     }
 
     async consume(id: string): Promise<void> {
-      const consumed = await consumeArtifact.changes(db, isoAt(epoch() * 1000), this.model, artifactKey(id));
+      const at = isoAt(epoch() * 1000);
+      const key = artifactKey(id);
+      const consumed = await writes.run((executor) => consumeArtifact.changes(executor, at, this.model, key));
       if (consumed > 0n) return;
       // Another request consumed it between the engine's read and this write: a replay that won a race.
       const row = await db
         .selectFrom('oauth_artifacts')
         .select('grant_id')
         .where('model', '=', this.model)
-        .where('id', '=', artifactKey(id))
+        .where('id', '=', key)
         .executeTakeFirst();
       if (row?.grant_id) await revokeGrant(db, row.grant_id, events);
       throw new errors.InvalidGrant(
