@@ -150,6 +150,41 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
     assert.equal(verdict.checked, listed.length);
   });
 
+  test('a full segment of long, non-ASCII calls keeps every character (its pending bytes grow past their first size)', async () => {
+    const org = await createOrg(t.app);
+    // ~1.5 KB of UTF-8 a call (2-, 3- and 4-byte characters), 1,000 calls: many times the first 128 KB.
+    const agent = (i: number) => `Müller-Ağent/${i} ${'√ü€😀'.repeat(120)} «${i}»`;
+    for (let i = 0; i < 1000; i++) {
+      clock.advance(1);
+      t.app.deps.audit.enqueue({
+        orgId: org.orgId,
+        actor: { kind: 'api_key', id: 'key_ünïcode' },
+        action: 'api.request',
+        result: 'success',
+        metadata: { method: 'GET', route: '/v1/suppliers', status: 200, i, note: '"quoted" \\ back\nslash' },
+        request: { ip: '::1', userAgent: agent(i), requestId: `req_${i}` },
+      });
+    }
+    await t.app.deps.audit.flush();
+    const segments = await segmentsOf(org);
+    assert.equal(segments.length, 1);
+    const opened = (await exported(org)).filter((e) => e.action === 'api.request');
+    assert.equal(opened.length, 1000);
+    opened.forEach((event, index) => {
+      assert.equal(event.user_agent, agent(index));
+      assert.equal(event.actor.id, 'key_ünïcode');
+      assert.deepEqual(event.metadata, {
+        method: 'GET',
+        route: '/v1/suppliers',
+        status: 200,
+        i: index,
+        note: '"quoted" \\ back\nslash',
+      });
+    });
+    const verdict = await verify(org);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+  });
+
   test('many segments, and two nodes’ segments whose ids interleave: pages still list each event once, in order', async () => {
     const org = await createOrg(t.app);
     for (let flush = 0; flush < 20; flush++) {
