@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
-import { AuditLog, actorOf, requestOf } from './audit/log.ts';
+import { AuditLog, actorOf, requestOf, userAgentOf } from './audit/log.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
@@ -477,21 +477,22 @@ export async function buildApp(
       if (auth.credentialId) deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
     if (auth && auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
-      audit.enqueue({
-        orgId: auth.orgId,
-        actor: actorOf(auth),
-        action: 'api.request',
-        result: reply.statusCode < 400 ? 'success' : 'failure',
-        metadata: {
+      audit.enqueueCall(
+        auth.orgId,
+        auth.principal,
+        status < 400 ? 'success' : 'failure',
+        {
           method: request.method,
           // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
           route: routeConfigOf(request).url ?? null,
-          status: reply.statusCode,
+          status,
           mode: auth.mode,
           ...credentialOf(auth),
         },
-        request: requestOf(request),
-      });
+        request.ip,
+        userAgentOf(request),
+        request.id,
+      );
     }
     observe(request, reply);
     done();

@@ -25,7 +25,7 @@ import { AuditChain, type UnchainedEvent } from './chain.ts';
 import { AuditDigestEmitter } from './digest-emitter.ts';
 import { AuditDigestSigner } from './digest-signer.ts';
 import { purgeAuditEvents } from './retention.ts';
-import { CALL_ACTION, type CallEvent, PendingSegment, SEGMENT_MAX_EVENTS } from './segments.ts';
+import { CALL_ACTION, PendingSegment, SEGMENT_MAX_EVENTS } from './segments.ts';
 
 export interface AuditActor {
   kind: Principal['kind'] | 'operator' | 'system' | 'anonymous';
@@ -45,12 +45,13 @@ export interface AuditEventInput {
 
 /** The request part of an event. */
 export function requestOf(request: FastifyRequest): NonNullable<AuditEventInput['request']> {
+  return { ip: request.ip, userAgent: userAgentOf(request), requestId: request.id };
+}
+
+/** The request's User-Agent as events keep it: its first 512 characters, or null. */
+export function userAgentOf(request: FastifyRequest): string | null {
   const agent = request.headers['user-agent'];
-  return {
-    ip: request.ip,
-    userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null,
-    requestId: request.id,
-  };
+  return typeof agent === 'string' ? agent.slice(0, 512) : null;
 }
 
 /** Who acted: the principal of the request's credential. */
@@ -150,64 +151,104 @@ export class AuditLog {
     return row as AuditEventsTable;
   }
 
-  /**
-   * An API-call event for a segment: no row is built for it (its pending segment encodes it at once). The
-   * log line is the one `#prepare` writes.
-   */
-  #prepareCall(input: AuditEventInput): CallEvent {
-    const now = this.#clock.now();
-    const call: CallEvent = {
-      id: newId('audit_event', now),
-      org_id: input.orgId,
-      at: isoAt(now),
-      actor_kind: input.actor.kind,
-      actor_id: input.actor.id,
-      result: input.result ?? 'success',
-      ip: input.request?.ip ?? null,
-      user_agent: input.request?.userAgent ?? null,
-      request_id: input.request?.requestId ?? null,
-      metadata: input.metadata ?? {},
-    };
-    if (this.#log.isLevelEnabled('info')) {
-      const { metadata, ...fields } = call;
-      this.#log.info(
-        { audit: { ...fields, action: CALL_ACTION, target_kind: null, target_id: null, metadata } },
-        'audit',
-      );
-    }
-    return call;
-  }
-
-  #addCall(call: CallEvent): void {
-    let segments = this.#calls.get(call.org_id);
+  /** The pending segment an org's next call goes into. */
+  #segmentOf(orgId: string): PendingSegment {
+    let segments = this.#calls.get(orgId);
     if (!segments) {
       segments = [];
-      this.#calls.set(call.org_id, segments);
+      this.#calls.set(orgId, segments);
     }
     let last = segments.at(-1);
     if (!last || last.size >= SEGMENT_MAX_EVENTS) {
-      last = new PendingSegment(call.org_id);
+      last = new PendingSegment(orgId);
       segments.push(last);
     }
-    last.add(call);
+    return last;
+  }
+
+  /** Whether one more event fits the buffer; counts it as dropped when not. */
+  #admit(orgId: string): boolean {
+    if (this.#buffer.length + this.#callCount < this.#bufferSize) return true;
+    this.droppedTotal++;
+    this.#dropped.set(orgId, (this.#dropped.get(orgId) ?? 0) + 1);
+    return false;
+  }
+
+  /** Busy: write in batches as they fill, so the buffer absorbs bursts instead of overflowing between ticks. */
+  #flushIfFull(): void {
+    if (
+      this.#buffer.length + this.#callCount >= this.#flushAt &&
+      this.#flushing === null &&
+      this.#timer !== null
+    ) {
+      this.flush().catch(() => {});
+    }
+  }
+
+  /**
+   * An API call (`api.request`, no target), as the request path records one per request under
+   * COHERA_AUDIT_API_CALLS=all: its fields go straight into the org's pending segment, with no input,
+   * actor, request or event object built on the way. `actor` is the credential's principal, as it is.
+   * Never blocks, never throws.
+   */
+  enqueueCall(
+    orgId: string,
+    actor: AuditActor,
+    result: 'success' | 'failure',
+    metadata: Record<string, unknown>,
+    ip: string | null,
+    userAgent: string | null,
+    requestId: string | null,
+  ): void {
+    if (!this.#admit(orgId)) return;
+    const now = this.#clock.now();
+    const id = newId('audit_event', now);
+    const at = isoAt(now);
+    if (this.#log.isLevelEnabled('info')) {
+      this.#log.info(
+        {
+          audit: {
+            id,
+            org_id: orgId,
+            at,
+            actor_kind: actor.kind,
+            actor_id: actor.id,
+            action: CALL_ACTION,
+            target_kind: null,
+            target_id: null,
+            result,
+            ip,
+            user_agent: userAgent,
+            request_id: requestId,
+            metadata,
+          },
+        },
+        'audit',
+      );
+    }
+    this.#segmentOf(orgId).add(id, at, actor.kind, actor.id, result, ip, userAgent, requestId, metadata);
     this.#callCount++;
+    this.#flushIfFull();
   }
 
   /** Queues a high-volume event; never blocks, never throws. */
   enqueue(input: AuditEventInput): void {
-    const depth = this.#buffer.length + this.#callCount;
-    if (depth >= this.#bufferSize) {
-      this.droppedTotal++;
-      this.#dropped.set(input.orgId, (this.#dropped.get(input.orgId) ?? 0) + 1);
+    // An API call with a target would lose it in a segment (whose events have none): it goes as a row.
+    if (input.action === CALL_ACTION && !input.target) {
+      this.enqueueCall(
+        input.orgId,
+        input.actor,
+        input.result ?? 'success',
+        input.metadata ?? {},
+        input.request?.ip ?? null,
+        input.request?.userAgent ?? null,
+        input.request?.requestId ?? null,
+      );
       return;
     }
-    // An API call with a target would lose it in a segment (whose events have none): it goes as a row.
-    if (input.action === CALL_ACTION && !input.target) this.#addCall(this.#prepareCall(input));
-    else this.#buffer.push(this.#prepare(input));
-    // Busy: write in batches as they fill, so the buffer absorbs bursts instead of overflowing between ticks.
-    if (depth + 1 >= this.#flushAt && this.#flushing === null && this.#timer !== null) {
-      this.flush().catch(() => {});
-    }
+    if (!this.#admit(input.orgId)) return;
+    this.#buffer.push(this.#prepare(input));
+    this.#flushIfFull();
   }
 
   /**

@@ -21,20 +21,6 @@ export const CALL_ACTION = 'api.request';
 /** A segment holds at most this many events, so that listing opens small rows (a flush makes several). */
 export const SEGMENT_MAX_EVENTS = 1000;
 
-/** An API-call event as buffered: metadata still an object, encoded with its segment in one pass. */
-export interface CallEvent {
-  id: string;
-  org_id: string;
-  at: string;
-  actor_kind: string;
-  actor_id: string;
-  result: 'success' | 'failure';
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  metadata: Record<string, unknown>;
-}
-
 /** An event as the API shows it: a stored row or an event opened from a segment (no per-event hash). */
 export type AuditEventRecord = Omit<AuditEventsTable, 'prev_hash' | 'hash'>;
 
@@ -88,31 +74,35 @@ export class PendingSegment {
     return this.#count;
   }
 
-  add(call: CallEvent): void {
-    const encoded: EncodedEvent = [
-      call.id,
-      call.at,
-      call.actor_kind,
-      call.actor_id,
-      call.result,
-      call.ip,
-      call.user_agent,
-      call.request_id,
-      call.metadata,
-    ];
+  /**
+   * One call, its fields as they are (positional: the request path builds no event object for it). The
+   * metadata is an object, written into the event's JSON as an object.
+   */
+  add(
+    id: string,
+    at: string,
+    actorKind: string,
+    actorId: string,
+    result: 'success' | 'failure',
+    ip: string | null,
+    userAgent: string | null,
+    requestId: string | null,
+    metadata: Record<string, unknown>,
+  ): void {
+    const encoded: EncodedEvent = [id, at, actorKind, actorId, result, ip, userAgent, requestId, metadata];
     if (this.#count === 0) {
-      this.#idFirst = this.#idLast = call.id;
-      this.#atFirst = this.#atLast = call.at;
+      this.#idFirst = this.#idLast = id;
+      this.#atFirst = this.#atLast = at;
     } else {
       // Events come in the order they were recorded, but ids and times carry the clock: the bounds are
       // taken as they are, for listing's pre-filter and for retention.
-      if (call.id < this.#idFirst) this.#idFirst = call.id;
-      if (call.id > this.#idLast) this.#idLast = call.id;
-      if (call.at < this.#atFirst) this.#atFirst = call.at;
-      if (call.at > this.#atLast) this.#atLast = call.at;
+      if (id < this.#idFirst) this.#idFirst = id;
+      if (id > this.#idLast) this.#idLast = id;
+      if (at < this.#atFirst) this.#atFirst = at;
+      if (at > this.#atLast) this.#atLast = at;
     }
-    this.#actors.add(call.actor_id);
-    if (call.result === 'failure') this.#failures++;
+    this.#actors.add(actorId);
+    if (result === 'failure') this.#failures++;
     const json = JSON.stringify(encoded);
     // A UTF-16 code unit is at most 3 bytes of UTF-8; one more for the separator, one for encode's `]`.
     const needed = this.#length + json.length * 3 + 2;

@@ -323,10 +323,50 @@ describe('audit: COHERA_AUDIT_API_CALLS, buffering and shutdown [sqlite]', () =>
       const t = await startTestApp(handle, { env: { COHERA_AUDIT_API_CALLS: setting } });
       try {
         const org = await createOrg(t.app);
-        await t.call(org.adminKey, 'GET', '/v1/suppliers');
+        const agent = `probe/1 ${'x'.repeat(600)}`;
+        const ok = await t.inject({
+          method: 'GET',
+          url: '/v1/suppliers',
+          headers: { authorization: `Bearer ${org.adminKey}`, 'user-agent': agent },
+        });
+        const missing = await t.call(org.adminKey, 'GET', '/v1/suppliers/sup_0000000000000000000000');
+        assert.equal(missing.statusCode, 404);
         const calls = await events(t, org, '&action=api.request');
-        if (setting === 'all') assert.ok(calls.some((e) => e.metadata.method === 'GET'));
-        else assert.equal(calls.length, 0);
+        if (setting === 'none') {
+          assert.equal(calls.length, 0);
+          continue;
+        }
+        // Every field of a call's event, as the request path records it.
+        const keyId = calls[0]?.actor.id ?? '';
+        assert.match(keyId, /^key_/);
+        const byRequest = (id: unknown) => calls.find((e) => e.request_id === id);
+        const read = byRequest(ok.headers['x-request-id']);
+        assert.deepEqual(
+          { ...read, id: undefined, at: undefined, seq: undefined },
+          {
+            id: undefined,
+            at: undefined,
+            seq: undefined,
+            object: 'audit_event',
+            org_id: org.orgId,
+            actor: { kind: 'api_key', id: keyId },
+            action: 'api.request',
+            target: null,
+            result: 'success',
+            ip: '127.0.0.1',
+            user_agent: agent.slice(0, 512),
+            request_id: ok.headers['x-request-id'],
+            metadata: { method: 'GET', route: '/v1/suppliers', status: 200, mode: 'live' },
+          },
+        );
+        const failed = byRequest(missing.headers['x-request-id']);
+        assert.equal(failed?.result, 'failure');
+        assert.deepEqual(failed?.metadata, {
+          method: 'GET',
+          route: '/v1/suppliers/:id',
+          status: 404,
+          mode: 'live',
+        });
       } finally {
         await t.close();
       }
