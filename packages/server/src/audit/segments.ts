@@ -75,21 +75,12 @@ export class PendingSegment {
   }
 
   /**
-   * One call, its fields as they are (positional: the request path builds no event object for it). The
-   * metadata is an object, written into the event's JSON as an object.
+   * One call, its fields as they are, in the order its JSON keeps them (positional: the request path builds
+   * no event object for it; the rest parameter is the encoded array). The metadata is written as an object.
    */
-  add(
-    id: string,
-    at: string,
-    actorKind: string,
-    actorId: string,
-    result: 'success' | 'failure',
-    ip: string | null,
-    userAgent: string | null,
-    requestId: string | null,
-    metadata: Record<string, unknown>,
-  ): void {
-    const encoded: EncodedEvent = [id, at, actorKind, actorId, result, ip, userAgent, requestId, metadata];
+  add(...encoded: EncodedEvent): void {
+    const id = encoded[0];
+    const at = encoded[1];
     if (this.#count === 0) {
       this.#idFirst = this.#idLast = id;
       this.#atFirst = this.#atLast = at;
@@ -101,8 +92,8 @@ export class PendingSegment {
       if (at < this.#atFirst) this.#atFirst = at;
       if (at > this.#atLast) this.#atLast = at;
     }
-    this.#actors.add(actorId);
-    if (result === 'failure') this.#failures++;
+    this.#actors.add(encoded[3]);
+    if (encoded[4] === 'failure') this.#failures++;
     const json = JSON.stringify(encoded);
     // A UTF-16 code unit is at most 3 bytes of UTF-8; one more for the separator, one for encode's `]`.
     const needed = this.#length + json.length * 3 + 2;
