@@ -25,12 +25,15 @@ import {
   SESSION_COOKIE,
   scopesForRole,
 } from './sessions/store.ts';
+import { tokenCacheKey } from './verified-token-cache.ts';
 
 /** A verifier for one kind of bearer credential (service-account JWTs and OAuth tokens plug in here). */
 export interface BearerVerifier {
   name: string;
   matches(credential: string): boolean;
   verify(credential: string, request: FastifyRequest): AuthContext | Promise<AuthContext>;
+  /** A credential it verified before and still trusts, by its `tokenCacheKey`: the request path's first look. */
+  cached?(tokenHash: string, now: number): AuthContext | undefined;
 }
 
 export interface AuthenticationDeps {
@@ -53,6 +56,7 @@ function isCredentialFailure(error: unknown): boolean {
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+const BEARER = 'Bearer ';
 /** `Bearer ` and the start every API key shares (`ck_live_`, `ck_test_`). */
 const CACHED_KEY_PREFIX = 'Bearer ck_';
 
@@ -139,6 +143,23 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     return deps.apiKeys.verifyCached(authorization.slice(7), request.receivedAt || deps.clock.now());
   }
 
+  /**
+   * The hot path for tokens (service-account and OAuth JWTs): one this node verified before and still
+   * trusts. As for API keys, a hit means the string after `Bearer ` hashes to a token that passed every
+   * check when it was verified, so none of the mistakes `bearerCredential` names can apply, and no
+   * verifier needs to recognise its shape (each did so by decoding it). Anything else takes the full path.
+   */
+  function cachedToken(authorization: string, request: FastifyRequest): AuthContext | undefined {
+    if (!authorization.startsWith(BEARER) || authorization.startsWith(CACHED_KEY_PREFIX)) return undefined;
+    const tokenHash = tokenCacheKey(authorization.slice(BEARER.length));
+    const now = request.receivedAt || deps.clock.now();
+    for (const verifier of verifiers) {
+      const known = verifier.cached?.(tokenHash, now);
+      if (known !== undefined) return known;
+    }
+    return undefined;
+  }
+
   const fail = (request: FastifyRequest, error: unknown, done: Done) => {
     if (isCredentialFailure(error)) {
       failures?.recordFailure(request.ip).catch(() => {});
@@ -176,7 +197,9 @@ export function createAuthenticationStep(deps: AuthenticationDeps) {
     let pending: AuthContext | Promise<AuthContext> | null;
     try {
       pending =
-        (authorization !== undefined && !('session' in access) && cachedApiKey(authorization, request)) ||
+        (authorization !== undefined &&
+          !('session' in access) &&
+          (cachedApiKey(authorization, request) || cachedToken(authorization, request))) ||
         authenticate(request, 'session' in access);
     } catch (error) {
       return fail(request, error, done);

@@ -21,6 +21,7 @@
  * last confirmed it. The token's end still applies, an eviction still removes the entry, and a re-read that
  * refuses the token (revoked, deleted) removes it too. A token never verified gets the outage (503).
  */
+import { hash } from 'node:crypto';
 import { ApiError } from '../http/errors.ts';
 import { CREDENTIAL_RECHECK_MS, type Freshness } from '../state/credential-freshness.ts';
 import {
@@ -49,6 +50,11 @@ export interface VerifiedToken {
   retryAt?: number;
 }
 
+/** The key a token is cached under: its SHA-256, so the cache never holds a usable token. */
+export function tokenCacheKey(token: string): string {
+  return hash('sha256', token, 'base64url');
+}
+
 export class VerifiedTokenCache<Entry extends VerifiedToken> {
   readonly #entries = new Map<string, Entry>();
   /** Verifications in flight per token, so a burst with one new or stale token makes one storage read. */
@@ -72,6 +78,25 @@ export class VerifiedTokenCache<Entry extends VerifiedToken> {
 
   get generation(): number {
     return this.#generation;
+  }
+
+  /**
+   * The context of a token verified before and still fresh, or undefined, counting only a hit: the request
+   * path's first look (authenticate.ts), before it knows which verifier a token is for. Anything else (a
+   * miss, a token past its end or due for a re-read) is left to `lookup` through the verifier, which
+   * counts and answers it.
+   */
+  fresh(tokenHash: string, now: number): AuthContext | undefined {
+    const cached = this.#entries.get(tokenHash);
+    if (
+      cached === undefined ||
+      cached.validUntil <= now ||
+      now - cached.checkedAt >= this.#freshness.recheckMs
+    ) {
+      return undefined;
+    }
+    this.hits++;
+    return cached.context;
   }
 
   /**

@@ -204,6 +204,37 @@ forEachEngine('service-account tokens', (_engine, handle) => {
     assert.equal(verifier.misses, misses + 2);
   });
 
+  test('the cached-token shortcut serves only the exact token: a mistake around it, or its expiry, is still found', async () => {
+    const verifier = t.app.deps.serviceAccounts;
+    const oauth = t.app.deps.oauthTokens;
+    const jwt = await token(['read:suppliers'], { lifetime: 120 });
+    assert.equal((await t.call(jwt, 'GET', '/v1/suppliers')).statusCode, 200);
+    const { hits, misses } = verifier;
+    const oauthCounts = { hits: oauth.hits, misses: oauth.misses };
+    assert.equal((await t.call(jwt, 'GET', '/v1/suppliers')).statusCode, 200);
+    assert.equal(verifier.hits, hits + 1, 'served from the cache');
+    assert.equal(verifier.misses, misses);
+    assert.deepEqual(
+      { hits: oauth.hits, misses: oauth.misses },
+      oauthCounts,
+      'looking in every verifier’s cache counts no miss in the OAuth one',
+    );
+    // Cached, yet sent with a stray space: the mistake is named, as for any token.
+    const spaced = await t.inject({
+      method: 'GET',
+      url: '/v1/suppliers',
+      headers: { authorization: `Bearer  ${jwt}` },
+    });
+    assert.equal(spaced.statusCode, 401);
+    assert.equal(spaced.json().code, 'invalid_credential');
+    assert.match(spaced.json().detail, /starts with a space/);
+    // Past its exp (and the 60 s of skew allowed): refused, though it was cached a moment ago.
+    clock.advance(181_000);
+    const late = await t.call(jwt, 'GET', '/v1/suppliers');
+    assert.equal(late.statusCode, 401);
+    assert.equal(late.json().code, 'expired_credential');
+  });
+
   test('the key’s last_used_at is recorded without a write per request, and stored on flush', async () => {
     const fresh = await generateKey(t, org.adminKey, account.id);
     const idle = await generateKey(t, org.adminKey, account.id);

@@ -16,7 +16,7 @@
  * working for up to `STALE_SERVE_MAX_MS` after storage last confirmed it (verified-token-cache.ts); a token
  * this node never verified gets the outage's 503, never a 401. `inspect` never serves from the cache.
  */
-import { createPublicKey, hash, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { hasScope, isScope, type Scope } from '@cohera/shared';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
@@ -29,7 +29,12 @@ import type { DB } from '../../storage/schema.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
 import { scopesForRole } from '../sessions/store.ts';
-import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
+import {
+  CREDENTIAL_RECHECK_MS,
+  tokenCacheKey,
+  type VerifiedToken,
+  VerifiedTokenCache,
+} from '../verified-token-cache.ts';
 import { isTokenRevoked } from './revoked-tokens.ts';
 import { findPublicSigningKey } from './signing-keys.ts';
 
@@ -107,8 +112,13 @@ export class OAuthTokenVerifier implements BearerVerifier {
     return Buffer.from(header, 'base64url').toString('latin1').includes('"kid":"osk_');
   }
 
+  /** A token this verifier verified before and still trusts, by its cache key (authenticate.ts). */
+  cached(tokenHash: string, now: number): AuthContext | undefined {
+    return this.#tokens.fresh(tokenHash, now);
+  }
+
   verify(token: string): AuthContext | Promise<AuthContext> {
-    const tokenHash = hash('sha256', token, 'base64url');
+    const tokenHash = tokenCacheKey(token);
     const now = this.#clock.now();
     return (
       this.#tokens.lookup(tokenHash, now) ??
@@ -126,7 +136,7 @@ export class OAuthTokenVerifier implements BearerVerifier {
    * with what is true at this moment), and returns its claims too. Throws the same errors as `verify`.
    */
   inspect(token: string): Promise<VerifiedAccessToken> {
-    return this.#verifySlow(token, hash('sha256', token, 'base64url'));
+    return this.#verifySlow(token, tokenCacheKey(token));
   }
 
   async #verifySlow(token: string, tokenHash: string): Promise<VerifiedAccessToken> {

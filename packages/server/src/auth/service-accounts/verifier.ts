@@ -18,7 +18,7 @@
  * node has not read recently gets the outage's 503.
  */
 
-import { createPublicKey, hash, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { isScope, type Scope, scopesBeyond } from '@cohera/shared';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import type { Kysely } from 'kysely';
@@ -37,7 +37,12 @@ import {
 import { isDatabaseUnavailable } from '../../storage/unavailable.ts';
 import type { BearerVerifier } from '../authenticate.ts';
 import type { AuthContext } from '../context.ts';
-import { CREDENTIAL_RECHECK_MS, type VerifiedToken, VerifiedTokenCache } from '../verified-token-cache.ts';
+import {
+  CREDENTIAL_RECHECK_MS,
+  tokenCacheKey,
+  type VerifiedToken,
+  VerifiedTokenCache,
+} from '../verified-token-cache.ts';
 import { findVerificationKey, type VerificationKey } from './repository.ts';
 
 export const CLOCK_SKEW_SECONDS = 60;
@@ -117,8 +122,13 @@ export class ServiceAccountVerifier implements BearerVerifier {
     return JWT_SHAPE.test(credential);
   }
 
+  /** A token this verifier verified before and still trusts, by its cache key (authenticate.ts). */
+  cached(tokenHash: string, now: number): AuthContext | undefined {
+    return this.#tokens.fresh(tokenHash, now);
+  }
+
   verify(token: string): AuthContext | Promise<AuthContext> {
-    const tokenHash = hash('sha256', token, 'base64url');
+    const tokenHash = tokenCacheKey(token);
     const now = this.#clock.now();
     return (
       this.#tokens.lookup(tokenHash, now) ??
