@@ -7,10 +7,10 @@
  * grants to a transaction; the token endpoint under 20 concurrent refresh chains went from about 1,100–1,330
  * to 1,450–1,790 tokens/s, its system time per token from ~110 to ~65 µs.
  *
- * A write resolves only once its transaction committed, so a caller's guarantees are those of its own
- * statement run alone: nothing it wrote is visible to a later read of its own before it resolves, and a
- * write that resolved is durable. A lone write (the common case on a quiet server) runs as it always did,
- * outside any transaction, without waiting for the batch.
+ * A write resolves only once its transaction committed, so a caller's guarantees are those of its statement
+ * run alone: when it resolves, what it wrote is durable and visible to every later read. A write waits one
+ * `setImmediate` for its turn's others; a lone write (the common case on a quiet server) then runs as it
+ * always did, outside any transaction.
  *
  * When the transaction fails, every write in it fails with that error: none of them was committed, and none
  * is retried on its own, since a commit whose answer was lost (a dropped connection) may have happened,
