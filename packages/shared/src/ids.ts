@@ -103,12 +103,22 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
   return String.fromCharCode(...codes);
 }
 
-const ID_SHAPE = /^([a-z]+)_([0-9A-Za-z]{22})$/;
-
-/** Whether `id` is a well-formed id of `kind`; a cheap check before any lookup. */
+/**
+ * Whether `id` is a well-formed id of `kind`; a cheap check before any lookup. A loop over character codes,
+ * not a regular expression: it runs on every read by id, and a match with captures allocated three strings.
+ */
 export function isId(kind: IdKind, id: string): boolean {
-  const match = ID_SHAPE.exec(id);
-  return match !== null && match[1] === ID_PREFIXES[kind];
+  const prefix = ID_PREFIXES[kind];
+  const bodyStart = prefix.length + 1;
+  if (id.length !== bodyStart + 22 || id.charCodeAt(prefix.length) !== 95 /* _ */ || !id.startsWith(prefix)) {
+    return false;
+  }
+  for (let i = bodyStart; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    // 0-9, A-Z, a-z: the base62 alphabet of `idBody`.
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return false;
+  }
+  return true;
 }
 
 /** The pattern a JSON schema uses to accept ids of `kind` only. */

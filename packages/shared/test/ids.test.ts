@@ -125,6 +125,26 @@ test('idPattern and isId agree', () => {
     }),
     { numRuns: 500 },
   );
+  // Bodies of exactly 22 characters, mostly base62 with the characters around its ranges mixed in: where a
+  // hand-written character check would be off by one.
+  const near = '09AZaz/:@[`{_-\u00e9\u0660'.split('');
+  const alphabet = fc.constantFrom(
+    ...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'.split(''),
+  );
+  const body22 = fc.array(
+    fc.oneof({ weight: 20, arbitrary: alphabet }, { weight: 1, arbitrary: fc.constantFrom(...near) }),
+    {
+      minLength: 21,
+      maxLength: 23,
+    },
+  );
+  fc.assert(
+    fc.property(kindArb, kindArb, body22, (kind, prefixOf, chars) => {
+      const candidate = `${ID_PREFIXES[prefixOf]}_${chars.join('')}`;
+      assert.equal(new RegExp(idPattern(kind)).test(candidate), isId(kind, candidate), candidate);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('ids are unique, even within one millisecond', () => {

@@ -18,6 +18,7 @@ import { scopeError } from '../auth/scope-guard.ts';
 import type { Clock } from '../clock.ts';
 import type { createRateLimitStep } from '../ratelimit/hook.ts';
 import { ApiError } from './errors.ts';
+import { registerStandardHeaders } from './response-head.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -47,15 +48,16 @@ export interface PipelineSteps {
 export function registerPipeline(app: FastifyInstance, steps: PipelineSteps): void {
   app.decorateRequest('auth', null);
   app.decorateRequest('rateLimit', null);
+  app.decorateRequest('rateLimitPolicy', '');
   app.decorateRequest('receivedAt', 0);
   app.decorateRequest('routeConfig', null);
   const { clock, authenticate, rateLimit } = steps;
+  registerStandardHeaders(app);
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     request.receivedAt = clock.now();
     const config = request.routeOptions.config;
     request.routeConfig = config;
-    reply.header('x-request-id', request.id);
-    reply.header('x-content-type-options', 'nosniff');
+    // The standard headers (request id, nosniff, rate limits) are written with the response: response-head.ts.
     // During a graceful shutdown, requests still arriving on kept-alive connections get a proper problem
     // response (and `connection: close`) instead of Fastify's bare 503.
     if (steps.closing()) {
@@ -66,7 +68,7 @@ export function registerPipeline(app: FastifyInstance, steps: PipelineSteps): vo
     }
     authenticate(request, (authError) => {
       if (authError) return done(authError);
-      rateLimit(request, reply, (limitError) => done(limitError ?? scopeError(request, config.access)));
+      rateLimit(request, (limitError) => done(limitError ?? scopeError(request, config.access)));
     });
   });
 }

@@ -33,22 +33,13 @@ export function rateLimitPolicy(windows: readonly WindowSpec[]): string {
   return policy;
 }
 
-/** Where the headers go: a Fastify reply (its `header` takes one name and value). */
-interface HeaderSink {
-  header(name: string, value: string): unknown;
-}
-
 /**
- * Sets the rate-limit headers of `decision` on `reply`, the same fields `rateLimitHeaders` returns, without
- * building an object or arrays on the way: the request path's version. `policy` is
- * `rateLimitPolicy(specs)` of the decision's windows, which the caller keeps per list of windows.
+ * Appends the rate-limit headers of `decision` to `out` as name, value, name, value: the same fields
+ * `rateLimitHeaders` returns, without building an object on the way. The request path's version: its list is
+ * written by `writeHead` as is (http/response-head.ts). `policy` is `rateLimitPolicy(specs)` of the decision's
+ * windows, which the caller keeps per list of windows.
  */
-export function setRateLimitHeaders(
-  reply: HeaderSink,
-  decision: Decision,
-  nowMs: number,
-  policy: string,
-): void {
+export function pushRateLimitHeaders(out: string[], decision: Decision, nowMs: number, policy: string): void {
   const windows = decision.windows;
   const tight = tightestWindow(windows);
   if (!tight) return;
@@ -57,13 +48,21 @@ export function setRateLimitHeaders(
   for (let i = 0; i < windows.length; i++) {
     const w = windows[i] as WindowState;
     const t = Math.ceil(w.resetAt - nowSeconds);
-    state += `${i === 0 ? '' : ', '}"${w.spec.name}";r=${w.remaining};t=${Math.max(t, 0)}`;
+    if (i !== 0) state += ', ';
+    state += `"${w.spec.name}";r=${w.remaining};t=${Math.max(t, 0)}`;
   }
-  reply.header('x-ratelimit-limit', `${tight.spec.limit}`);
-  reply.header('x-ratelimit-remaining', `${tight.remaining}`);
-  reply.header('x-ratelimit-reset', `${tight.resetAt}`);
-  reply.header('ratelimit-policy', policy);
-  reply.header('ratelimit', state);
+  out.push(
+    'x-ratelimit-limit',
+    `${tight.spec.limit}`,
+    'x-ratelimit-remaining',
+    `${tight.remaining}`,
+    'x-ratelimit-reset',
+    `${tight.resetAt}`,
+    'ratelimit-policy',
+    policy,
+    'ratelimit',
+    state,
+  );
 }
 
 export function rateLimitHeaders(decision: Decision, nowMs: number): Record<string, string> {

@@ -12,11 +12,11 @@
  * a budget of the session's own, `SESSION_RATE_LIMIT_PER_MINUTE`, across both modes. Still limited, so a
  * stolen cookie or a runaway tab cannot flood the server; the headers describe that budget.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/context.ts';
 import type { Clock } from '../clock.ts';
 import { ApiError } from '../http/errors.ts';
-import { rateLimitPolicy, retryAfterSeconds, setRateLimitHeaders } from './headers.ts';
+import { rateLimitPolicy, retryAfterSeconds } from './headers.ts';
 import type { Decision, RateLimiter, WindowSpec } from './limiter.ts';
 import type { OrgLimitCache, OrgLimits } from './org-limits.ts';
 
@@ -27,6 +27,8 @@ declare module 'fastify' {
      * headers describe, kept so a route can report the standing without counting the request again.
      */
     rateLimit: Decision | null;
+    /** The `RateLimit-Policy` value of the decision's windows ('' before the step). */
+    rateLimitPolicy: string;
   }
 }
 
@@ -97,15 +99,18 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     return plan;
   }
 
+  /**
+   * Keeps the decision on the request; its headers are written with the response (http/response-head.ts),
+   * whichever way it leaves.
+   */
   function apply(
     request: FastifyRequest,
-    reply: FastifyReply,
     decision: Decision,
     now: number,
     policy: string,
   ): Error | undefined {
     request.rateLimit = decision;
-    setRateLimitHeaders(reply, decision, now, policy);
+    request.rateLimitPolicy = policy;
     if (decision.allowed) return undefined;
     deps.onLimited?.(request);
     const retryAfter = retryAfterSeconds(decision, now);
@@ -120,13 +125,13 @@ export function createRateLimitStep(deps: RateLimitDeps) {
 
   function decide(
     request: FastifyRequest,
-    reply: FastifyReply,
     windows: WindowSpec[],
     policy: string,
     done: (error?: Error) => void,
   ): void {
-    // The pipeline's clock reading; a fresh one after an awaited org lookup, which took time.
-    const now = request.receivedAt || clock.now();
+    // The pipeline's clock reading (a fresh one after an awaited org lookup, which took time): the headers
+    // describe the windows as of this reading, so it must be the request's `receivedAt`.
+    const now = request.receivedAt;
     let decision: Decision | Promise<Decision>;
     try {
       decision = limiter.consume(windows, now);
@@ -135,30 +140,30 @@ export function createRateLimitStep(deps: RateLimitDeps) {
       return;
     }
     if (decision instanceof Promise) {
-      decision.then((d) => done(apply(request, reply, d, now, policy)), done);
+      decision.then((d) => done(apply(request, d, now, policy)), done);
     } else {
-      done(apply(request, reply, decision, now, policy));
+      done(apply(request, decision, now, policy));
     }
   }
 
-  return function rateLimitStep(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) {
+  return function rateLimitStep(request: FastifyRequest, done: (error?: Error) => void) {
     const auth = request.auth;
     if (!auth) return done();
     // A session needs no org limits: its budget is its own.
     if (auth.via === 'session') {
       const windows = sessionWindows(auth, deps.sessionPerMinute);
-      return decide(request, reply, windows, rateLimitPolicy(windows), done);
+      return decide(request, windows, rateLimitPolicy(windows), done);
     }
     const limits = orgLimits.get(auth.orgId);
     if (limits instanceof Promise) {
       limits.then((resolved) => {
         request.receivedAt = clock.now();
         const plan = planFor(auth, resolved);
-        decide(request, reply, plan.windows, plan.policy, done);
+        decide(request, plan.windows, plan.policy, done);
       }, done);
     } else {
       const plan = planFor(auth, limits);
-      decide(request, reply, plan.windows, plan.policy, done);
+      decide(request, plan.windows, plan.policy, done);
     }
   };
 }

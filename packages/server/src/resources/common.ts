@@ -1,9 +1,10 @@
 /** Pieces every supply-chain resource shares: id params, tenant filters, timestamp inputs, object shape. */
 import { ID_PREFIXES, type IdKind, idPattern, isId } from '@cohera/shared';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Tenant } from '../auth/context.ts';
+import { type Tenant, tenantOf } from '../auth/context.ts';
 import { notFound } from '../http/errors.ts';
+import { sendJsonDirect } from '../http/response-head.ts';
 import type { ResourceReadCache } from './read-cache.ts';
 
 export const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -37,30 +38,41 @@ export const ObjectTimestamps = {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** What a cached read loads on a miss: the object as the API shows it, and when it stops being true. */
+export type ReadLoader = (
+  tenant: Tenant,
+  id: string,
+) => Promise<{ object: object; validUntil?: number } | null>;
+
 /**
- * Serves `GET /v1/<resource>/:id` through the read cache: a hit sends the stored JSON as is; a miss loads,
- * serializes once, caches, and sends the same bytes, so hit and miss answers are identical.
+ * Serves `GET /v1/<resource>/:id` through the read cache for the authenticated request's tenant: a hit sends
+ * the stored JSON as is, written directly (http/response-head.ts); a miss loads, serializes once, caches, and
+ * sends the same bytes through Fastify, so hit and miss answers are identical (a test holds them so).
+ * `load` is made once per route, not per request.
  */
 export function sendCachedRead(
   cache: ResourceReadCache,
-  tenant: Tenant,
-  id: string,
-  now: number,
+  request: FastifyRequest,
   reply: FastifyReply,
-  load: () => Promise<{ object: object; validUntil?: number } | null>,
+  id: string,
+  load: ReadLoader,
   what: string,
 ): Promise<void> | undefined {
-  const cached = cache.get(tenant, id, now);
+  const auth = request.auth;
+  if (auth === null) throw new Error('sendCachedRead: the route must require a credential');
+  // The pipeline's clock reading; the context carries the tenant (its org and mode).
+  const now = request.receivedAt;
+  const cached = cache.get(auth, id, now);
   if (cached !== undefined) {
     // A hit answers synchronously: no promise, no microtask on the hottest read.
-    reply.type(JSON_TYPE).send(cached);
+    sendJsonDirect(request, reply, cached.json, cached.length);
     return undefined;
   }
   const generation = cache.generation;
-  return load().then((loaded) => {
+  return load(tenantOf(auth), id).then((loaded) => {
     if (!loaded) throw notFound(what);
-    const body = JSON.stringify(loaded.object);
-    cache.set(tenant, id, body, now, loaded.validUntil, generation);
-    reply.type(JSON_TYPE).send(body);
+    const json = JSON.stringify(loaded.object);
+    cache.set(auth, id, json, now, loaded.validUntil, generation);
+    reply.type(JSON_TYPE).send(json);
   });
 }

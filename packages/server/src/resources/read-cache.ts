@@ -11,10 +11,15 @@
 import type { Tenant } from '../auth/context.ts';
 import type { Invalidation } from '../state/invalidation-bus.ts';
 
-interface Entry {
+/** A cached object's JSON, and its length in UTF-8 bytes as text (the content-length, counted once). */
+export interface CachedJson {
+  json: string;
+  length: string;
+}
+
+interface Entry extends CachedJson {
   orgId: string;
   mode: string;
-  body: string;
   /** Epoch ms after which the entry must not be served. */
   staleAt: number;
 }
@@ -46,7 +51,7 @@ export class ResourceReadCache {
   }
 
   /** Ids are unique across tenants, so the id is the key; the tenant check makes a cross-tenant hit impossible. */
-  get(tenant: Tenant, id: string, now: number): string | undefined {
+  get(tenant: Tenant, id: string, now: number): CachedJson | undefined {
     const entry = this.#entries.get(id);
     if (
       entry === undefined ||
@@ -59,14 +64,14 @@ export class ResourceReadCache {
       return undefined;
     }
     this.hits++;
-    return entry.body;
+    return entry;
   }
 
-  /** Caches `body` until `now + ttl`, or until `validUntil` if that comes first. */
+  /** Caches `json` until `now + ttl`, or until `validUntil` if that comes first. */
   set(
     tenant: Tenant,
     id: string,
-    body: string,
+    json: string,
     now: number,
     validUntil: number = Number.POSITIVE_INFINITY,
     loadedAtGeneration: number = this.#generation,
@@ -80,7 +85,8 @@ export class ResourceReadCache {
     this.#entries.set(id, {
       orgId: tenant.orgId,
       mode: tenant.mode,
-      body,
+      json,
+      length: `${Buffer.byteLength(json)}`,
       staleAt: Math.min(now + this.#ttlMs, validUntil),
     });
   }

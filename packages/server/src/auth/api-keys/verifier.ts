@@ -63,6 +63,11 @@ interface CacheEntry {
   retryAt?: number;
 }
 
+/** Whose key a refusal is about (for the audit event of the failed authentication). */
+function subjectOf(credential: ApiKeyCredential) {
+  return { orgId: credential.orgId, kind: 'api_key' as const, id: credential.id };
+}
+
 export class ApiKeyVerifier {
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
@@ -239,19 +244,23 @@ export class ApiKeyVerifier {
     this.#cache.set(hash, entry);
   }
 
+  // A refusal's subject is built only when refusing: the hot path (a valid key) allocates nothing for it.
   #toContext(entry: CacheEntry, now: number): AuthContext {
     const credential = entry.credential;
     if (!credential) throw new ApiError('invalid_credential', 'The API key is not valid');
-    const subject = { orgId: credential.orgId, kind: 'api_key' as const, id: credential.id };
-    if (entry.revoked) throw new ApiError('revoked_credential', 'The API key has been revoked', { subject });
+    if (entry.revoked) {
+      throw new ApiError('revoked_credential', 'The API key has been revoked', {
+        subject: subjectOf(credential),
+      });
+    }
     if (entry.expiresAtMs !== null && entry.expiresAtMs <= now) {
-      throw new ApiError('expired_credential', 'The API key has expired', { subject });
+      throw new ApiError('expired_credential', 'The API key has expired', { subject: subjectOf(credential) });
     }
     if (entry.ceiling?.ended) {
       throw new ApiError(
         'revoked_credential',
         'The API key ended: the person or service account that created it is no longer in the organization',
-        { subject },
+        { subject: subjectOf(credential) },
       );
     }
     entry.context ??= Object.freeze({

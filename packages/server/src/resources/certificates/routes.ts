@@ -15,6 +15,7 @@ import {
   IdString,
   ObjectTimestamps,
   parseTimestamp,
+  type ReadLoader,
   requireIdShape,
   sendCachedRead,
   TimestampInput,
@@ -101,6 +102,12 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
 
     const present = (row: CertificateRecord) => presentCertificate(row, clock.now());
 
+    const loadCertificate: ReadLoader = async (tenant, id) => {
+      const row = await getCertificate(db, tenant, id);
+      // A valid certificate's status turns to `expired` at expires_at: never serve it cached past then.
+      return row && { object: present(row), validUntil: Date.parse(row.expires_at) };
+    };
+
     app.post(
       '/v1/certificates',
       {
@@ -181,20 +188,7 @@ export const certificateRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       (request, reply) => {
         const { id } = request.params;
         requireIdShape('certificate', id, 'certificate');
-        const tenant = tenantOf(request.auth!);
-        return sendCachedRead(
-          deps.readCache,
-          tenant,
-          id,
-          clock.now(),
-          reply,
-          async () => {
-            const row = await getCertificate(db, tenant, id);
-            // A valid certificate's status turns to `expired` at expires_at: never serve it cached past then.
-            return row && { object: present(row), validUntil: Date.parse(row.expires_at) };
-          },
-          'certificate',
-        );
+        return sendCachedRead(deps.readCache, request, reply, id, loadCertificate, 'certificate');
       },
     );
 

@@ -9,7 +9,14 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { inTransaction, isUniqueViolation } from '../../storage/database.ts';
 import type { ProductsTable } from '../../storage/schema.ts';
 import { emitChange } from '../../webhooks/produce.ts';
-import { IdParams, IdString, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
+import {
+  IdParams,
+  IdString,
+  ObjectTimestamps,
+  type ReadLoader,
+  requireIdShape,
+  sendCachedRead,
+} from '../common.ts';
 import {
   createProduct,
   deleteProduct,
@@ -79,6 +86,11 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const { db, clock } = deps;
     const tags = ['Products'];
 
+    const loadProduct: ReadLoader = async (tenant, id) => {
+      const row = await getProduct(db, tenant, id);
+      return row && { object: present(row) };
+    };
+
     app.post(
       '/v1/products',
       {
@@ -135,19 +147,7 @@ export const productRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       (request, reply) => {
         const { id } = request.params;
         requireIdShape('product', id, 'product');
-        const tenant = tenantOf(request.auth!);
-        return sendCachedRead(
-          deps.readCache,
-          tenant,
-          id,
-          clock.now(),
-          reply,
-          async () => {
-            const row = await getProduct(db, tenant, id);
-            return row && { object: present(row) };
-          },
-          'product',
-        );
+        return sendCachedRead(deps.readCache, request, reply, id, loadProduct, 'product');
       },
     );
 

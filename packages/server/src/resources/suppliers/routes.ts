@@ -10,7 +10,7 @@ import { decodeCursor, ListEnvelope, PaginationQuery, pageOf } from '../../http/
 import { inTransaction } from '../../storage/database.ts';
 import type { SuppliersTable } from '../../storage/schema.ts';
 import { emitChange } from '../../webhooks/produce.ts';
-import { IdParams, ObjectTimestamps, requireIdShape, sendCachedRead } from '../common.ts';
+import { IdParams, ObjectTimestamps, type ReadLoader, requireIdShape, sendCachedRead } from '../common.ts';
 import { createSupplier, deleteSupplier, getSupplier, listSuppliers, updateSupplier } from './repository.ts';
 
 const Status = Type.Union([Type.Literal('active'), Type.Literal('suspended')]);
@@ -77,6 +77,11 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
     const { db, clock } = deps;
     const tags = ['Suppliers'];
 
+    const loadSupplier: ReadLoader = async (tenant, id) => {
+      const row = await getSupplier(db, tenant, id);
+      return row && { object: present(row) };
+    };
+
     app.post(
       '/v1/suppliers',
       {
@@ -136,19 +141,7 @@ export const supplierRoutes = (deps: AppDeps): FastifyPluginAsyncTypebox =>
       (request, reply) => {
         const { id } = request.params;
         requireIdShape('supplier', id, 'supplier');
-        const tenant = tenantOf(request.auth!);
-        return sendCachedRead(
-          deps.readCache,
-          tenant,
-          id,
-          clock.now(),
-          reply,
-          async () => {
-            const row = await getSupplier(db, tenant, id);
-            return row && { object: present(row) };
-          },
-          'supplier',
-        );
+        return sendCachedRead(deps.readCache, request, reply, id, loadSupplier, 'supplier');
       },
     );
 
