@@ -8,12 +8,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
+import { CallMetadataMemo, credentialOf } from './audit/call-metadata.ts';
 import { AuditLog, actorOf, requestOf, userAgentOf } from './audit/log.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
-import type { AuthContext, RouteAccess } from './auth/context.ts';
+import type { RouteAccess } from './auth/context.ts';
 import { oauthAuthorizationRoutes } from './auth/oauth/authorization-routes.ts';
 import { oauthClientRoutes } from './auth/oauth/client-routes.ts';
 import { registerOAuthEndpoints } from './auth/oauth/endpoints.ts';
@@ -178,13 +179,6 @@ export const BODY_LIMIT = 1024 * 1024;
  * sending requests one after another uses its connection again well within it, and gets an answer.
  */
 const DRAIN_IDLE_MS = 2000;
-
-/** Which app (OAuth) or key (service account) acted, beside the principal, for API-call events. */
-function credentialOf(auth: AuthContext): Record<string, string> {
-  if (auth.clientId) return { client_id: auth.clientId };
-  if (auth.principal.kind === 'service_account' && auth.credentialId) return { key_id: auth.credentialId };
-  return {};
-}
 
 /** Methods that change nothing: not recorded as API calls under COHERA_AUDIT_API_CALLS=writes. */
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -462,6 +456,7 @@ export async function buildApp(
   await app.register(dashboardRoutes(options.dashboardDir ? { dir: options.dashboardDir } : {}));
 
   const auditCalls = config.auditApiCalls;
+  const callMetadata = new CallMetadataMemo();
   // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
   // for both, since every hook is a dispatch per request.
   // The route's config and the clock reading come from the pipeline (read once per request).
@@ -477,18 +472,13 @@ export async function buildApp(
       if (auth.credentialId) deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
     if (auth && auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
+      // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
+      const config = routeConfigOf(request);
       audit.enqueueCall(
         auth.orgId,
         auth.principal,
         status < 400 ? 'success' : 'failure',
-        {
-          method: request.method,
-          // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
-          route: routeConfigOf(request).url ?? null,
-          status,
-          mode: auth.mode,
-          ...credentialOf(auth),
-        },
+        callMetadata.of(auth, config, config.url ?? null, request.method, status),
         request.ip,
         userAgentOf(request),
         request.id,

@@ -195,7 +195,7 @@ export class AuditLog {
     orgId: string,
     actor: AuditActor,
     result: 'success' | 'failure',
-    metadata: Record<string, unknown>,
+    metadata: Readonly<Record<string, unknown>>,
     ip: string | null,
     userAgent: string | null,
     requestId: string | null,

@@ -45,6 +45,22 @@ const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
 
+/** The eight leading fields of a call, filled and stringified in turn: no array per call. */
+const SCRATCH: Array<string | null> = new Array(8).fill(null);
+
+/** The JSON of metadata objects frozen by their maker to be shared (app.ts memoizes one per route and status). */
+const frozenJson = new WeakMap<object, string>();
+
+function metadataJson(metadata: Readonly<Record<string, unknown>>): string {
+  if (!Object.isFrozen(metadata)) return JSON.stringify(metadata);
+  let json = frozenJson.get(metadata);
+  if (json === undefined) {
+    json = JSON.stringify(metadata);
+    frozenJson.set(metadata, json);
+  }
+  return json;
+}
+
 /**
  * The calls of one org waiting for their segment, each encoded at once into the segment's text, as UTF-8
  * in a buffer outside the JavaScript heap. Nothing of a call stays on the heap until the flush: a string
@@ -76,11 +92,20 @@ export class PendingSegment {
 
   /**
    * One call, its fields as they are, in the order its JSON keeps them (positional: the request path builds
-   * no event object for it; the rest parameter is the encoded array). The metadata is written as an object.
+   * no event object for it). The metadata is written as an object; a frozen one is a caller's memo, shared by
+   * every call of a credential to a route with one status, and its JSON is made once (`metadataJson`).
    */
-  add(...encoded: EncodedEvent): void {
-    const id = encoded[0];
-    const at = encoded[1];
+  add(
+    id: string,
+    at: string,
+    actorKind: string,
+    actorId: string,
+    result: 'success' | 'failure',
+    ip: string | null,
+    userAgent: string | null,
+    requestId: string | null,
+    metadata: Readonly<Record<string, unknown>>,
+  ): void {
     if (this.#count === 0) {
       this.#idFirst = this.#idLast = id;
       this.#atFirst = this.#atLast = at;
@@ -92,18 +117,35 @@ export class PendingSegment {
       if (at < this.#atFirst) this.#atFirst = at;
       if (at > this.#atLast) this.#atLast = at;
     }
-    this.#actors.add(encoded[3]);
-    if (encoded[4] === 'failure') this.#failures++;
-    const json = JSON.stringify(encoded);
-    // A UTF-16 code unit is at most 3 bytes of UTF-8; one more for the separator, one for encode's `]`.
-    const needed = this.#length + json.length * 3 + 2;
+    this.#actors.add(actorId);
+    if (result === 'failure') this.#failures++;
+    const fields = SCRATCH;
+    fields[0] = id;
+    fields[1] = at;
+    fields[2] = actorKind;
+    fields[3] = actorId;
+    fields[4] = result;
+    fields[5] = ip;
+    fields[6] = userAgent;
+    fields[7] = requestId;
+    const head = JSON.stringify(fields);
+    const meta = metadataJson(metadata);
+    // `["id",…,"req_…"]` and `{metadata}` become `["id",…,"req_…",{metadata}]` in the buffer: the text
+    // JSON.stringify gives the array of all nine (a test holds them equal), without a string of the whole.
+    // A UTF-16 code unit is at most 3 bytes of UTF-8; the separator, the comma and encode's `]` one each.
+    const needed = this.#length + (head.length + meta.length) * 3 + 3;
     if (needed > this.#bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
       this.#bytes.copy(grown, 0, 0, this.#length);
       this.#bytes = grown;
     }
-    this.#bytes[this.#length++] = this.#count === 0 ? OPEN_BRACKET : COMMA;
-    this.#length += this.#bytes.write(json, this.#length);
+    const bytes = this.#bytes;
+    bytes[this.#length++] = this.#count === 0 ? OPEN_BRACKET : COMMA;
+    // The head's closing `]` is written, then overwritten by the comma before the metadata.
+    this.#length += bytes.write(head, this.#length) - 1;
+    bytes[this.#length++] = COMMA;
+    this.#length += bytes.write(meta, this.#length);
+    bytes[this.#length++] = CLOSE_BRACKET;
     this.#count++;
   }
 

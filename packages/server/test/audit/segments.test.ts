@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import fc from 'fast-check';
 import { AuditLog } from '../../src/audit/log.ts';
 import { resealAuditChain } from '../../src/audit/reseal.ts';
 import { purgeAuditEvents } from '../../src/audit/retention.ts';
+import { PendingSegment } from '../../src/audit/segments.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import type { AuditSegmentsTable } from '../../src/storage/schema.ts';
@@ -492,4 +494,37 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
       { ok: true, checked: 3 }, // the two new calls and the reseal's own event
     );
   });
+});
+
+test('a pending segment writes exactly the JSON of its calls, metadata frozen (memoized) or not', () => {
+  // Text a hand-made splice could get wrong: quotes, backslashes, control and non-ASCII characters, nulls.
+  const text = fc.string({ unit: 'binary', maxLength: 24 });
+  const nullable = fc.option(text, { nil: null });
+  const call = fc.tuple(
+    text,
+    text,
+    text,
+    text,
+    fc.constantFrom('success' as const, 'failure' as const),
+    nullable,
+    nullable,
+    nullable,
+    fc.dictionary(text, fc.oneof(text, fc.integer(), fc.constant(null)), { maxKeys: 4 }),
+    fc.boolean(),
+  );
+  fc.assert(
+    fc.property(fc.array(call, { minLength: 1, maxLength: 12 }), (calls) => {
+      const segment = new PendingSegment('org_x');
+      const shared = Object.freeze({ method: 'GET', route: '/v1/x/:id', status: 200, mode: 'live' });
+      const expected: unknown[] = [];
+      for (const [id, at, kind, actor, result, ip, agent, requestId, own, useShared] of calls) {
+        const metadata = useShared ? shared : own;
+        segment.add(id, at, kind, actor, result, ip, agent, requestId, metadata);
+        expected.push([id, at, kind, actor, result, ip, agent, requestId, metadata]);
+      }
+      const written = inflateRawSync(segment.encode(1).events).toString('utf8');
+      assert.equal(written, JSON.stringify(expected));
+    }),
+    { numRuns: 300 },
+  );
 });
