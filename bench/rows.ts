@@ -47,6 +47,10 @@ export const SERVERS: Record<string, ServerSpec> = {
     description: 'bare Fastify 5, one route, same JSON body',
     start: startBaseline,
   },
+  'baseline-headers': {
+    description: "the baseline setting the contract's seven headers per request with reply.header",
+    start: (fixture, launch) => startBaseline(fixture, launch, true),
+  },
   embedded: {
     description: 'cohera server: SQLite in a temp data dir, in-memory state',
     start: (fixture, launch) => startCohera(fixture.dataDir, {}, launch),
@@ -130,6 +134,14 @@ export const ROWS: HttpRow[] = [
     name: 'baseline: bare Fastify GET /v1/certificates/:id',
     server: 'baseline',
     path: certificatePath,
+    instructions: true,
+  },
+  {
+    id: 'baseline-headers',
+    name: "yardstick: the baseline + the contract's 7 headers (reply.header), no auth, no limiter",
+    server: 'baseline-headers',
+    path: certificatePath,
+    baseline: 'baseline',
     instructions: true,
   },
   {

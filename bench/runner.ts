@@ -245,8 +245,12 @@ async function startBenchServer(script: string, env: Record<string, string>, lau
   return { url, server };
 }
 
-export function startBaseline(fixture: Fixture, launch: Launch): Promise<Target> {
-  return startBenchServer('baseline-server.ts', { BENCH_BODY_FILE: certificateFile(fixture) }, launch);
+export function startBaseline(fixture: Fixture, launch: Launch, withHeaders = false): Promise<Target> {
+  return startBenchServer(
+    'baseline-server.ts',
+    { BENCH_BODY_FILE: certificateFile(fixture), BENCH_BASELINE_HEADERS: withHeaders ? '1' : '0' },
+    launch,
+  );
 }
 
 /**
