@@ -24,17 +24,8 @@ export const SEGMENT_MAX_EVENTS = 1000;
 /** An event as the API shows it: a stored row or an event opened from a segment (no per-event hash). */
 export type AuditEventRecord = Omit<AuditEventsTable, 'prev_hash' | 'hash'>;
 
-type EncodedEvent = [
-  id: string,
-  at: string,
-  actorKind: string,
-  actorId: string,
-  result: 'success' | 'failure',
-  ip: string | null,
-  userAgent: string | null,
-  requestId: string | null,
-  metadata: Record<string, unknown>,
-];
+/** One call as a segment stores it: `add`'s parameters, in their order. */
+type EncodedEvent = Parameters<PendingSegment['add']>;
 
 /** A segment but for its place in the chain (`prev_hash`, `hash`), which the chain gives it. */
 export type UnlinkedSegment = Omit<AuditSegmentsTable, 'prev_hash' | 'hash'>;
