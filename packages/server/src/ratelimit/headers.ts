@@ -34,9 +34,9 @@ export function rateLimitPolicy(windows: readonly WindowSpec[]): string {
 }
 
 /**
- * Appends the rate-limit headers of `decision` to `out` as name, value, name, value: the same fields
- * `rateLimitHeaders` returns, without building an object on the way. The request path's version: its list is
- * written by `writeHead` as is (http/response-head.ts). `policy` is `rateLimitPolicy(specs)` of the decision's
+ * Appends the rate-limit headers of `decision` to `out` as name, value, name, value, without building an
+ * object on the way. The request path's version: its list is written by `writeHead` as is
+ * (http/response-head.ts). `policy` is `rateLimitPolicy(specs)` of the decision's
  * windows, which the caller keeps per list of windows.
  */
 export function pushRateLimitHeaders(out: string[], decision: Decision, nowMs: number, policy: string): void {
@@ -65,21 +65,14 @@ export function pushRateLimitHeaders(out: string[], decision: Decision, nowMs: n
   );
 }
 
+/**
+ * The same headers as an object, for a route outside the pipeline that answers with its own decision (the
+ * public revoke endpoint): `pushRateLimitHeaders`' fields, its policy made from the decision's windows.
+ */
 export function rateLimitHeaders(decision: Decision, nowMs: number): Record<string, string> {
-  const nowSeconds = nowMs / 1000;
-  const tight = tightestWindow(decision.windows);
-  if (!tight) return {};
-  const policy: string[] = [];
-  const state: string[] = [];
-  for (const w of decision.windows) {
-    policy.push(`"${w.spec.name}";q=${w.spec.limit};w=${w.spec.windowSeconds}`);
-    state.push(`"${w.spec.name}";r=${w.remaining};t=${Math.max(0, Math.ceil(w.resetAt - nowSeconds))}`);
-  }
-  return {
-    'x-ratelimit-limit': String(tight.spec.limit),
-    'x-ratelimit-remaining': String(tight.remaining),
-    'x-ratelimit-reset': String(tight.resetAt),
-    'ratelimit-policy': policy.join(', '),
-    ratelimit: state.join(', '),
-  };
+  const pairs: string[] = [];
+  pushRateLimitHeaders(pairs, decision, nowMs, rateLimitPolicy(decision.windows.map((w) => w.spec)));
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < pairs.length; i += 2) headers[pairs[i] as string] = pairs[i + 1] as string;
+  return headers;
 }

@@ -197,7 +197,7 @@ describe('pushRateLimitHeaders (the request path)', () => {
     return out;
   }
 
-  test('appends exactly the fields rateLimitHeaders returns, for any windows and counts', () => {
+  test('appends each field once, after what the list held, with the policy it is given', () => {
     const cases: Array<[WindowSpec[], number[], string]> = [
       [[MINUTE, DAY], [0, 128], '2026-11-22T09:45:18.400Z'],
       [[MINUTE, DAY], [2, 49_990], '2026-11-22T23:59:30Z'],
@@ -211,6 +211,10 @@ describe('pushRateLimitHeaders (the request path)', () => {
       const pairs = ['x-request-id', 'req_1'];
       pushRateLimitHeaders(pairs, decision, now, rateLimitPolicy(windows));
       assert.deepEqual(asObject(pairs), { 'x-request-id': 'req_1', ...rateLimitHeaders(decision, now) }, iso);
+      // The caller's policy text is written as given (the step keeps one per list of windows).
+      const given: string[] = [];
+      pushRateLimitHeaders(given, decision, now, '"kept";q=1;w=1');
+      assert.equal(asObject(given)['ratelimit-policy'], '"kept";q=1;w=1');
     }
   });
 
