@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type Decision, decide, type RateLimiter, type WindowSpec, windowIndex } from './limiter.ts';
 import { MemoryRateLimiter } from './memory-limiter.ts';
-import { BATCH_SCRIPT, type BatchEntry, ConsumeBatcher, hashTag } from './redis-batch.ts';
+import { BATCH_SCRIPT, type BatchGroup, ConsumeBatcher, hashTag } from './redis-batch.ts';
 import { RedisBreaker } from './redis-breaker.ts';
 import {
   claimFreshRedis,
@@ -48,6 +48,9 @@ return 1
 function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Command timed out';
 }
+
+/** A request waiting for its batch's answer (its promise's resolve). */
+type Waiter = (decision: Decision) => void;
 
 const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
@@ -94,7 +97,7 @@ export class RedisRateLimiter implements RateLimiter {
   #sentAndUnsure = new Map<string, number>();
   /** Requests decided by the local fallback since start (a metric). */
   fallbackDecisions = 0;
-  readonly #batcher: ConsumeBatcher;
+  readonly #batcher: ConsumeBatcher<Waiter>;
 
   constructor(options: RedisRateLimiterOptions) {
     this.#prefix = options.prefix;
@@ -111,7 +114,10 @@ export class RedisRateLimiter implements RateLimiter {
     }) as ConsumeRedis;
     this.#redis.defineCommand('cohera_consume_batch', { lua: BATCH_SCRIPT });
     this.#redis.defineCommand('cohera_release', { lua: RELEASE_SCRIPT });
-    this.#batcher = new ConsumeBatcher((args) => this.#redis.cohera_consume_batch(...args));
+    this.#batcher = new ConsumeBatcher<Waiter>(
+      (args) => this.#redis.cohera_consume_batch(...args),
+      this.#settle,
+    );
     this.#redis.on('error', () => {}); // state changes are reported by the breaker, once per outage
     this.#breaker = new RedisBreaker(this.#redis, {
       timeoutMs: this.#timeoutMs,
@@ -264,42 +270,64 @@ export class RedisRateLimiter implements RateLimiter {
   #run(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision | Promise<Decision> {
     if (windows.length === 0) return decide(windows, [], nowMs, consume);
     if (this.#breaker.open) return this.#local(windows, nowMs, consume);
+    const batcher = this.#batcher;
+    const group = batcher.find(windows, consume, nowMs) ?? batcher.open(this.#group(windows, nowMs, consume));
+    return new Promise<Decision>((resolve) => batcher.add(group, resolve));
+  }
+
+  /** A new batch group for these windows at `nowMs` (redis-batch.ts): their counters' keys, limits, expiry. */
+  #group(windows: readonly WindowSpec[], nowMs: number, consume: boolean): BatchGroup<Waiter> {
     const n = windows.length;
+    const indexes: number[] = new Array(n);
     const keys: string[] = new Array(n);
     const limits: number[] = new Array(n);
     const expireAts: number[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const w = windows[i] as WindowSpec;
       const index = windowIndex(nowMs, w.windowSeconds);
+      indexes[i] = index;
       keys[i] = this.#stem(w).stem + index;
       limits[i] = w.limit;
       expireAts[i] = (index + 1) * w.windowSeconds + EXPIRY_SLACK_SECONDS;
     }
-    return new Promise<Decision>((resolve) => {
-      const entry: BatchEntry = {
-        keys,
-        limits,
-        expireAts,
-        consume,
-        settle: (before, error) => {
-          if (before !== null) {
-            this.#breaker.succeeded();
-            resolve(decide(windows, before, nowMs, consume));
-            return;
-          }
-          // Every request of a failed call lands here; the breaker counts a run of failures, and asks
-          // Redis before it opens, so one failed batch of many requests does not trip it by itself.
-          this.#breaker.failed(error);
-          const decision = this.#local(windows, nowMs, consume);
-          if (consume && decision.allowed && isTimeout(error)) {
-            for (const key of keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
-          }
-          resolve(decision);
-        },
-      };
-      this.#batcher.add(this.#stem(windows[0] as WindowSpec).tag, entry);
-    });
+    const tag = this.#stem(windows[0] as WindowSpec).tag;
+    return { windows, consume, nowMs, indexes, keys, limits, expireAts, tag, waiters: [] };
   }
+
+  /**
+   * A group's answer: its first `passed` requests pass, counted one after the other from the counts before
+   * it; the rest are refused at the counts the last one left (a refused request counts nothing). A peek
+   * group's requests all see the counts before it.
+   */
+  readonly #settle = (
+    group: BatchGroup<Waiter>,
+    before: number[] | null,
+    passed: number,
+    error?: unknown,
+  ) => {
+    const { windows, nowMs, consume, waiters } = group;
+    if (before !== null) {
+      this.#breaker.succeeded();
+      const n = before.length;
+      for (let j = 0; j < waiters.length; j++) {
+        const counted = consume ? Math.min(j, passed) : 0;
+        const counts: number[] = new Array(n);
+        for (let i = 0; i < n; i++) counts[i] = (before[i] as number) + counted;
+        (waiters[j] as Waiter)(decide(windows, counts, nowMs, consume));
+      }
+      return;
+    }
+    // Every request of a failed call is decided locally; the breaker counts a run of failures, and asks
+    // Redis before it opens, so one failed batch of many requests does not trip it by itself.
+    for (const waiter of waiters) {
+      this.#breaker.failed(error);
+      const decision = this.#local(windows, nowMs, consume);
+      if (consume && decision.allowed && isTimeout(error)) {
+        for (const key of group.keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
+      }
+      waiter(decision);
+    }
+  };
 
   consume(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision> {
     return this.#run(windows, nowMs, true);

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Decision, WindowSpec } from '../../src/ratelimit/limiter.ts';
+import { MemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
 import { BATCH_SCRIPT, ConsumeBatcher, hashTag, MAX_BATCH } from '../../src/ratelimit/redis-batch.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { deleteKeysUnder, REDIS_TEST_URL, untilConnected } from '../support/engines.ts';
@@ -26,6 +27,7 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
   const log = pino({ level: 'silent' });
   let a: RedisRateLimiter;
   let b: RedisRateLimiter;
+  const oracle = new MemoryRateLimiter();
   // Half-way through a minute, so that a burst cannot straddle a minute boundary.
   const now = Math.floor(Date.now() / 60_000) * 60_000 + 30_000;
   const minute = Math.floor(now / 60_000);
@@ -95,87 +97,157 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
 
   test('peeks in a batch read the counts and count nothing', async () => {
     const org = `{org_${randomBytes(4).toString('hex')}}`;
-    const w: WindowSpec = { key: `${org}:ip:m`, name: 'minute', limit: 10, windowSeconds: 60 };
-    const [first, peeked, second] = await Promise.all([
-      a.consume([w], now),
-      a.peek([w], now),
-      a.consume([w], now),
-    ]);
+    const w: WindowSpec[] = [{ key: `${org}:ip:m`, name: 'minute', limit: 10, windowSeconds: 60 }];
+    const [first, peeked, second] = await Promise.all([a.consume(w, now), a.peek(w, now), a.consume(w, now)]);
     assert.equal(first.windows[0]?.used, 1);
-    assert.equal(peeked.windows[0]?.used, 1, 'the peek sees the consume before it');
-    assert.equal(second.windows[0]?.used, 2, 'and took nothing');
+    assert.equal(second.windows[0]?.used, 2);
+    // The two consumes form one group, decided before the peek's group (groups go in the order of their
+    // first request): the peek sees both, and took nothing.
+    assert.equal(peeked.windows[0]?.used, 2);
+    assert.equal(peeked.allowed, true);
+    assert.equal(await admin.get(`${prefix}rl:${org}:ip:m:${minute}`), '2');
+    const full: WindowSpec[] = [{ key: `${org}:ip2:m`, name: 'minute', limit: 1, windowSeconds: 60 }];
+    const [taken, blocked, refused] = await Promise.all([
+      a.consume(full, now),
+      a.peek(full, now),
+      a.peek(full, now),
+    ]);
+    assert.deepEqual([taken.allowed, blocked.allowed, refused.allowed], [true, false, false]);
   });
 
-  test('one script call per hash tag, at most MAX_BATCH requests each; the results land on their requests', async () => {
+  test('a turn of mixed credentials decides exactly as one request after another, group by group', async () => {
+    // An oracle: the in-memory limiter deciding the same requests one at a time, in the batch's order (the
+    // groups of equal windows in the order of their first request; a group's requests in arrival order).
+    // Limits are small so that groups run out part-way; keys are shared between credentials' windows.
+    const org = `{org_${randomBytes(4).toString('hex')}}`;
+    const orgMinute = { key: `${org}:live:m`, name: 'minute', limit: 40, windowSeconds: 60 };
+    const orgDay = { key: `${org}:live:d`, name: 'day', limit: 1_000, windowSeconds: 86_400 };
+    const plans: WindowSpec[][] = [
+      [orgMinute, orgDay],
+      [orgMinute, orgDay, { key: `${org}:k:1:m`, name: 'key-minute', limit: 5, windowSeconds: 60 }],
+      [orgMinute, orgDay, { key: `${org}:k:2:m`, name: 'key-minute', limit: 12, windowSeconds: 60 }],
+      [{ key: `${org}:ip:9:m`, name: 'minute', limit: 7, windowSeconds: 60 }],
+    ];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let turn = 0; turn < 4; turn++) {
+      const requests = Array.from({ length: 30 }, () => ({
+        windows: plans[Math.floor(random() * plans.length)] as WindowSpec[],
+        consume: random() < 0.8,
+      }));
+      const decisions = await Promise.all(
+        requests.map((r) => (r.consume ? a.consume(r.windows, now) : a.peek(r.windows, now))),
+      );
+      const order: number[] = [];
+      const groups = new Map<string, number[]>();
+      requests.forEach((r, i) => {
+        const id = `${plans.indexOf(r.windows)}:${r.consume}`;
+        const group = groups.get(id) ?? [];
+        if (group.length === 0) groups.set(id, group);
+        group.push(i);
+      });
+      for (const group of groups.values()) order.push(...group);
+      for (const i of order) {
+        const r = requests[i] as (typeof requests)[number];
+        const expected = r.consume ? oracle.consume(r.windows, now) : oracle.peek(r.windows, now);
+        const got = decisions[i] as Decision;
+        assert.equal(got.allowed, expected.allowed, `turn ${turn}, request ${i}`);
+        assert.deepEqual(
+          got.windows.map((w) => [w.used, w.remaining, w.resetAt]),
+          expected.windows.map((w) => [w.used, w.remaining, w.resetAt]),
+          `turn ${turn}, request ${i}`,
+        );
+      }
+    }
+    assert.equal(
+      await admin.get(`${prefix}rl:${org}:live:m:${minute}`),
+      '40',
+      'the org minute ran out exactly',
+    );
+  });
+
+  test('one script call per hash tag, at most MAX_BATCH requests each; every request settled with its group', async () => {
     const calls: Array<Array<string | number>> = [];
-    const batcher = new ConsumeBatcher((args) => {
-      calls.push(args);
-      return admin.batch(...args);
-    });
+    const settled: Array<[string, number[] | null, number]> = [];
+    const batcher = new ConsumeBatcher<string>(
+      (args) => {
+        calls.push(args);
+        return admin.batch(...args);
+      },
+      (group, before, passed) => {
+        for (const waiter of group.waiters) settled.push([waiter, before, passed]);
+      },
+    );
     const orgs = [`{org_${randomBytes(4).toString('hex')}}`, `{org_${randomBytes(4).toString('hex')}}`];
     const counts = [MAX_BATCH * 2 + 10, 7];
-    const settled = await Promise.all(
-      orgs.flatMap((org, o) =>
-        Array.from(
-          { length: counts[o] ?? 0 },
-          () =>
-            new Promise<number>((resolve, reject) =>
-              batcher.add(hashTag(`${org}:live:m`), {
-                keys: [`${prefix}rl:${org}:live:m:${minute}`],
-                limits: [1_000],
-                expireAts: [(minute + 1) * 60 + 5],
-                consume: true,
-                settle: (before, error) => (before ? resolve(before[0] ?? -1) : reject(error)),
-              }),
-            ),
-        ),
-      ),
-    );
-    // Each org's requests saw 0, 1, 2, … in the order they were added.
+    orgs.forEach((org, o) => {
+      const windows: WindowSpec[] = [
+        { key: `${org}:live:m`, name: 'minute', limit: 1_000, windowSeconds: 60 },
+      ];
+      for (let i = 0; i < (counts[o] ?? 0); i++) {
+        const group =
+          batcher.find(windows, true, now) ??
+          batcher.open({
+            windows,
+            consume: true,
+            nowMs: now,
+            indexes: [minute],
+            keys: [`${prefix}rl:${org}:live:m:${minute}`],
+            limits: [1_000],
+            expireAts: [(minute + 1) * 60 + 5],
+            tag: hashTag(`${org}:live:m`),
+            waiters: [],
+          });
+        batcher.add(group, `${o}:${i}`);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(settled.length, (counts[0] ?? 0) + (counts[1] ?? 0), 'every request settled once');
+    // A call per full batch and one per org for the rest; each call is one group of one counter (its
+    // arguments: 1 key, the key, its expiry, then n, the flag and m).
     assert.deepEqual(
-      settled.slice(0, counts[0]),
-      Array.from({ length: counts[0] ?? 0 }, (_, i) => i),
-    );
-    assert.deepEqual(
-      settled.slice(counts[0]),
-      Array.from({ length: 7 }, (_, i) => i),
-    );
-    // Requests per call: after the keys and their expiry times, each request is n, its flag and n pairs.
-    const requestsIn = (args: Array<string | number>) => {
-      const keyCount = Number(args[0]);
-      let requests = 0;
-      for (let a = 1 + 2 * keyCount; a < args.length; a += 2 + 2 * Number(args[a])) requests++;
-      return requests;
-    };
-    assert.deepEqual(
-      calls.map(requestsIn).sort((x, y) => x - y),
+      calls.map((args) => Number(args[5])).sort((x, y) => x - y),
       [7, 10, MAX_BATCH, MAX_BATCH],
     );
-    for (const args of calls) {
-      const keys = args.slice(1, 1 + Number(args[0])).map(String);
-      // Every request of an org counts the same counter: it goes in KEYS once.
-      assert.equal(keys.length, 1, 'each counter once per call');
-      assert.equal(new Set(keys.map((k) => hashTag(k.slice(prefix.length)))).size, 1, 'one org per call');
-    }
+    for (const args of calls) assert.equal(args[0], 1, 'each counter once per call');
+    // Each full batch of the first org saw the counts the one before left: 0, 256, 512.
+    const firstOrg = settled.filter(([w]) => w.startsWith('0:'));
+    assert.deepEqual(
+      [...new Set(firstOrg.map(([, before]) => before?.[0]))].sort((x, y) => (x ?? 0) - (y ?? 0)),
+      [0, MAX_BATCH, 2 * MAX_BATCH],
+    );
+    assert.ok(settled.every(([, , passed]) => passed > 0));
   });
 
-  test('a failed call settles every request of its batch with the error', async () => {
-    const batcher = new ConsumeBatcher(() => Promise.reject(new Error('Connection is closed.')));
-    const outcomes = await Promise.all(
-      Array.from(
-        { length: 4 },
-        () =>
-          new Promise<string>((resolve) =>
-            batcher.add('org_x', {
-              keys: ['k'],
-              limits: [1],
-              expireAts: [1],
-              consume: true,
-              settle: (before, error) => resolve(before ? 'counted' : (error as Error).message),
-            }),
-          ),
-      ),
+  test('a failed call settles every group of its batch with the error', async () => {
+    const outcomes: string[] = [];
+    const batcher = new ConsumeBatcher<number>(
+      () => Promise.reject(new Error('Connection is closed.')),
+      (group, before, _passed, error) => {
+        for (const _ of group.waiters) outcomes.push(before ? 'counted' : (error as Error).message);
+      },
     );
+    for (let i = 0; i < 4; i++) {
+      const windows: WindowSpec[] = [{ key: `k${i % 2}`, name: 'minute', limit: 1, windowSeconds: 60 }];
+      const group =
+        batcher.find(windows, true, now) ??
+        batcher.open({
+          windows,
+          consume: true,
+          nowMs: now,
+          indexes: [minute],
+          keys: [`k${i}`],
+          limits: [1],
+          expireAts: [1],
+          tag: 'org_x',
+          waiters: [],
+        });
+      batcher.add(group, i);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(outcomes, Array(4).fill('Connection is closed.'));
   });
 
