@@ -125,3 +125,40 @@ export function isId(kind: IdKind, id: string): boolean {
 export function idPattern(kind: IdKind): string {
   return `^${ID_PREFIXES[kind]}_[0-9A-Za-z]{22}$`;
 }
+
+/** The value of the last base62 digit. */
+const LAST_DIGIT = BASE62_ALPHABET.length - 1;
+
+/**
+ * Ids for events made many per millisecond (an audit event for every API call under
+ * COHERA_AUDIT_API_CALLS=all). Within one millisecond each id is the one before plus one: its last base62
+ * digit raised, as ULID's monotonic mode does, which adds 1 to the random part and leaves the time alone. So
+ * only the first id of a millisecond (and the next after a last digit of `z`) pays for the base62 division of
+ * `newId`, about 0.3 µs; a raised one costs a concatenation. The ids of one generator sort in the order they
+ * were made; every millisecond starts at 80 fresh random bits, which keeps two generators (two nodes) apart.
+ * Event ids are names, not secrets: that the next id of a millisecond is guessable gives nothing away.
+ */
+export class MonotonicIds {
+  readonly #kind: IdKind;
+  #ms = Number.NaN;
+  /** The last id without its last digit, and that digit's value. */
+  #stem = '';
+  #digit = LAST_DIGIT;
+
+  constructor(kind: IdKind) {
+    this.#kind = kind;
+  }
+
+  next(now: number): string {
+    const ms = Math.floor(now);
+    if (ms === this.#ms && this.#digit < LAST_DIGIT) {
+      this.#digit++;
+      return this.#stem + (BASE62_ALPHABET[this.#digit] as string);
+    }
+    const id = newId(this.#kind, now);
+    this.#ms = ms;
+    this.#stem = id.slice(0, -1);
+    this.#digit = BASE62_ALPHABET.indexOf(id.charAt(id.length - 1));
+    return id;
+  }
+}

@@ -12,7 +12,7 @@
  * Every event is also a structured `audit` log line, for log shipping. Metadata must never hold a secret:
  * callers pass ids and names only, and a test searches every stored event for every secret it made.
  */
-import { newId } from '@cohera/shared';
+import { MonotonicIds, newId } from '@cohera/shared';
 import type { FastifyRequest } from 'fastify';
 import type { Kysely, Transaction } from 'kysely';
 import { type Logger, pino } from 'pino';
@@ -79,6 +79,8 @@ export class AuditLog {
   readonly digests: AuditDigestEmitter;
   readonly #db: Kysely<DB>;
   readonly #clock: Clock;
+  /** API-call event ids: many per millisecond under COHERA_AUDIT_API_CALLS=all (MonotonicIds). */
+  readonly #callIds = new MonotonicIds('audit_event');
   readonly #log: Logger;
   readonly #bufferSize: number;
   readonly #flushMs: number;
@@ -202,7 +204,7 @@ export class AuditLog {
   ): void {
     if (!this.#admit(orgId)) return;
     const now = this.#clock.now();
-    const id = newId('audit_event', now);
+    const id = this.#callIds.next(now);
     const at = isoAt(now);
     if (this.#log.isLevelEnabled('info')) {
       this.#log.info(
