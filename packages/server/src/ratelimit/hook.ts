@@ -132,6 +132,10 @@ export function createRateLimitStep(deps: RateLimitDeps) {
     // The pipeline's clock reading (a fresh one after an awaited org lookup, which took time): the headers
     // describe the windows as of this reading, so it must be the request's `receivedAt`.
     const now = request.receivedAt;
+    if (limiter.consumeThen !== undefined) {
+      limiter.consumeThen(windows, now, (d) => done(apply(request, d, now, policy)));
+      return;
+    }
     let decision: Decision | Promise<Decision>;
     try {
       decision = limiter.consume(windows, now);

@@ -32,6 +32,11 @@ export interface RateLimiter {
   readonly backend: 'memory' | 'redis';
   /** Counts one request against every window if all have room; otherwise counts nothing. */
   consume(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision>;
+  /**
+   * `consume` with its answer passed to `then` instead of returned (a limiter that answers later, Redis):
+   * the request path's form, which spares it a promise per request. Calls `then` exactly once; never throws.
+   */
+  consumeThen?(windows: readonly WindowSpec[], nowMs: number, then: (decision: Decision) => void): void;
   /** Reads the windows without counting (e.g. "is this IP blocked?"). */
   peek(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision>;
   /**

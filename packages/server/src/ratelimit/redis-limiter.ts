@@ -270,9 +270,14 @@ export class RedisRateLimiter implements RateLimiter {
   #run(windows: readonly WindowSpec[], nowMs: number, consume: boolean): Decision | Promise<Decision> {
     if (windows.length === 0) return decide(windows, [], nowMs, consume);
     if (this.#breaker.open) return this.#local(windows, nowMs, consume);
+    return new Promise<Decision>((resolve) => this.#join(windows, nowMs, consume, resolve));
+  }
+
+  /** Puts a request in this turn's batch, in the group of its windows (redis-batch.ts). */
+  #join(windows: readonly WindowSpec[], nowMs: number, consume: boolean, waiter: Waiter): void {
     const batcher = this.#batcher;
     const group = batcher.find(windows, consume, nowMs) ?? batcher.open(this.#group(windows, nowMs, consume));
-    return new Promise<Decision>((resolve) => batcher.add(group, resolve));
+    batcher.add(group, waiter);
   }
 
   /** A new batch group for these windows at `nowMs` (redis-batch.ts): their counters' keys, limits, expiry. */
@@ -313,7 +318,7 @@ export class RedisRateLimiter implements RateLimiter {
         const counted = consume ? Math.min(j, passed) : 0;
         const counts: number[] = new Array(n);
         for (let i = 0; i < n; i++) counts[i] = (before[i] as number) + counted;
-        (waiters[j] as Waiter)(decide(windows, counts, nowMs, consume));
+        this.#answer(waiters[j] as Waiter, decide(windows, counts, nowMs, consume));
       }
       return;
     }
@@ -325,12 +330,31 @@ export class RedisRateLimiter implements RateLimiter {
       if (consume && decision.allowed && isTimeout(error)) {
         for (const key of group.keys) this.#sentAndUnsure.set(key, (this.#sentAndUnsure.get(key) ?? 0) + 1);
       }
-      waiter(decision);
+      this.#answer(waiter, decision);
     }
   };
 
+  /** One waiter's answer: a waiter that throws must not leave the rest of its group unanswered. */
+  #answer(waiter: Waiter, decision: Decision): void {
+    try {
+      waiter(decision);
+    } catch (error) {
+      this.#log.error({ err: error }, 'a rate-limit decision could not be delivered');
+    }
+  }
+
   consume(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision> {
     return this.#run(windows, nowMs, true);
+  }
+
+  /**
+   * `consume` for the request path (limiter.ts): the decision goes to `then` once it is known (at once while
+   * the breaker is open), with no promise per request.
+   */
+  consumeThen(windows: readonly WindowSpec[], nowMs: number, then: (decision: Decision) => void): void {
+    if (windows.length === 0) then(decide(windows, [], nowMs, true));
+    else if (this.#breaker.open) then(this.#local(windows, nowMs, true));
+    else this.#join(windows, nowMs, true, then);
   }
 
   peek(windows: readonly WindowSpec[], nowMs: number): Decision | Promise<Decision> {

@@ -251,6 +251,23 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
     assert.deepEqual(outcomes, Array(4).fill('Connection is closed.'));
   });
 
+  test('consumeThen (the request path) shares the batch with consume, and a throwing caller does not strand its group', async () => {
+    const org = `{org_${randomBytes(4).toString('hex')}}`;
+    const windows: WindowSpec[] = [{ key: `${org}:live:m`, name: 'minute', limit: 3, windowSeconds: 60 }];
+    const answers: Array<boolean | string> = [];
+    const viaPromise = a.consume(windows, now);
+    a.consumeThen(windows, now, () => {
+      throw new Error('a caller that throws');
+    });
+    for (let i = 0; i < 3; i++) a.consumeThen(windows, now, (d) => answers.push(d.allowed));
+    assert.equal(answers.length, 0, 'answered when Redis answers, not before');
+    assert.equal((await viaPromise).windows[0]?.used, 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The second request threw on its answer; the three after it were still answered, in order.
+    assert.deepEqual(answers, [true, false, false]);
+    assert.equal(await admin.get(`${prefix}rl:${org}:live:m:${minute}`), '3');
+  });
+
   test('hashTag: the org part of a window key, or the whole key without braces', () => {
     assert.equal(hashTag('{org_1}:live:m'), 'org_1');
     assert.equal(hashTag('{org_1}:s:sess_2:m'), 'org_1');
