@@ -17,8 +17,8 @@
  * valgrind's callgrind, bench/instructions.ts; `npm run bench:instructions`), or both (both tables). The
  * instruction mode counts the rows marked `instructions` in bench/rows.ts (baseline, api-key,
  * api-key-redis, peer, peer-redis) or BENCH_ONLY's, with BENCH_INSTR_REQUESTS (counted per round, 2,000),
- * BENCH_INSTR_ROUNDS (3), BENCH_INSTR_WARMUP (requests, 2,000) and BENCH_INSTR_CONCURRENCY
- * (keep-alive connections, 1).
+ * BENCH_INSTR_ROUNDS (3), BENCH_INSTR_WARMUP (requests, 8,000) and BENCH_INSTR_CONCURRENCY
+ * (keep-alive connections, 16).
  *
  * The pieces: bench/settings.ts (the above), bench/rows.ts (SERVERS and ROWS: what is measured),
  * bench/fixture.ts (the data every row uses), bench/runner.ts (servers, load processes, interleaved runs),
