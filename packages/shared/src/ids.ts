@@ -129,36 +129,88 @@ export function idPattern(kind: IdKind): string {
 /** The value of the last base62 digit. */
 const LAST_DIGIT = BASE62_ALPHABET.length - 1;
 
+/** 2^80 (one millisecond in an id's number: the time sits above 80 random bits) in base62, body order. */
+const ONE_MS_DIGITS: readonly number[] = (() => {
+  const out = new Array<number>(BODY_LENGTH).fill(0);
+  let value = 2n ** 80n;
+  for (let i = BODY_LENGTH - 1; i >= 0; i--) {
+    out[i] = Number(value % 62n);
+    value /= 62n;
+  }
+  return out;
+})();
+
+/** A MonotonicIds generator advances by addition at most this far (ms) and this many ids, then draws afresh. */
+const MAX_ADVANCE_MS = 60_000;
+const MAX_RUN = 65_536;
+
 /**
  * Ids for events made many per millisecond (an audit event for every API call under
- * COHERA_AUDIT_API_CALLS=all). Within one millisecond each id is the one before plus one: its last base62
- * digit raised, as ULID's monotonic mode does, which adds 1 to the random part and leaves the time alone. So
- * only the first id of a millisecond (and the next after a last digit of `z`) pays for the base62 division of
- * `newId`, about 0.3 µs; a raised one costs a concatenation. The ids of one generator sort in the order they
- * were made; every millisecond starts at 80 fresh random bits, which keeps two generators (two nodes) apart.
- * Event ids are names, not secrets: that the next id of a millisecond is guessable gives nothing away.
+ * COHERA_AUDIT_API_CALLS=all). Each id is the one before plus one, plus 2^80 for every millisecond the clock
+ * moved (the time sits above the 80 random bits): the sum is worked out digit by digit on the base62 body,
+ * as ULID's monotonic mode adds 1. Only a generator's first id, one after the clock went back or jumped
+ * over a minute, and every 65,536th pay for `newId`'s base62 division (about 0.3 µs, and most of an audited
+ * call's id cost at a low request rate); an id of the same millisecond costs a concatenation. Ids keep their
+ * time (the random part would have to start within 65,536 of 2^80 to spill into it, a chance of 2^-64), and
+ * a generator's sort in the order it made them; the random part starts from 80 fresh
+ * bits at every draw, which keeps two generators (two nodes) apart. Event ids are names, not secrets: that a
+ * generator's next id is guessable gives nothing away.
  */
 export class MonotonicIds {
   readonly #kind: IdKind;
+  readonly #prefixLength: number;
   #ms = Number.NaN;
-  /** The last id without its last digit, and that digit's value. */
+  #run = 0;
+  /** The last id's body digits (values), its character codes (prefix included), and it without its last one. */
+  readonly #digits = new Array<number>(BODY_LENGTH).fill(0);
+  #codes: number[] = [];
   #stem = '';
-  #digit = LAST_DIGIT;
 
   constructor(kind: IdKind) {
     this.#kind = kind;
+    this.#prefixLength = ID_PREFIXES[kind].length + 1;
   }
 
   next(now: number): string {
     const ms = Math.floor(now);
-    if (ms === this.#ms && this.#digit < LAST_DIGIT) {
-      this.#digit++;
-      return this.#stem + (BASE62_ALPHABET[this.#digit] as string);
+    const elapsed = ms - this.#ms;
+    if (!(elapsed >= 0 && elapsed <= MAX_ADVANCE_MS) || ++this.#run >= MAX_RUN) return this.#draw(now, ms);
+    const digits = this.#digits;
+    const last = BODY_LENGTH - 1;
+    if (elapsed === 0 && (digits[last] as number) < LAST_DIGIT) {
+      const digit = (digits[last] as number) + 1;
+      digits[last] = digit;
+      (this.#codes as number[])[this.#prefixLength + last] = ALPHABET_CODES[digit] as number;
+      return this.#stem + (BASE62_ALPHABET[digit] as string);
     }
+    // + 1 + elapsed × 2^80, from the last digit up. Every sum is below 62 + 60,000 × 61 + 60,000 < 2^31:
+    // small integers, divided as integers (a `%` of doubles is a call to fmod).
+    const step = elapsed | 0;
+    let carry = 1;
+    for (let i = last; i >= 0; i--) {
+      const sum = (digits[i] as number) + step * (ONE_MS_DIGITS[i] as number) + carry;
+      carry = (sum / 62) | 0;
+      const digit = sum - carry * 62;
+      digits[i] = digit;
+      this.#codes[this.#prefixLength + i] = ALPHABET_CODES[digit] as number;
+    }
+    // Past 2^128: beyond any time an id can hold (year 10889); draw afresh rather than wrap.
+    if (carry !== 0) return this.#draw(now, ms);
+    this.#ms = ms;
+    const id = String.fromCharCode(...this.#codes);
+    this.#stem = id.slice(0, -1);
+    return id;
+  }
+
+  #draw(now: number, ms: number): string {
     const id = newId(this.#kind, now);
     this.#ms = ms;
+    this.#run = 0;
+    this.#codes = Array.from(id, (c) => c.charCodeAt(0));
+    for (let i = 0; i < BODY_LENGTH; i++) {
+      this.#digits[i] = BASE62_ALPHABET.indexOf(id.charAt(this.#prefixLength + i));
+    }
     this.#stem = id.slice(0, -1);
-    this.#digit = BASE62_ALPHABET.indexOf(id.charAt(id.length - 1));
     return id;
   }
 }
