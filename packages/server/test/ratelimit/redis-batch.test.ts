@@ -251,6 +251,41 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
     assert.deepEqual(outcomes, Array(4).fill('Connection is closed.'));
   });
 
+  test('one turn across a minute boundary: the same windows form a group per minute, each counted in its own', async () => {
+    const org = `{org_${randomBytes(4).toString('hex')}}`;
+    const windows: WindowSpec[] = [
+      { key: `${org}:live:m`, name: 'minute', limit: 3, windowSeconds: 60 },
+      { key: `${org}:live:d`, name: 'day', limit: 100, windowSeconds: 86_400 },
+    ];
+    // A minute boundary that is not also a day boundary (the test asserts one day's count).
+    const boundary = (minute + 1) % 1440 === 0 ? minute : minute + 1;
+    const end = boundary * 60_000 - 1; // the last millisecond of one minute
+    const next = end + 1; // the first of the next
+    const day = Math.floor(end / 86_400_000);
+    const times = [end, next, end, next, end, next, end, next];
+    const decisions = await Promise.all(times.map((t) => a.consume(windows, t)));
+    // Three of each minute pass (its own limit), the fourth of each is refused; the day counts all six.
+    assert.deepEqual(
+      decisions.map((d) => d.allowed),
+      [true, true, true, true, true, true, false, false],
+    );
+    assert.deepEqual(
+      decisions.map((d) => d.windows[0]?.resetAt),
+      times.map((t) => (Math.floor(t / 60_000) + 1) * 60),
+    );
+    assert.equal(await admin.get(`${prefix}rl:${org}:live:m:${boundary - 1}`), '3');
+    assert.equal(await admin.get(`${prefix}rl:${org}:live:m:${boundary}`), '3');
+    assert.equal(await admin.get(`${prefix}rl:${org}:live:d:${day}`), '6');
+    // The day's count as each request saw it: one group per minute, the earlier minute's first.
+    assert.deepEqual(
+      decisions
+        .filter((d) => d.allowed)
+        .map((d) => d.windows[1]?.used ?? 0)
+        .sort((x, y) => x - y),
+      [1, 2, 3, 4, 5, 6],
+    );
+  });
+
   test('consumeThen (the request path) shares the batch with consume, and a throwing caller does not strand its group', async () => {
     const org = `{org_${randomBytes(4).toString('hex')}}`;
     const windows: WindowSpec[] = [{ key: `${org}:live:m`, name: 'minute', limit: 3, windowSeconds: 60 }];
