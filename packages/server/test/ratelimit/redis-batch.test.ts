@@ -12,13 +12,48 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Decision, WindowSpec } from '../../src/ratelimit/limiter.ts';
 import { MemoryRateLimiter } from '../../src/ratelimit/memory-limiter.ts';
-import { BATCH_SCRIPT, ConsumeBatcher, hashTag, MAX_BATCH } from '../../src/ratelimit/redis-batch.ts';
+import {
+  BATCH_SCRIPT,
+  type BatchGroup,
+  ConsumeBatcher,
+  hashTag,
+  MAX_BATCH,
+} from '../../src/ratelimit/redis-batch.ts';
 import { RedisRateLimiter } from '../../src/ratelimit/redis-limiter.ts';
 import { deleteKeysUnder, REDIS_TEST_URL, untilConnected } from '../support/engines.ts';
 
 const REDIS_URL = REDIS_TEST_URL;
 
 type BatchRedis = Redis & { batch(...args: Array<string | number>): Promise<number[]> };
+
+/**
+ * The batcher's open group of a one-window request at `nowMs`, or a new one: what the limiter does, for the
+ * tests that drive the batcher directly.
+ */
+function joinGroup<W>(
+  batcher: ConsumeBatcher<W>,
+  windows: WindowSpec[],
+  key: string,
+  tag: string,
+  nowMs: number,
+): BatchGroup<W> {
+  const w = windows[0] as WindowSpec;
+  const index = Math.floor(nowMs / 1000 / w.windowSeconds);
+  return (
+    batcher.find(windows, true, nowMs) ??
+    batcher.open({
+      windows,
+      consume: true,
+      nowMs,
+      indexes: [index],
+      keys: [key],
+      limits: [w.limit],
+      expireAts: [(index + 1) * w.windowSeconds + 5],
+      tag,
+      waiters: [],
+    })
+  );
+}
 
 describe('the fleet limiter batches a turn of requests into one script call', () => {
   const prefix = `cohera-test:${randomBytes(6).toString('hex')}:`;
@@ -188,20 +223,8 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
         { key: `${org}:live:m`, name: 'minute', limit: 1_000, windowSeconds: 60 },
       ];
       for (let i = 0; i < (counts[o] ?? 0); i++) {
-        const group =
-          batcher.find(windows, true, now) ??
-          batcher.open({
-            windows,
-            consume: true,
-            nowMs: now,
-            indexes: [minute],
-            keys: [`${prefix}rl:${org}:live:m:${minute}`],
-            limits: [1_000],
-            expireAts: [(minute + 1) * 60 + 5],
-            tag: hashTag(`${org}:live:m`),
-            waiters: [],
-          });
-        batcher.add(group, `${o}:${i}`);
+        const key = `${prefix}rl:${org}:live:m:${minute}`;
+        batcher.add(joinGroup(batcher, windows, key, hashTag(`${org}:live:m`), now), `${o}:${i}`);
       }
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -232,20 +255,7 @@ describe('the fleet limiter batches a turn of requests into one script call', ()
     );
     for (let i = 0; i < 4; i++) {
       const windows: WindowSpec[] = [{ key: `k${i % 2}`, name: 'minute', limit: 1, windowSeconds: 60 }];
-      const group =
-        batcher.find(windows, true, now) ??
-        batcher.open({
-          windows,
-          consume: true,
-          nowMs: now,
-          indexes: [minute],
-          keys: [`k${i}`],
-          limits: [1],
-          expireAts: [1],
-          tag: 'org_x',
-          waiters: [],
-        });
-      batcher.add(group, i);
+      batcher.add(joinGroup(batcher, windows, `k${i}`, 'org_x', now), i);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.deepEqual(outcomes, Array(4).fill('Connection is closed.'));
