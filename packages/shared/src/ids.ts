@@ -180,7 +180,7 @@ export class MonotonicIds {
     if (elapsed === 0 && (digits[last] as number) < LAST_DIGIT) {
       const digit = (digits[last] as number) + 1;
       digits[last] = digit;
-      (this.#codes as number[])[this.#prefixLength + last] = ALPHABET_CODES[digit] as number;
+      this.#codes[this.#prefixLength + last] = ALPHABET_CODES[digit] as number;
       return this.#stem + (BASE62_ALPHABET[digit] as string);
     }
     // + 1 + elapsed × 2^80, from the last digit up. Every sum is below 62 + 60,000 × 61 + 60,000 < 2^31:

@@ -49,7 +49,7 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && error.message === 'Command timed out';
 }
 
-/** A request waiting for its batch's answer (its promise's resolve). */
+/** A request waiting for its batch's answer: its promise's resolve, or the request path's callback (consumeThen). */
 type Waiter = (decision: Decision) => void;
 
 const HEARTBEAT_MS = 5_000;
