@@ -5,7 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { CallMetadataMemo, credentialOf } from './audit/call-metadata.ts';
@@ -34,7 +34,7 @@ import { clientErrorHandler } from './http/client-errors.ts';
 import { serverTimeoutOptions } from './http/client-limits.ts';
 import { frameworkErrorHandler, registerErrorHandling } from './http/errors.ts';
 import { registerJsonBodyParser } from './http/json-body.ts';
-import { createLogger, lazyChildLoggerFactory, logDestination } from './http/logger.ts';
+import { createLogger, logDestination, withLazyRequestLoggers } from './http/logger.ts';
 import { openApiOptions, openApiRoutes } from './http/openapi.ts';
 import { registerPipeline, routeConfigOf } from './http/pipeline.ts';
 import { requestIdOf } from './http/request-id.ts';
@@ -202,7 +202,8 @@ export async function buildApp(
   const ownsDatabase = options.database === undefined;
 
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Lazy per-request loggers through Fastify's own child factory (logger.ts says why not a custom one).
+    loggerInstance: withLazyRequestLoggers(logger),
     genReqId: requestIdOf,
     requestIdHeader: false,
     logController: new LogController({
@@ -211,7 +212,6 @@ export async function buildApp(
       // written, yet each costs two logger calls per request. Off unless the level would show them.
       disableRequestLogging: !logger.isLevelEnabled('info'),
     }),
-    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: false,
     // Slow clients: request, header, keep-alive and idle timeouts (http/client-limits.ts).
