@@ -36,20 +36,44 @@ const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
 
-/** The eight leading fields of a call, filled and stringified in turn: no array per call. */
-const SCRATCH: Array<string | null> = new Array(8).fill(null);
+/** The JSON (UTF-8) of metadata objects frozen by their maker to be shared (app.ts memoizes one per route and status). */
+const frozenJson = new WeakMap<object, Buffer>();
 
-/** The JSON of metadata objects frozen by their maker to be shared (app.ts memoizes one per route and status). */
-const frozenJson = new WeakMap<object, string>();
-
-function metadataJson(metadata: Readonly<Record<string, unknown>>): string {
-  if (!Object.isFrozen(metadata)) return JSON.stringify(metadata);
+function metadataJson(metadata: Readonly<Record<string, unknown>>): Buffer {
+  if (!Object.isFrozen(metadata)) return Buffer.from(JSON.stringify(metadata));
   let json = frozenJson.get(metadata);
   if (json === undefined) {
-    json = JSON.stringify(metadata);
+    json = Buffer.from(JSON.stringify(metadata));
     frozenJson.set(metadata, json);
   }
   return json;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Writes `text` as a JSON string at `at` if it is printable ASCII with no quote or backslash (what ids, times
+ * and request ids are), one byte per character: its JSON is then the text in quotes. Returns the end, or -1
+ * for text JSON.stringify must escape or encode, leaving the bytes after `at` unspecified.
+ */
+function writePlainString(bytes: Buffer, at: number, text: string): number {
+  let end = at;
+  bytes[end++] = QUOTE;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === QUOTE || code === BACKSLASH) return -1;
+    bytes[end++] = code;
+  }
+  bytes[end++] = QUOTE;
+  return end;
+}
+
+/** Writes `text` (or null) as JSON at `at`; returns the end. */
+function writeJsonString(bytes: Buffer, at: number, text: string | null): number {
+  if (text === null) return at + bytes.write('null', at, 'latin1');
+  const end = writePlainString(bytes, at, text);
+  return end >= 0 ? end : at + bytes.write(JSON.stringify(text), at);
 }
 
 /**
@@ -72,6 +96,13 @@ export class PendingSegment {
   #atLast = '';
   #actors = new Set<string>();
   #failures = 0;
+  /**
+   * The JSON of the last call's middle fields (actor kind and id, result, IP, user agent), with the commas
+   * around them, and the fields it was made of. A client's calls repeat them, and re-encoding them was most
+   * of a call's cost: a call that repeats them copies the bytes.
+   */
+  #middle: Buffer = Buffer.alloc(0);
+  #middleOf: [string, string, string, string | null, string | null] = ['', '', '', null, null];
 
   constructor(orgId: string) {
     this.orgId = orgId;
@@ -110,34 +141,65 @@ export class PendingSegment {
     }
     this.#actors.add(actorId);
     if (result === 'failure') this.#failures++;
-    const fields = SCRATCH;
-    fields[0] = id;
-    fields[1] = at;
-    fields[2] = actorKind;
-    fields[3] = actorId;
-    fields[4] = result;
-    fields[5] = ip;
-    fields[6] = userAgent;
-    fields[7] = requestId;
-    const head = JSON.stringify(fields);
+    const middle = this.#middleFor(actorKind, actorId, result, ip, userAgent);
     const meta = metadataJson(metadata);
-    // `["id",…,"req_…"]` and `{metadata}` become `["id",…,"req_…",{metadata}]` in the buffer: the text
-    // JSON.stringify gives the array of all nine (a test holds them equal), without a string of the whole.
-    // A UTF-16 code unit is at most 3 bytes of UTF-8; the separator, the comma and encode's `]` one each.
-    const needed = this.#length + (head.length + meta.length) * 3 + 3;
+    // `[id,at,kind,actor,result,ip,agent,requestId,{metadata}]`, byte for byte the text JSON.stringify gives
+    // the array of all nine (a test holds them equal), written in place: no string of the call is made.
+    // A UTF-16 code unit of the id, time or request id is at most 6 bytes escaped; brackets, quotes and
+    // commas, 12 at most.
+    const needed =
+      this.#length +
+      (id.length + at.length + (requestId?.length ?? 4)) * 6 +
+      middle.length +
+      meta.length +
+      12;
     if (needed > this.#bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
       this.#bytes.copy(grown, 0, 0, this.#length);
       this.#bytes = grown;
     }
     const bytes = this.#bytes;
-    bytes[this.#length++] = this.#count === 0 ? OPEN_BRACKET : COMMA;
-    // The head's closing `]` is written, then overwritten by the comma before the metadata.
-    this.#length += bytes.write(head, this.#length) - 1;
-    bytes[this.#length++] = COMMA;
-    this.#length += bytes.write(meta, this.#length);
-    bytes[this.#length++] = CLOSE_BRACKET;
+    let end = this.#length;
+    bytes[end++] = this.#count === 0 ? OPEN_BRACKET : COMMA;
+    bytes[end++] = OPEN_BRACKET;
+    end = writeJsonString(bytes, end, id);
+    bytes[end++] = COMMA;
+    end = writeJsonString(bytes, end, at);
+    bytes.set(middle, end);
+    end += middle.length;
+    end = writeJsonString(bytes, end, requestId);
+    bytes[end++] = COMMA;
+    bytes.set(meta, end);
+    end += meta.length;
+    bytes[end++] = CLOSE_BRACKET;
+    this.#length = end;
     this.#count++;
+  }
+
+  /** `,"kind","actor","result",ip,agent,` as UTF-8: the last call's when they are the same. */
+  #middleFor(
+    actorKind: string,
+    actorId: string,
+    result: string,
+    ip: string | null,
+    userAgent: string | null,
+  ): Buffer {
+    const last = this.#middleOf;
+    if (
+      last[0] === actorKind &&
+      last[1] === actorId &&
+      last[2] === result &&
+      last[3] === ip &&
+      last[4] === userAgent &&
+      this.#middle.length > 0
+    ) {
+      return this.#middle;
+    }
+    const json = JSON.stringify([actorKind, actorId, result, ip, userAgent]);
+    // The array's JSON with its brackets turned into the commas around the fields.
+    this.#middle = Buffer.from(`,${json.slice(1, -1)},`);
+    this.#middleOf = [actorKind, actorId, result, ip, userAgent];
+    return this.#middle;
   }
 
   /** The events' JSON text, as UTF-8 (a view of the pending bytes). */

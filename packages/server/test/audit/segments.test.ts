@@ -528,3 +528,33 @@ test('a pending segment writes exactly the JSON of its calls, metadata frozen (m
     { numRuns: 300 },
   );
 });
+
+test('a pending segment re-encodes what changes between calls that repeat their actor, client and result', () => {
+  // Few values, so consecutive calls often repeat the middle fields (copied) and sometimes change one of them.
+  const pick = fc.constantFrom('a', 'ab', 'é', '"', '\\', '\u0001', '\ud800', '');
+  const nullable = fc.option(pick, { nil: null });
+  const call = fc.tuple(
+    pick,
+    pick,
+    fc.constantFrom('api_key', 'user'),
+    pick,
+    fc.constantFrom('success' as const, 'failure' as const),
+    nullable,
+    nullable,
+    nullable,
+  );
+  fc.assert(
+    fc.property(fc.array(call, { minLength: 1, maxLength: 30 }), (calls) => {
+      const segment = new PendingSegment('org_x');
+      const metadata = Object.freeze({ method: 'GET', status: 200 });
+      const expected: unknown[] = [];
+      for (const [id, at, kind, actor, result, ip, agent, requestId] of calls) {
+        segment.add(id, at, kind, actor, result, ip, agent, requestId, metadata);
+        expected.push([id, at, kind, actor, result, ip, agent, requestId, metadata]);
+      }
+      const written = inflateRawSync(segment.encode(1).events).toString('utf8');
+      assert.equal(written, JSON.stringify(expected));
+    }),
+    { numRuns: 500 },
+  );
+});
