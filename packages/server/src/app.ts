@@ -162,7 +162,10 @@ declare module 'fastify' {
     deps: AppDeps;
     routeTable: RouteEntry[];
     metrics: Metrics;
-    /** The client connections of this node: the cap (COHERA_MAX_CONNECTIONS) and the shutdown drain. */
+    /**
+     * The client connections of this node: the cap (COHERA_MAX_CONNECTIONS), the idle bound
+     * (COHERA_IDLE_TIMEOUT_SECONDS) and the shutdown drain.
+     */
     connections: ClientConnections;
     /**
      * Graceful shutdown, before close(): new requests get 503 with `Connection: close`, each open
@@ -361,7 +364,9 @@ export async function buildApp(
     closing = true;
     done();
   });
-  const connections = new ClientConnections(app.server, config.clientLimits.maxConnections);
+  const connections = new ClientConnections(app.server, config.clientLimits.maxConnections, {
+    idleMs: config.clientLimits.idleTimeoutMs,
+  });
   app.decorate('connections', connections);
   app.decorate('drainConnections', (deadlineMs: number) => {
     closing = true;
@@ -489,6 +494,7 @@ export async function buildApp(
   });
 
   app.addHook('onClose', async () => {
+    connections.stop();
     deps.oauth.stop();
     // Stop producing time-based and rate-limit events before deliveries stop.
     await webhookScheduler.stop();

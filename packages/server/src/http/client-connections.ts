@@ -17,18 +17,53 @@
  * it; a response already in progress gets `Connection: close` too when its headers are not yet out. A
  * connection on which nothing arrives for `idleMs` is then idle, not in use, and is closed with a FIN.
  *
+ * The idle bound (COHERA_IDLE_TIMEOUT_SECONDS) closes a connection on which nothing moves either way while a
+ * request is under way: a client that stops sending its body, or stops reading its answer. Node's
+ * `server.timeout` would do it with a timer per socket, refreshed on every read and every write; here one
+ * timer per node sweeps the open connections every `idleCheckIntervalMs` instead, and compares each busy
+ * one's byte counters with what it saw before, so the request path does no work for it. A request is under
+ * way from its headers' arrival until its response has finished (Node's `_httpMessage`); before the headers
+ * the headers timeout governs, between requests the keep-alive timeout. A connection is destroyed, as Node
+ * does on `server.timeout`, once its counters have not changed for `idleMs`: from `idleMs` to about
+ * `idleMs` plus one sweep interval after anything last moved (up to two when the interval does not divide
+ * `idleMs`). Progress within one write that the kernel takes long to accept is invisible, as it was to
+ * `server.timeout`: a write counts when it is handed to the socket and when it completes.
+ *
  * A node may listen on more than one address (COHERA_HOST=localhost: 127.0.0.1 and ::1, startup/listen.ts):
  * every server it listens with is watched, so the cap counts all of its connections and the drain closes
  * them all.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import { idleCheckIntervalMs } from './client-limits.ts';
 
 /**
  * A server-side socket and the response Node is writing on it. `_httpMessage` is Node's own record
  * (ServerResponse.assignSocket / detachSocket), what its closeIdleConnections() reads; it is only read here.
  */
 type HttpSocket = Socket & { _httpMessage?: ServerResponse | null };
+
+export interface ClientConnectionsOptions {
+  /**
+   * A connection with a request under way on which nothing moves either way for this long is destroyed
+   * (COHERA_IDLE_TIMEOUT_SECONDS). Unset, connections are never closed for idling.
+   */
+  idleMs?: number;
+}
+
+/**
+ * What the idle sweep last saw of a connection with a request under way (its signature), and when that
+ * last changed (performance.now()).
+ */
+interface Movement {
+  /** Bytes read from the client. */
+  read: number;
+  /** Bytes the app has written, flushed or not. */
+  written: number;
+  /** Bytes written and not yet handed to the kernel: falls as a slow reader drains a large answer. */
+  unflushed: number;
+  since: number;
+}
 
 export interface DrainOptions {
   /** A connection on which no request is in progress and nothing arrives for this long is closed. */
@@ -51,11 +86,18 @@ export class ClientConnections {
   readonly #sockets = new Set<HttpSocket>();
   readonly #servers: Server[] = [];
   readonly #maxConnections: number;
+  /** The idle sweep's record of the connections with a request under way; deleted when they close. */
+  readonly #movements = new Map<HttpSocket, Movement>();
+  readonly #idleMs: number;
+  #sweep: NodeJS.Timeout | null = null;
+  #stopped = false;
   #shed = 0;
+  #idleClosed = 0;
   #drain: Drain | null = null;
 
-  constructor(server: Server, maxConnections: number) {
+  constructor(server: Server, maxConnections: number, options: ClientConnectionsOptions = {}) {
     this.#maxConnections = maxConnections;
+    this.#idleMs = options.idleMs ?? 0;
     this.watch(server);
   }
 
@@ -66,6 +108,7 @@ export class ClientConnections {
     server.on('connection', (socket: HttpSocket) => this.#accept(socket));
     // A server watched while a drain runs (a listener that came up late) stops at once too.
     if (this.#drain) this.#drain.add(server);
+    this.#startSweep();
   }
 
   /** Connections open now. */
@@ -78,10 +121,65 @@ export class ClientConnections {
     return this.#shed;
   }
 
+  /** The idle bound in milliseconds; 0 for none. */
+  get idleMs(): number {
+    return this.#idleMs;
+  }
+
+  /** Connections closed since start because nothing moved on them for the idle bound during a request. */
+  get idleClosed(): number {
+    return this.#idleClosed;
+  }
+
+  /** Stops the idle sweep (the app's close; a finished drain stops it too). Open connections stay open. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#sweep) clearInterval(this.#sweep);
+    this.#sweep = null;
+    this.#movements.clear();
+  }
+
+  /** One timer for all the servers watched, which never keeps the process alive. */
+  #startSweep(): void {
+    if (this.#sweep || this.#stopped || !(this.#idleMs > 0)) return;
+    this.#sweep = setInterval(() => this.#sweepIdle(), idleCheckIntervalMs(this.#idleMs));
+    this.#sweep.unref();
+  }
+
+  /** Destroys each connection whose request has seen nothing move for the idle bound (the file's comment). */
+  #sweepIdle(): void {
+    const now = performance.now();
+    for (const socket of this.#sockets) {
+      const movement = this.#movements.get(socket);
+      if (!socket._httpMessage || socket.destroyed) {
+        // No request under way: the headers or keep-alive timeout governs. The next one starts afresh.
+        if (movement) this.#movements.delete(socket);
+        continue;
+      }
+      const read = socket.bytesRead;
+      const written = socket.bytesWritten;
+      const unflushed = socket.writableLength;
+      if (!movement) {
+        this.#movements.set(socket, { read, written, unflushed, since: now });
+      } else if (movement.read !== read || movement.written !== written || movement.unflushed !== unflushed) {
+        movement.read = read;
+        movement.written = written;
+        movement.unflushed = unflushed;
+        movement.since = now;
+      } else if (now - movement.since >= this.#idleMs) {
+        this.#idleClosed += 1;
+        this.#movements.delete(socket);
+        // What Node does on `server.timeout` when nothing listens for 'timeout'.
+        socket.destroy();
+      }
+    }
+  }
+
   #accept(socket: HttpSocket): void {
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
+      this.#movements.delete(socket);
       this.#drain?.closed(socket);
     });
     if (this.#sockets.size > this.#maxConnections) {
@@ -116,6 +214,8 @@ export class ClientConnections {
     const drain = new Drain(options, this.#sockets);
     for (const server of this.#servers) drain.add(server);
     this.#drain = drain;
+    // No connection is left to sweep once the drain is done.
+    void drain.done.then(() => this.stop());
     for (const socket of this.#sockets) drain.settle(socket);
     drain.check();
     return drain.done;

@@ -14,7 +14,10 @@ export interface ClientLimits {
   headersTimeoutMs: number;
   /** A kept-alive connection waiting for its next request is closed after this (`server.keepAliveTimeout`). */
   keepAliveTimeoutMs: number;
-  /** A connection on which nothing moves either way for this long is closed (`server.timeout`). */
+  /**
+   * A connection on which nothing moves either way for this long while a request is under way is closed
+   * (the idle sweep of http/client-connections.ts, every `idleCheckIntervalMs`; not Node's `server.timeout`).
+   */
   idleTimeoutMs: number;
   /**
    * Client connections this node holds at once; one more makes room by closing the oldest connection that
@@ -140,10 +143,23 @@ export function timeoutCheckIntervalMs(limits: ClientLimits): number {
   return Math.min(5000, Math.max(250, Math.floor(shorter / 10)));
 }
 
-/** The limits as Fastify's options (its own, and those it passes on to `http.createServer`). */
+/**
+ * How often ClientConnections looks for idle connections: a tenth of the idle bound, from 250 ms to 5 s.
+ * A connection is closed from `idleMs` to about `idleMs` plus one interval after anything last moved on it
+ * when the interval divides `idleMs` (every whole number of seconds up to 50, and every multiple of 5 s),
+ * and within two intervals otherwise.
+ */
+export function idleCheckIntervalMs(idleMs: number): number {
+  return Math.min(5000, Math.max(250, Math.floor(idleMs / 10)));
+}
+
+/**
+ * The limits as Fastify's options (its own, and those it passes on to `http.createServer`). Not the idle
+ * bound: Node's `server.timeout` (Fastify's `connectionTimeout`) refreshes a timer on every read and write
+ * of every socket; ClientConnections sweeps for idle connections instead, and `server.timeout` stays 0.
+ */
 export function serverTimeoutOptions(limits: ClientLimits) {
   return {
-    connectionTimeout: limits.idleTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
     http: {

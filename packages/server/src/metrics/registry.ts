@@ -282,7 +282,7 @@ export async function startMetricsServer(metrics: Metrics, host: string, port: n
 /** The node's client connections (http/client-connections.ts), read at scrape time. */
 export function registerConnectionMetrics(
   registry: Registry,
-  connections: { readonly open: number; readonly shed: number },
+  connections: { readonly open: number; readonly shed: number; readonly idleClosed: number },
 ): void {
   new Gauge({
     name: 'cohera_http_connections',
@@ -298,6 +298,14 @@ export function registerConnectionMetrics(
     registers: [registry],
     collect() {
       this.set(connections.shed);
+    },
+  });
+  new Gauge({
+    name: 'cohera_http_connections_idle_closed_total',
+    help: 'Client connections closed since start because nothing moved on them for COHERA_IDLE_TIMEOUT_SECONDS while a request was under way; only grows',
+    registers: [registry],
+    collect() {
+      this.set(connections.idleClosed);
     },
   });
 }

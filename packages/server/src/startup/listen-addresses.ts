@@ -6,7 +6,8 @@
  * server's connections escaped the connection cap and the shutdown drain (http/client-connections.ts), and
  * its early errors got Node's bare answers instead of our 400/408 problems. So the app listens on the first
  * address (an IP, which Fastify binds alone), and each further one gets a server built here the way
- * Fastify builds its own (same handler, same timeouts), watched by the same ClientConnections.
+ * Fastify builds its own (same handler, same timeouts), watched by the same ClientConnections (which also
+ * closes its idle connections: like Fastify's, the server keeps Node's `server.timeout` at 0).
  */
 import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
@@ -46,7 +47,6 @@ export async function listenAlso(
   const server = createServer(options.http, app.routing);
   server.keepAliveTimeout = options.keepAliveTimeout;
   server.requestTimeout = options.requestTimeout;
-  server.setTimeout(options.connectionTimeout);
   server.on('clientError', clientErrorHandler);
   try {
     await new Promise<void>((resolve, reject) => {

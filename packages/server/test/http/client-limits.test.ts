@@ -131,12 +131,15 @@ test('the server enforces them, and reports its connections in the metrics', asy
     assert.equal(server.requestTimeout, 20_000);
     assert.equal(server.headersTimeout, 4000);
     assert.equal(server.keepAliveTimeout, 65_000);
-    assert.equal(server.timeout, 90_000);
+    // The idle bound is ClientConnections' sweep, not Node's per-socket timer (refreshed on every read and write).
+    assert.equal(server.timeout, 0);
+    assert.equal(app.connections.idleMs, 90_000);
     assert.equal(timeoutCheckIntervalMs(app.deps.config.clientLimits), 400);
     // The cap's state is in the metrics.
     const metrics = await app.metrics.registry.metrics();
     assert.match(metrics, /^cohera_http_connections 0$/m);
     assert.match(metrics, /^cohera_http_connections_shed_total 0$/m);
+    assert.match(metrics, /^cohera_http_connections_idle_closed_total 0$/m);
   } finally {
     await app.close();
   }

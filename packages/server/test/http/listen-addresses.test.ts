@@ -95,6 +95,7 @@ describe('a second listening address', { skip: hasIpv6Loopback ? false : 'no IPv
 
   test('is served by the same app', async () => {
     assert.ok(also, 'listening on ::1');
+    assert.equal(also.timeout, 0, "no per-socket idle timer: the app's ClientConnections sweeps");
     for (const host of ['127.0.0.1', '[::1]']) {
       const response = await fetch(`http://${host}:${port}/health`);
       assert.equal(response.status, 200, host);
