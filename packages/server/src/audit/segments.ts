@@ -134,10 +134,11 @@ export class PendingSegment {
     } else {
       // Events come in the order they were recorded, but ids and times carry the clock: the bounds are
       // taken as they are, for listing's pre-filter and for retention.
-      if (id < this.#idFirst) this.#idFirst = id;
+      // Usually later than the last: one comparison each.
       if (id > this.#idLast) this.#idLast = id;
-      if (at < this.#atFirst) this.#atFirst = at;
+      else if (id < this.#idFirst) this.#idFirst = id;
       if (at > this.#atLast) this.#atLast = at;
+      else if (at < this.#atFirst) this.#atFirst = at;
     }
     this.#actors.add(actorId);
     if (result === 'failure') this.#failures++;
