@@ -5,15 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { ClientConnections } from '../../src/http/client-connections.ts';
+import { openRawPeer, type RawPeer } from '../support/raw-peer.ts';
 
-interface Peer {
-  socket: Socket;
-  received: string;
-  closed: Promise<void>;
-}
+type Peer = RawPeer;
 
 let server: Server | undefined;
 const peers: Peer[] = [];
@@ -42,30 +39,7 @@ async function listen(max: number) {
   return { connections, port, pending, nextRequest };
 }
 
-function open(port: number, text = ''): Promise<Peer> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let markClosed: () => void = () => {};
-    const peer: Peer = {
-      socket,
-      received: '',
-      closed: new Promise((done) => {
-        markClosed = done;
-      }),
-    };
-    peers.push(peer);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      peer.received += chunk;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => markClosed());
-    socket.on('connect', () => {
-      if (text) socket.write(text);
-      resolve(peer);
-    });
-  });
-}
+const open = (port: number, text = ''): Promise<Peer> => openRawPeer(port, peers, { text });
 
 const isOpen = (peer: Peer) => !peer.socket.destroyed && peer.socket.readyState === 'open';
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
@@ -80,14 +54,14 @@ describe('the connection cap', () => {
 
     // Over the cap: the body still arriving goes, though the idle connection is older.
     const first = await open(port);
-    await slowBody.closed;
+    await slowBody.whenClosed;
     await settle();
     assert.ok(isOpen(idle));
     assert.ok(isOpen(first));
 
     // Again: now the oldest connection with no request in progress goes.
     const second = await open(port);
-    await idle.closed;
+    await idle.whenClosed;
     await settle();
     assert.ok(isOpen(first) && isOpen(second));
     assert.equal(connections.shed, 2);
@@ -100,7 +74,7 @@ describe('the connection cap', () => {
     const busy = await open(port, 'GET /x HTTP/1.1\r\nHost: a\r\n\r\n');
     await arrived;
     const newcomer = await open(port);
-    await newcomer.closed;
+    await newcomer.whenClosed;
     pending[0]?.res.end('done');
     await settle();
     assert.match(busy.received, /^HTTP\/1\.1 200 OK[\s\S]*done$/);
@@ -135,7 +109,7 @@ describe('the drain', () => {
     reused.socket.write('GET /b HTTP/1.1\r\nHost: a\r\n\r\n');
     await reusedArrived;
     for (const { res } of pending) res.end('ok');
-    await Promise.all([inFlight.closed, reused.closed, idle.closed]);
+    await Promise.all([inFlight.whenClosed, reused.whenClosed, idle.whenClosed]);
     for (const peer of [inFlight, reused]) {
       assert.match(peer.received, /^HTTP\/1\.1 200 OK\r\n/);
       assert.match(peer.received, /\r\nConnection: close\r\n/i);
@@ -151,7 +125,7 @@ describe('the drain', () => {
     await arrived;
     assert.ok(server);
     const result = await connections.drain({ idleMs: 100, deadlineMs: 300 });
-    await stuck.closed;
+    await stuck.whenClosed;
     assert.deepEqual(result, { answered: 0, idle: 0, destroyed: 1 });
   });
 });

@@ -8,13 +8,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../../src/app.ts';
 import { ClientConnections } from '../../src/http/client-connections.ts';
 import { idleCheckIntervalMs } from '../../src/http/client-limits.ts';
 import { testConfig } from '../support/config.ts';
+import { openRawPeer, type RawPeer } from '../support/raw-peer.ts';
 
 /** The idle bound of the plain servers below: swept every 250 ms, closed 300 to about 750 ms after the last movement. */
 const IDLE_MS = 300;
@@ -23,14 +24,7 @@ const PAST_IDLE_MS = 1500;
 /** A peer still open after this has not been closed by the sweep. */
 const GUARD_MS = 10_000;
 
-interface Peer {
-  socket: Socket;
-  /** Everything received, as latin1 (one character a byte). */
-  received: string;
-  bytes: number;
-  closed: boolean;
-  whenClosed: Promise<void>;
-}
+type Peer = RawPeer;
 
 let server: Server | undefined;
 let connections: ClientConnections | undefined;
@@ -52,34 +46,8 @@ async function listen(handler: RequestListener, idleMs = IDLE_MS) {
   return { port: (server.address() as AddressInfo).port, connections, server };
 }
 
-function open(port: number, options: { keepBody?: boolean } = {}): Promise<Peer> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let markClosed: () => void = () => {};
-    const peer: Peer = {
-      socket,
-      received: '',
-      bytes: 0,
-      closed: false,
-      whenClosed: new Promise((done) => {
-        markClosed = done;
-      }),
-    };
-    peers.push(peer);
-    socket.on('data', (chunk: Buffer) => {
-      peer.bytes += chunk.length;
-      // Large answers are only counted.
-      if (options.keepBody !== false && peer.received.length < 4096)
-        peer.received += chunk.toString('latin1');
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      peer.closed = true;
-      markClosed();
-    });
-    socket.on('connect', () => resolve(peer));
-  });
-}
+const open = (port: number, options: { keepBody?: boolean } = {}): Promise<Peer> =>
+  openRawPeer(port, peers, options);
 
 /** Resolves when the peer is closed; fails if it is still open after the guard. */
 async function closedWithin(peer: Peer, ms = GUARD_MS): Promise<void> {
@@ -196,16 +164,21 @@ test('a kept-alive connection idle between requests is left to the keep-alive ti
 describe('a large answer', () => {
   const TOTAL = 64 * MiB;
 
+  /** A server answering with TOTAL bytes written as the reader takes them, and a client connected to it. */
+  async function largeAnswer() {
+    const answer: { response?: ServerResponse; written?: Promise<{ stalls: number }> } = {};
+    const { port, connections } = await listen((_req, res) => {
+      answer.response = res;
+      answer.written = writeLarge(res, TOTAL);
+    });
+    const peer = await open(port, { keepBody: false });
+    return { connections, peer, answer };
+  }
+
   // Written as the reader takes it, as a stream is: each write the kernel accepts counts as movement. (One
   // write larger than the kernel takes at once shows no movement until it completes, as with server.timeout.)
   test('read by a slow reader that pauses for less than the bound is not closed', async () => {
-    let response: ServerResponse | undefined;
-    let written: Promise<{ stalls: number }> | undefined;
-    const { port, connections } = await listen((_req, res) => {
-      response = res;
-      written = writeLarge(res, TOTAL);
-    });
-    const peer = await open(port, { keepBody: false });
+    const { connections, peer, answer } = await largeAnswer();
     const { socket } = peer;
     let sincePause = 0;
     let pauses = 0;
@@ -218,14 +191,14 @@ describe('a large answer', () => {
       pauses += 1;
       setTimeout(() => {
         // The server has not been able to finish meanwhile: the pause held its writes up.
-        if (response && !response.writableFinished) stalledInPause += 1;
+        if (answer.response && !answer.response.writableFinished) stalledInPause += 1;
         socket.resume();
       }, IDLE_MS / 2);
     });
     socket.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\n');
     await until(() => peer.bytes > TOTAL || peer.closed, 'the whole answer read');
     assert.ok(peer.bytes > TOTAL, `the whole answer read: ${peer.bytes} bytes`);
-    const { stalls } = (await written) ?? { stalls: 0 };
+    const { stalls } = (await answer.written) ?? { stalls: 0 };
     assert.ok(stalls > 0, 'the writes had to wait for the reader');
     // Pauses of half the bound kept the writes waiting for longer than twice the bound in all.
     assert.ok(
@@ -237,19 +210,13 @@ describe('a large answer', () => {
   });
 
   test('to a client that stops reading is closed after the bound', async () => {
-    let response: ServerResponse | undefined;
-    let written: Promise<{ stalls: number }> | undefined;
-    const { port, connections } = await listen((_req, res) => {
-      response = res;
-      written = writeLarge(res, TOTAL);
-    });
-    const peer = await open(port, { keepBody: false });
+    const { connections, peer, answer } = await largeAnswer();
     peer.socket.pause();
     peer.socket.write('GET /large HTTP/1.1\r\nHost: a\r\n\r\n');
     // A paused client does not see the close until it reads: the server's side tells first.
     await until(() => connections.idleClosed === 1, 'closed by the sweep');
-    assert.ok(((await written)?.stalls ?? 0) > 0, 'the writes stalled, for good');
-    assert.ok(response && !response.writableFinished, 'the answer was cut off');
+    assert.ok(((await answer.written)?.stalls ?? 0) > 0, 'the writes stalled, for good');
+    assert.ok(answer.response && !answer.response.writableFinished, 'the answer was cut off');
     peer.socket.resume();
     await closedWithin(peer);
     assert.ok(peer.bytes < TOTAL, `only ${peer.bytes} bytes arrived`);
