@@ -6,7 +6,7 @@
 
 import { stripVTControlCharacters } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
-import { type Bindings, type DestinationStream, type Logger, pino } from 'pino';
+import { type Bindings, type ChildLoggerOptions, type DestinationStream, type Logger, pino } from 'pino';
 import { prettyFactory } from 'pino-pretty';
 import type { Config, LogLevel } from '../config.ts';
 
@@ -120,18 +120,21 @@ const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'tr
  */
 class LazyChildLogger {
   readonly #parent: Logger;
-  readonly #bindings: Record<string, unknown>;
-  readonly #options: Record<string, unknown>;
+  readonly #bindings: Bindings;
+  readonly #options: ChildLoggerOptions;
+  /** pino's own `child`, called on the parent when the real child is needed. */
+  readonly #make: PinoChild;
   #child: Logger | null = null;
 
-  constructor(parent: Logger, bindings: Record<string, unknown>, options: Record<string, unknown>) {
+  constructor(parent: Logger, bindings: Bindings, options: ChildLoggerOptions, make: PinoChild) {
     this.#parent = parent;
     this.#bindings = bindings;
     this.#options = options;
+    this.#make = make;
   }
 
   get #real(): Logger {
-    this.#child ??= this.#parent.child(this.#bindings, this.#options);
+    this.#child ??= this.#make.call(this.#parent, this.#bindings, this.#options);
     return this.#child;
   }
 
@@ -161,35 +164,40 @@ class LazyChildLogger {
   }
 }
 
+/** pino's `child` method, as a function of its receiver. */
+type PinoChild = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+
 /**
  * The logger to hand Fastify as `loggerInstance`: `logger` itself, except that the root logger Fastify makes
- * of it (once, at start: `loggerInstance.child({}, { serializers })`) makes a LazyChildLogger for each child,
- * so Fastify's default child-logger factory makes a lazy child per request.
+ * of it (once, at start: `loggerInstance.child({}, { serializers })`) makes a LazyChildLogger for each of its
+ * own children, so Fastify's default child-logger factory makes a lazy child per request. The root is a real
+ * pino child (`app.log`): its level is the request loggers' level, now and after a change. Loggers below a
+ * request's real logger are pino's own children, so their bindings chain as pino's do.
  *
  * Not a custom `childLoggerFactory`, which would do the same with less code: Fastify checks every logger a
  * custom factory returns for seven methods (`validateLogger`, an array filter with a keyed read per method),
  * and skips the check only for its own factory. The check cost about 3,500 instructions a request, 3.5% of
- * an API-key request, more than the logger itself. Children of children are real pino children, made from
- * the real root, so their bindings chain as pino's do.
+ * an API-key request, more than the logger itself.
  */
 export function withLazyRequestLoggers(logger: Logger): FastifyBaseLogger {
-  const instance = withChild(logger, (bindings, options) => {
-    const root = logger.child(bindings, options);
-    // Everything of the root (levels, serializers, bindings) through the prototype, but for `child`.
-    return withChild(
-      root,
-      (requestBindings, requestOptions) => new LazyChildLogger(root, requestBindings, requestOptions ?? {}),
-    );
+  const pinoChild = logger.child as unknown as PinoChild;
+  const instance = Object.create(logger) as Logger;
+  defineChild(instance, (bindings, options) => {
+    const root = pinoChild.call(logger, bindings, options);
+    defineChild(root, function childOf(this: Logger, childBindings, childOptions) {
+      // Real loggers below the root inherit this method: only the root's own children are lazy.
+      if (this !== root) return pinoChild.call(this, childBindings, childOptions);
+      return new LazyChildLogger(root, childBindings, childOptions ?? {}, pinoChild);
+    });
+    return root;
   });
   return instance as unknown as FastifyBaseLogger;
 }
 
-/** An object that is `logger` through its prototype but for its `child` method. */
-function withChild(
+/** Gives `logger` its own `child` method, in place of pino's (inherited from its prototype). */
+function defineChild(
   logger: Logger,
-  child: (bindings: Bindings, options?: Record<string, unknown>) => unknown,
-): Logger {
-  const derived = Object.create(logger) as Logger;
-  Object.defineProperty(derived, 'child', { value: child, writable: true, configurable: true });
-  return derived;
+  child: (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => unknown,
+): void {
+  Object.defineProperty(logger, 'child', { value: child, writable: true, configurable: true });
 }

@@ -31,6 +31,7 @@ async function appLogging(level: 'warn' | 'debug') {
     request.log.info({ token: 'ck_live_secret' }, 'info line');
     request.log.warn('warn line');
     request.log.child({ step: 'child' }).warn('child line');
+    request.log.child({ step: 'child' }).child({ depth: 2 }).warn('grandchild line');
     return { ok: true };
   });
   await app.ready();
@@ -47,6 +48,9 @@ describe('per-request loggers', () => {
       assert.equal(byMessage.get('warn line')?.reqId, 'req_test_1');
       assert.equal(byMessage.get('child line')?.reqId, 'req_test_1');
       assert.equal(byMessage.get('child line')?.step, 'child');
+      assert.equal(byMessage.get('grandchild line')?.reqId, 'req_test_1');
+      assert.equal(byMessage.get('grandchild line')?.step, 'child');
+      assert.equal(byMessage.get('grandchild line')?.depth, 2);
       // The server's redaction applies to a request's lines.
       assert.equal(byMessage.get('info line')?.token, '[redacted]');
       assert.equal(byMessage.get('info line')?.service, 'cohera');
@@ -61,7 +65,7 @@ describe('per-request loggers', () => {
       await app.inject({ url: '/log' });
       assert.deepEqual(
         lines.map((line) => line.msg),
-        ['warn line', 'child line'],
+        ['warn line', 'child line', 'grandchild line'],
       );
     } finally {
       await app.close();
@@ -78,6 +82,17 @@ describe('per-request loggers', () => {
         lines.map((line) => [line.msg, line.secret]),
         [['server line', '[redacted]']],
       );
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a change of the server's level applies to the request loggers", async () => {
+    const { app, lines } = await appLogging('warn');
+    try {
+      app.log.level = 'info';
+      await app.inject({ url: '/log' });
+      assert.ok(lines.some((line) => line.msg === 'info line' && line.reqId === 'req_test_1'));
     } finally {
       await app.close();
     }
