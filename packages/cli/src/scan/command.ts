@@ -14,7 +14,7 @@ import { type Finding, redact, sortFindings } from './finding.ts';
 import { GitError } from './git.ts';
 import { repositoryRoot, scanHistory, scanStaged, UsageProblem } from './history.ts';
 import { HookExists, installHook } from './hook.ts';
-import { jsonReport, type RevokeOutcome, type ScanSummary, textReport } from './output.ts';
+import { grouped, jsonReport, type RevokeOutcome, type ScanSummary, textReport } from './output.ts';
 import { confirm, DEFAULT_BASE_URL, revokeKeys } from './revoke.ts';
 import { sarifReport } from './sarif.ts';
 import { scanReadable } from './stdin.ts';
@@ -149,8 +149,7 @@ async function scan(options: ReturnType<typeof parse>, io: ScanIO): Promise<Scan
     if (values.git) {
       const progress =
         io.stderr.isTTY === true
-          ? (n: number) =>
-              io.stderr.write(`\rcohera scan: ${n.toLocaleString('en-US')} commit${n === 1 ? '' : 's'} read…`)
+          ? (n: number) => io.stderr.write(`\rcohera scan: ${grouped(n)} commit${n === 1 ? '' : 's'} read…`)
           : null;
       const history = await scanHistory(root, values.since, progress);
       if (progress) io.stderr.write('\r\u001b[K');
