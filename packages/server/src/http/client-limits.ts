@@ -139,8 +139,12 @@ export function parseClientLimits(
  * from 250 ms to 5 s (Node's default, 30 s, would let a 10 s timeout run to 40 s).
  */
 export function timeoutCheckIntervalMs(limits: ClientLimits): number {
-  const shorter = Math.min(limits.requestTimeoutMs, limits.headersTimeoutMs);
-  return Math.min(5000, Math.max(250, Math.floor(shorter / 10)));
+  return tenthOf(Math.min(limits.requestTimeoutMs, limits.headersTimeoutMs));
+}
+
+/** How often a bound is checked, so how late it may act: a tenth of it, from 250 ms to 5 s. */
+function tenthOf(boundMs: number): number {
+  return Math.min(5000, Math.max(250, Math.floor(boundMs / 10)));
 }
 
 /**
@@ -150,7 +154,7 @@ export function timeoutCheckIntervalMs(limits: ClientLimits): number {
  * and within two intervals otherwise.
  */
 export function idleCheckIntervalMs(idleMs: number): number {
-  return Math.min(5000, Math.max(250, Math.floor(idleMs / 10)));
+  return tenthOf(idleMs);
 }
 
 /**
