@@ -67,6 +67,36 @@ export function isoAt(ms: number): string {
   return `${prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
 }
 
+/** The second `writeIsoAt` wrote last, and its text up to the milliseconds as bytes. */
+let bytesSecond = Number.NaN;
+const bytesPrefix = new Uint8Array(20);
+
+/**
+ * Writes `isoAt(ms)` (no quotes) into `bytes` at `at`, one byte per character, and returns where it ends, or
+ * -1 for a time `isoAt` does not write with a four-digit year (its caller writes the text instead). For the
+ * audit segments (audit/segments.ts): the text would be a rope of the second's text and the milliseconds,
+ * which writing it first flattens.
+ */
+export function writeIsoAt(bytes: Uint8Array, at: number, ms: number): number {
+  const whole = Math.floor(ms);
+  if (!(whole >= 0 && whole < FOUR_DIGIT_YEARS_END)) return -1;
+  const millis = whole % 1000;
+  const second = whole - millis;
+  if (second !== bytesSecond) {
+    const prefix = secondPrefix(second);
+    for (let i = 0; i < 20; i++) bytesPrefix[i] = prefix.charCodeAt(i);
+    bytesSecond = second;
+  }
+  bytes.set(bytesPrefix, at);
+  const hundreds = (millis / 100) | 0;
+  const tens = ((millis - hundreds * 100) / 10) | 0;
+  bytes[at + 20] = 0x30 + hundreds;
+  bytes[at + 21] = 0x30 + tens;
+  bytes[at + 22] = 0x30 + (millis - hundreds * 100 - tens * 10);
+  bytes[at + 23] = 0x5a; // Z
+  return at + 24;
+}
+
 /** The API form of a stored timestamp: ISO 8601 UTC to the second, e.g. `2026-11-22T10:00:00Z`. */
 export function apiTime(stored: string): string;
 export function apiTime(stored: string | null): string | null;

@@ -150,38 +150,57 @@ const MAX_RUN = 65_536;
  * moved (the time sits above the 80 random bits): the sum is worked out digit by digit on the base62 body,
  * as ULID's monotonic mode adds 1. Only a generator's first id, one after the clock went back or jumped
  * over a minute, and every 65,536th pay for `newId`'s base62 division (about 0.3 µs, and most of an audited
- * call's id cost at a low request rate); an id of the same millisecond costs a concatenation. Ids keep their
- * time (the random part would have to start within 65,536 of 2^80 to spill into it, a chance of 2^-64), and
- * a generator's sort in the order it made them; the random part starts from 80 fresh
- * bits at every draw, which keeps two generators (two nodes) apart. Event ids are names, not secrets: that a
- * generator's next id is guessable gives nothing away.
+ * call's id cost at a low request rate). Ids keep their time (the random part would have to start within
+ * 65,536 of 2^80 to spill into it, a chance of 2^-64), and the ids of one draw sort in the order they were
+ * made; the random part starts from 80 fresh bits at every draw, which keeps two generators (two nodes)
+ * apart. Event ids are names, not secrets: that a generator's next id is guessable gives nothing away.
+ *
+ * The id is kept as its ASCII bytes (`ascii`), and its text made only when asked for (`current`): the audit
+ * log copies the bytes straight into a segment (server/src/audit/segments.ts), where a string would first
+ * be built, then flattened (a concatenation is a rope) and read back a character at a time.
  */
 export class MonotonicIds {
   readonly #kind: IdKind;
   readonly #prefixLength: number;
   #ms = Number.NaN;
   #run = 0;
-  /** The last id's body digits (values), its character codes (prefix included), and it without its last one. */
+  #draws = 0;
+  /** The current id's body digits (values). */
   readonly #digits = new Array<number>(BODY_LENGTH).fill(0);
-  #codes: number[] = [];
-  #stem = '';
+  /** The current id's characters (prefix, `_`, body), one byte each. */
+  readonly #ascii: Uint8Array;
+  /** The current id's text, once made. */
+  #text: string | null = null;
 
   constructor(kind: IdKind) {
     this.#kind = kind;
     this.#prefixLength = ID_PREFIXES[kind].length + 1;
+    this.#ascii = new Uint8Array(this.#prefixLength + BODY_LENGTH);
   }
 
+  /** The next id's text. */
   next(now: number): string {
+    this.advance(now);
+    return this.current();
+  }
+
+  /** Moves to the next id (`ascii`, `current`). */
+  advance(now: number): void {
+    this.#text = null;
     const ms = Math.floor(now);
     const elapsed = ms - this.#ms;
-    if (!(elapsed >= 0 && elapsed <= MAX_ADVANCE_MS) || ++this.#run >= MAX_RUN) return this.#draw(now, ms);
+    if (!(elapsed >= 0 && elapsed <= MAX_ADVANCE_MS) || ++this.#run >= MAX_RUN) {
+      this.#draw(now, ms);
+      return;
+    }
     const digits = this.#digits;
+    const ascii = this.#ascii;
     const last = BODY_LENGTH - 1;
     if (elapsed === 0 && (digits[last] as number) < LAST_DIGIT) {
       const digit = (digits[last] as number) + 1;
       digits[last] = digit;
-      this.#codes[this.#prefixLength + last] = ALPHABET_CODES[digit] as number;
-      return this.#stem + (BASE62_ALPHABET[digit] as string);
+      ascii[this.#prefixLength + last] = ALPHABET_CODES[digit] as number;
+      return;
     }
     // + 1 + elapsed × 2^80, from the last digit up. Every sum is below 62 + 60,000 × 61 + 60,000 < 2^31:
     // small integers, divided as integers (a `%` of doubles is a call to fmod).
@@ -192,25 +211,44 @@ export class MonotonicIds {
       carry = (sum / 62) | 0;
       const digit = sum - carry * 62;
       digits[i] = digit;
-      this.#codes[this.#prefixLength + i] = ALPHABET_CODES[digit] as number;
+      ascii[this.#prefixLength + i] = ALPHABET_CODES[digit] as number;
     }
     // Past 2^128: beyond any time an id can hold (year 10889); draw afresh rather than wrap.
-    if (carry !== 0) return this.#draw(now, ms);
+    if (carry !== 0) {
+      this.#draw(now, ms);
+      return;
+    }
     this.#ms = ms;
-    const id = String.fromCharCode(...this.#codes);
-    this.#stem = id.slice(0, -1);
-    return id;
   }
 
-  #draw(now: number, ms: number): string {
+  /** The current id, one byte per character; valid until the next `advance`. */
+  get ascii(): Uint8Array {
+    return this.#ascii;
+  }
+
+  /**
+   * How many times the generator drew a fresh random part: ids of the same draw sort in the order they were
+   * made; ids of different draws may sort either way.
+   */
+  get draws(): number {
+    return this.#draws;
+  }
+
+  /** The current id's text. */
+  current(): string {
+    this.#text ??= String.fromCharCode(...this.#ascii);
+    return this.#text;
+  }
+
+  #draw(now: number, ms: number): void {
     const id = newId(this.#kind, now);
     this.#ms = ms;
     this.#run = 0;
-    this.#codes = Array.from(id, (c) => c.charCodeAt(0));
+    this.#draws++;
+    this.#text = id;
+    for (let i = 0; i < id.length; i++) this.#ascii[i] = id.charCodeAt(i);
     for (let i = 0; i < BODY_LENGTH; i++) {
       this.#digits[i] = BASE62_ALPHABET.indexOf(id.charAt(this.#prefixLength + i));
     }
-    this.#stem = id.slice(0, -1);
-    return id;
   }
 }

@@ -173,11 +173,12 @@ test('MonotonicIds: each id is the one before plus one plus 2^80 per millisecond
       (start, steps) => {
         const ids = new MonotonicIds('audit_event');
         let now = start;
-        let previous: { id: string; value: bigint; ms: number } | null = null;
+        let previous: { id: string; value: bigint; ms: number; draws: number } | null = null;
         for (const step of steps) {
           now += step;
           const id = ids.next(now);
           assert.ok(isId('audit_event', id), id);
+          assert.equal(Buffer.from(ids.ascii).toString('latin1'), id, 'its bytes are its text');
           const value = decodeBody(id.slice(4));
           const ms = Math.floor(now);
           assert.equal(Number(value >> 80n), ms, 'an id keeps its time');
@@ -188,8 +189,11 @@ test('MonotonicIds: each id is the one before plus one plus 2^80 per millisecond
               'advanced by addition',
             );
             assert.ok(id > previous.id, 'and sorts after the one before');
+            assert.equal(ids.draws, previous.draws, 'in the same draw');
+          } else {
+            assert.equal(ids.draws, (previous?.draws ?? 0) + 1, 'a fresh draw');
           }
-          previous = { id, value, ms };
+          previous = { id, value, ms, draws: ids.draws };
         }
       },
     ),

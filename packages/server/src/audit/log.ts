@@ -204,15 +204,15 @@ export class AuditLog {
   ): void {
     if (!this.#admit(orgId)) return;
     const now = this.#clock.now();
-    const id = this.#callIds.next(now);
-    const at = isoAt(now);
+    const ids = this.#callIds;
+    ids.advance(now);
     if (this.#log.isLevelEnabled('info')) {
       this.#log.info(
         {
           audit: {
-            id,
+            id: ids.current(),
             org_id: orgId,
-            at,
+            at: isoAt(now),
             actor_kind: actor.kind,
             actor_id: actor.id,
             action: CALL_ACTION,
@@ -228,7 +228,7 @@ export class AuditLog {
         'audit',
       );
     }
-    this.#segmentOf(orgId).add(id, at, actor.kind, actor.id, result, ip, userAgent, requestId, metadata);
+    this.#segmentOf(orgId).add(ids, now, actor.kind, actor.id, result, ip, userAgent, requestId, metadata);
     this.#callCount++;
     this.#flushIfFull();
   }

@@ -13,6 +13,7 @@
  * chain's MAC covers the stored bytes, so a segment is never re-encoded, and verifying never inflates one.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { isoAt, writeIsoAt } from '../clock.ts';
 import type { AuditEventsTable, AuditSegmentsTable } from '../storage/schema.ts';
 
 /** The action a segment's events have: the only high-volume one with no target. */
@@ -24,8 +25,29 @@ export const SEGMENT_MAX_EVENTS = 1000;
 /** An event as the API shows it: a stored row or an event opened from a segment (no per-event hash). */
 export type AuditEventRecord = Omit<AuditEventsTable, 'prev_hash' | 'hash'>;
 
-/** One call as a segment stores it: `add`'s parameters, in their order. */
-type EncodedEvent = Parameters<PendingSegment['add']>;
+/** One call as a segment stores it: id, time, actor kind and id, result, IP, user agent, request id, metadata. */
+type EncodedEvent = [
+  string,
+  string,
+  string,
+  string,
+  'success' | 'failure',
+  string | null,
+  string | null,
+  string | null,
+  Record<string, unknown>,
+];
+
+/**
+ * A call's id as its generator holds it (MonotonicIds): the ids a segment is given come from one generator,
+ * in the order it made them, so that two ids of the same draw sort in the order they came.
+ */
+export interface CallId {
+  /** The id, one byte per (ASCII) character. */
+  readonly ascii: Uint8Array;
+  /** Which draw of its generator the id belongs to. */
+  readonly draws: number;
+}
 
 /** A segment but for its place in the chain (`prev_hash`, `hash`), which the chain gives it. */
 export type UnlinkedSegment = Omit<AuditSegmentsTable, 'prev_hash' | 'hash'>;
@@ -90,10 +112,17 @@ export class PendingSegment {
   /** Bytes of `#bytes` written: `[` and the calls so far, comma-separated (the `]` is added by encode). */
   #length = 0;
   #count = 0;
-  #idFirst = '';
-  #idLast = '';
-  #atFirst = '';
-  #atLast = '';
+  /**
+   * Where the smallest and the largest id so far are in `#bytes` (their text is read back from there by
+   * `encode`), and the draw of the largest: a call of that draw is the new largest without a comparison.
+   */
+  #idMinAt = 0;
+  #idMaxAt = 0;
+  #idMaxDraws = 0;
+  #idLength = 0;
+  /** The earliest and latest times so far (ms): their text is made by `encode`. */
+  #msFirst = 0;
+  #msLast = 0;
   #actors = new Set<string>();
   #failures = 0;
   /**
@@ -113,13 +142,16 @@ export class PendingSegment {
   }
 
   /**
-   * One call, its fields as they are, in the order its JSON keeps them (positional: the request path builds
-   * no event object for it). The metadata is written as an object; a frozen one is a caller's memo, shared by
-   * every call of a credential to a route with one status, and its JSON is made once (`metadataJson`).
+   * One call: its id as its generator holds it, its time (ms), then its fields as they are, in the order its
+   * JSON keeps them (positional: the request path builds no event object for it). The id and the time are
+   * written from bytes, not text (MonotonicIds, writeIsoAt): most of a call's cost was building their
+   * strings, flattening them and reading them back a character at a time. The metadata is written as an
+   * object; a frozen one is a caller's memo, shared by every call of a credential to a route with one status,
+   * and its JSON is made once (`metadataJson`).
    */
   add(
-    id: string,
-    at: string,
+    id: CallId,
+    ms: number,
     actorKind: string,
     actorId: string,
     result: 'success' | 'failure',
@@ -128,32 +160,18 @@ export class PendingSegment {
     requestId: string | null,
     metadata: Readonly<Record<string, unknown>>,
   ): void {
-    if (this.#count === 0) {
-      this.#idFirst = this.#idLast = id;
-      this.#atFirst = this.#atLast = at;
-    } else {
-      // Events come in the order they were recorded, but ids and times carry the clock: the bounds are
-      // taken as they are, for listing's pre-filter and for retention.
-      // Usually later than the last: one comparison each.
-      if (id > this.#idLast) this.#idLast = id;
-      else if (id < this.#idFirst) this.#idFirst = id;
-      if (at > this.#atLast) this.#atLast = at;
-      else if (at < this.#atFirst) this.#atFirst = at;
-    }
     this.#actors.add(actorId);
     if (result === 'failure') this.#failures++;
+    const ascii = id.ascii;
     const middle = this.#middleFor(actorKind, actorId, result, ip, userAgent);
     const meta = metadataJson(metadata);
     // `[id,at,kind,actor,result,ip,agent,requestId,{metadata}]`, byte for byte the text JSON.stringify gives
     // the array of all nine (a test holds them equal), written in place: no string of the call is made.
-    // A UTF-16 code unit of the id, time or request id is at most 6 bytes escaped; brackets, quotes and
-    // commas, 12 at most.
+    // The id is ASCII with no quote or backslash (base62 and a prefix); the time is at most 30 characters
+    // (`toISOString` of any date); a UTF-16 code unit of the request id is at most 6 bytes escaped;
+    // brackets, quotes and commas, 12 at most.
     const needed =
-      this.#length +
-      (id.length + at.length + (requestId?.length ?? 4)) * 6 +
-      middle.length +
-      meta.length +
-      12;
+      this.#length + ascii.length + 30 + (requestId?.length ?? 4) * 6 + middle.length + meta.length + 12;
     if (needed > this.#bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(needed, this.#bytes.length * 2));
       this.#bytes.copy(grown, 0, 0, this.#length);
@@ -163,9 +181,20 @@ export class PendingSegment {
     let end = this.#length;
     bytes[end++] = this.#count === 0 ? OPEN_BRACKET : COMMA;
     bytes[end++] = OPEN_BRACKET;
-    end = writeJsonString(bytes, end, id);
+    bytes[end++] = QUOTE;
+    const idAt = end;
+    for (let i = 0; i < ascii.length; i++) bytes[end++] = ascii[i] as number;
+    bytes[end++] = QUOTE;
     bytes[end++] = COMMA;
-    end = writeJsonString(bytes, end, at);
+    bytes[end++] = QUOTE;
+    const timeEnd = writeIsoAt(bytes, end, ms);
+    if (timeEnd >= 0) {
+      bytes[timeEnd] = QUOTE;
+      end = timeEnd + 1;
+    } else {
+      // A year `toISOString` writes with six digits: its text, over the opening quote.
+      end = writeJsonString(bytes, end - 1, isoAt(ms));
+    }
     bytes.set(middle, end);
     end += middle.length;
     end = writeJsonString(bytes, end, requestId);
@@ -174,7 +203,41 @@ export class PendingSegment {
     end += meta.length;
     bytes[end++] = CLOSE_BRACKET;
     this.#length = end;
+    this.#bound(idAt, ascii.length, id.draws, ms);
     this.#count++;
+  }
+
+  /**
+   * Keeps the bounds (listing's pre-filter and retention read them) with the call just written, whose id is
+   * at `idAt`. Calls come in the order they were recorded, and the ids of one draw sort in that order: a call
+   * of the largest id's draw is the new largest. Only after a draw (every 65,536 ids, or when the clock went
+   * back) are the bytes compared. Times are compared as numbers: the clock can go back.
+   */
+  #bound(idAt: number, idLength: number, draws: number, ms: number): void {
+    if (this.#count === 0) {
+      this.#idMinAt = this.#idMaxAt = idAt;
+      this.#idMaxDraws = draws;
+      this.#idLength = idLength;
+      this.#msFirst = this.#msLast = ms;
+      return;
+    }
+    if (draws === this.#idMaxDraws) this.#idMaxAt = idAt;
+    else if (this.#compareIds(idAt, this.#idMaxAt) > 0) {
+      this.#idMaxAt = idAt;
+      this.#idMaxDraws = draws;
+    } else if (this.#compareIds(idAt, this.#idMinAt) < 0) this.#idMinAt = idAt;
+    if (ms > this.#msLast) this.#msLast = ms;
+    else if (ms < this.#msFirst) this.#msFirst = ms;
+  }
+
+  /** Compares two ids written in `#bytes` (ASCII, as their text sorts); ids of one kind have one length. */
+  #compareIds(a: number, b: number): number {
+    const bytes = this.#bytes;
+    for (let i = 0; i < this.#idLength; i++) {
+      const difference = (bytes[a + i] as number) - (bytes[b + i] as number);
+      if (difference !== 0) return difference;
+    }
+    return 0;
   }
 
   /** `,"kind","actor","result",ip,agent,` as UTF-8: the last call's when they are the same. */
@@ -215,10 +278,10 @@ export class PendingSegment {
       org_id: this.orgId,
       seq_first: seqFirst,
       seq_last: seqFirst + this.#count - 1,
-      id_first: this.#idFirst,
-      id_last: this.#idLast,
-      at_first: this.#atFirst,
-      at_last: this.#atLast,
+      id_first: this.#bytes.toString('latin1', this.#idMinAt, this.#idMinAt + this.#idLength),
+      id_last: this.#bytes.toString('latin1', this.#idMaxAt, this.#idMaxAt + this.#idLength),
+      at_first: isoAt(this.#msFirst),
+      at_last: isoAt(this.#msLast),
       failures: this.#failures,
       actor_ids: [...this.#actors].join(' '),
       events: deflateRawSync(this.#text(), { level: 1 }),

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { MonotonicIds } from '@cohera/shared';
 import fc from 'fast-check';
 import { AuditLog } from '../../src/audit/log.ts';
 import { resealAuditChain } from '../../src/audit/reseal.ts';
@@ -496,13 +497,82 @@ forEachEngine('audit: API calls in segments', (_engine, handle) => {
   });
 });
 
+/** 2^48 ms: the last time an id holds. Past the end of 9999, `isoAt` writes a six-digit year (`+010000-…`). */
+const ID_TIME_END = 2 ** 48;
+const FOUR_DIGIT_YEARS_END = Date.UTC(10000, 0, 1);
+
+/**
+ * The ids and times of calls as the audit log makes them: one MonotonicIds generator, one clock reading for
+ * both, a clock that mostly moves a few milliseconds (or not at all) and now and then jumps either way (which
+ * makes the generator draw afresh, and its ids no longer sort in the order they came). Some runs start just
+ * before the end of year 9999, so that times with six-digit years are written too.
+ */
+const callClock = fc.record({
+  start: fc.oneof(
+    fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2100, 0, 1) }),
+    fc.integer({ min: FOUR_DIGIT_YEARS_END - 3_000, max: ID_TIME_END - 100_000_000 }),
+  ),
+  steps: fc.array(
+    fc.oneof(
+      { weight: 20, arbitrary: fc.integer({ min: 0, max: 3 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -100_000, max: -1 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 60_001, max: 10_000_000 }) },
+    ),
+    { minLength: 30, maxLength: 30 },
+  ),
+});
+
+/** Feeds `fields` to a new segment with ids and times from `clock`; returns it and what JSON.stringify expects. */
+function segmentOf(
+  clock: { start: number; steps: number[] },
+  fields: [
+    string,
+    string,
+    'success' | 'failure',
+    string | null,
+    string | null,
+    string | null,
+    Readonly<Record<string, unknown>>,
+  ][],
+) {
+  const segment = new PendingSegment('org_x');
+  const ids = new MonotonicIds('audit_event');
+  const expected: unknown[][] = [];
+  let now = clock.start;
+  fields.forEach(([kind, actor, result, ip, agent, requestId, metadata], i) => {
+    now += clock.steps[i % clock.steps.length] as number;
+    ids.advance(now);
+    segment.add(ids, now, kind, actor, result, ip, agent, requestId, metadata);
+    expected.push([
+      ids.current(),
+      new Date(now).toISOString(),
+      kind,
+      actor,
+      result,
+      ip,
+      agent,
+      requestId,
+      metadata,
+    ]);
+  });
+  return { encoded: segment.encode(1), expected };
+}
+
+/** The bounds a segment must carry: the smallest and largest id and time of its calls, as text sorts them. */
+function assertBounds(encoded: ReturnType<PendingSegment['encode']>, expected: unknown[][]): void {
+  const ids = expected.map((call) => call[0] as string).sort();
+  const times = expected.map((call) => Date.parse(call[1] as string)).sort((a, b) => a - b);
+  assert.equal(encoded.id_first, ids[0]);
+  assert.equal(encoded.id_last, ids.at(-1));
+  assert.equal(encoded.at_first, new Date(times[0] as number).toISOString());
+  assert.equal(encoded.at_last, new Date(times.at(-1) as number).toISOString());
+}
+
 test('a pending segment writes exactly the JSON of its calls, metadata frozen (memoized) or not', () => {
   // Text a hand-made splice could get wrong: quotes, backslashes, control and non-ASCII characters, nulls.
   const text = fc.string({ unit: 'binary', maxLength: 24 });
   const nullable = fc.option(text, { nil: null });
   const call = fc.tuple(
-    text,
-    text,
     text,
     text,
     fc.constantFrom('success' as const, 'failure' as const),
@@ -513,17 +583,37 @@ test('a pending segment writes exactly the JSON of its calls, metadata frozen (m
     fc.boolean(),
   );
   fc.assert(
-    fc.property(fc.array(call, { minLength: 1, maxLength: 12 }), (calls) => {
-      const segment = new PendingSegment('org_x');
+    fc.property(callClock, fc.array(call, { minLength: 1, maxLength: 12 }), (clock, calls) => {
       const shared = Object.freeze({ method: 'GET', route: '/v1/x/:id', status: 200, mode: 'live' });
-      const expected: unknown[] = [];
-      for (const [id, at, kind, actor, result, ip, agent, requestId, own, useShared] of calls) {
-        const metadata = useShared ? shared : own;
-        segment.add(id, at, kind, actor, result, ip, agent, requestId, metadata);
-        expected.push([id, at, kind, actor, result, ip, agent, requestId, metadata]);
-      }
-      const written = inflateRawSync(segment.encode(1).events).toString('utf8');
-      assert.equal(written, JSON.stringify(expected));
+      const { encoded, expected } = segmentOf(
+        clock,
+        calls.map(([kind, actor, result, ip, agent, requestId, own, useShared]) => [
+          kind,
+          actor,
+          result,
+          ip,
+          agent,
+          requestId,
+          useShared ? shared : own,
+        ]),
+      );
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
+      assertBounds(encoded, expected);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a pending segment keeps the bounds of its ids and times when the clock jumps either way', () => {
+  fc.assert(
+    fc.property(callClock, fc.integer({ min: 1, max: 200 }), (clock, count) => {
+      const metadata = Object.freeze({ method: 'GET', status: 200 });
+      const { encoded, expected } = segmentOf(
+        clock,
+        Array.from({ length: count }, () => ['api_key', 'key_1', 'success', null, null, null, metadata]),
+      );
+      assertBounds(encoded, expected);
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
     }),
     { numRuns: 300 },
   );
@@ -534,8 +624,6 @@ test('a pending segment re-encodes what changes between calls that repeat their 
   const pick = fc.constantFrom('a', 'ab', 'é', '"', '\\', '\u0001', '\ud800', '');
   const nullable = fc.option(pick, { nil: null });
   const call = fc.tuple(
-    pick,
-    pick,
     fc.constantFrom('api_key', 'user'),
     pick,
     fc.constantFrom('success' as const, 'failure' as const),
@@ -544,16 +632,21 @@ test('a pending segment re-encodes what changes between calls that repeat their 
     nullable,
   );
   fc.assert(
-    fc.property(fc.array(call, { minLength: 1, maxLength: 30 }), (calls) => {
-      const segment = new PendingSegment('org_x');
+    fc.property(callClock, fc.array(call, { minLength: 1, maxLength: 30 }), (clock, calls) => {
       const metadata = Object.freeze({ method: 'GET', status: 200 });
-      const expected: unknown[] = [];
-      for (const [id, at, kind, actor, result, ip, agent, requestId] of calls) {
-        segment.add(id, at, kind, actor, result, ip, agent, requestId, metadata);
-        expected.push([id, at, kind, actor, result, ip, agent, requestId, metadata]);
-      }
-      const written = inflateRawSync(segment.encode(1).events).toString('utf8');
-      assert.equal(written, JSON.stringify(expected));
+      const { encoded, expected } = segmentOf(
+        clock,
+        calls.map(([kind, actor, result, ip, agent, requestId]) => [
+          kind,
+          actor,
+          result,
+          ip,
+          agent,
+          requestId,
+          metadata,
+        ]),
+      );
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
     }),
     { numRuns: 500 },
   );
