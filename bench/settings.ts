@@ -35,10 +35,12 @@ export const settings = {
   tokenChains: envInt('BENCH_TOKEN_CHAINS', 20),
   tool: chooseTool(),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null,
-  serverNodeArgs:
-    process.env.BENCH_PROFILE === '1'
+  serverNodeArgs: [
+    ...(process.env.BENCH_PROFILE === '1'
       ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH, 'results', 'profiles')}`]
-      : [],
+      : []),
+    ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+  ],
   /** The instruction-count mode (bench/instructions.ts). */
   instructions: {
     /** Requests counted per round, and rounds per server (the median is reported). */
