@@ -174,6 +174,7 @@ test('MonotonicIds: each id is the one before plus one plus 2^80 per millisecond
         const ids = new MonotonicIds('audit_event');
         let now = start;
         let previous: { id: string; value: bigint; ms: number; draws: number } | null = null;
+        let draws = 0;
         for (const step of steps) {
           now += step;
           const id = ids.next(now);
@@ -191,9 +192,10 @@ test('MonotonicIds: each id is the one before plus one plus 2^80 per millisecond
             assert.ok(id > previous.id, 'and sorts after the one before');
             assert.equal(ids.draws, previous.draws, 'in the same draw');
           } else {
-            assert.equal(ids.draws, (previous?.draws ?? 0) + 1, 'a fresh draw');
+            assert.equal(ids.draws, draws + 1, 'a fresh draw');
           }
           previous = { id, value, ms, draws: ids.draws };
+          draws = ids.draws;
         }
       },
     ),

@@ -14,7 +14,7 @@ import fc from 'fast-check';
 import { AuditLog } from '../../src/audit/log.ts';
 import { resealAuditChain } from '../../src/audit/reseal.ts';
 import { purgeAuditEvents } from '../../src/audit/retention.ts';
-import { PendingSegment } from '../../src/audit/segments.ts';
+import { openSegment, PendingSegment } from '../../src/audit/segments.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { createLogger } from '../../src/http/logger.ts';
 import type { AuditSegmentsTable } from '../../src/storage/schema.ts';
@@ -522,7 +522,12 @@ const callClock = fc.record({
   ),
 });
 
-/** Feeds `fields` to a new segment with ids and times from `clock`; returns it and what JSON.stringify expects. */
+/**
+ * Feeds `fields` to a new segment with ids and times from `clock`. Returns it, the calls as JSON.stringify
+ * writes them whole (`expected`), and the text the segment must hold (`text`): a call whose actor, result,
+ * IP, user agent and (frozen, so memoized) metadata are the call before's as `[id, at, request id]`. Checks
+ * that opening the segment gives every call whole again.
+ */
 function segmentOf(
   clock: { start: number; steps: number[] },
   fields: [
@@ -555,7 +560,37 @@ function segmentOf(
       metadata,
     ]);
   });
-  return { encoded: segment.encode(1), expected };
+  const stored = expected.map((call, i) => {
+    const before = expected[i - 1];
+    const repeat =
+      before !== undefined &&
+      [2, 3, 4, 5, 6].every((field) => call[field] === before[field]) &&
+      call[8] === before[8] &&
+      Object.isFrozen(call[8]);
+    return repeat ? [call[0], call[1], call[7]] : call;
+  });
+  const encoded = segment.encode(1);
+  // What the API shows: every call whole again, in its place.
+  const opened = openSegment({ ...encoded, prev_hash: '', hash: '' });
+  assert.deepEqual(
+    opened.map((event) => [
+      event.id,
+      event.at,
+      event.actor_kind,
+      event.actor_id,
+      event.result,
+      event.ip,
+      event.user_agent,
+      event.request_id,
+      JSON.parse(event.metadata),
+    ]),
+    expected.map((call) => JSON.parse(JSON.stringify(call))),
+  );
+  assert.deepEqual(
+    opened.map((event) => event.seq),
+    expected.map((_call, i) => 1 + i),
+  );
+  return { encoded, expected, text: JSON.stringify(stored) };
 }
 
 /** The bounds a segment must carry: the smallest and largest id and time of its calls, as text sorts them. */
@@ -585,7 +620,7 @@ test('a pending segment writes exactly the JSON of its calls, metadata frozen (m
   fc.assert(
     fc.property(callClock, fc.array(call, { minLength: 1, maxLength: 12 }), (clock, calls) => {
       const shared = Object.freeze({ method: 'GET', route: '/v1/x/:id', status: 200, mode: 'live' });
-      const { encoded, expected } = segmentOf(
+      const { encoded, expected, text } = segmentOf(
         clock,
         calls.map(([kind, actor, result, ip, agent, requestId, own, useShared]) => [
           kind,
@@ -597,7 +632,7 @@ test('a pending segment writes exactly the JSON of its calls, metadata frozen (m
           useShared ? shared : own,
         ]),
       );
-      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), text);
       assertBounds(encoded, expected);
     }),
     { numRuns: 300 },
@@ -608,12 +643,12 @@ test('a pending segment keeps the bounds of its ids and times when the clock jum
   fc.assert(
     fc.property(callClock, fc.integer({ min: 1, max: 200 }), (clock, count) => {
       const metadata = Object.freeze({ method: 'GET', status: 200 });
-      const { encoded, expected } = segmentOf(
+      const { encoded, expected, text } = segmentOf(
         clock,
         Array.from({ length: count }, () => ['api_key', 'key_1', 'success', null, null, null, metadata]),
       );
       assertBounds(encoded, expected);
-      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), text);
     }),
     { numRuns: 300 },
   );
@@ -634,7 +669,7 @@ test('a pending segment re-encodes what changes between calls that repeat their 
   fc.assert(
     fc.property(callClock, fc.array(call, { minLength: 1, maxLength: 30 }), (clock, calls) => {
       const metadata = Object.freeze({ method: 'GET', status: 200 });
-      const { encoded, expected } = segmentOf(
+      const { encoded, text } = segmentOf(
         clock,
         calls.map(([kind, actor, result, ip, agent, requestId]) => [
           kind,
@@ -646,8 +681,48 @@ test('a pending segment re-encodes what changes between calls that repeat their 
           metadata,
         ]),
       );
-      assert.equal(inflateRawSync(encoded.events).toString('utf8'), JSON.stringify(expected));
+      assert.equal(inflateRawSync(encoded.events).toString('utf8'), text);
     }),
     { numRuns: 500 },
+  );
+});
+
+test('a segment written before the short form opens as ever; one that starts with a repeat is refused', () => {
+  const whole = (id: string, requestId: string) => [
+    id,
+    '2026-12-06T10:00:00.000Z',
+    'api_key',
+    'key_1',
+    'success',
+    '127.0.0.1',
+    null,
+    requestId,
+    { method: 'GET', status: 200 },
+  ];
+  const segment = (calls: unknown[]) => ({
+    org_id: 'org_x',
+    seq_first: 5,
+    seq_last: 4 + calls.length,
+    id_first: '',
+    id_last: '',
+    at_first: '',
+    at_last: '',
+    failures: 0,
+    actor_ids: 'key_1',
+    events: deflateRawSync(JSON.stringify(calls)),
+    prev_hash: '',
+    hash: '',
+  });
+  const opened = openSegment(segment([whole('a', 'r1'), whole('b', 'r2')]));
+  assert.deepEqual(
+    opened.map((event) => [event.id, event.seq, event.request_id, event.actor_id, event.metadata]),
+    [
+      ['a', 5, 'r1', 'key_1', '{"method":"GET","status":200}'],
+      ['b', 6, 'r2', 'key_1', '{"method":"GET","status":200}'],
+    ],
+  );
+  assert.throws(
+    () => openSegment(segment([['a', '2026-12-06T10:00:00.000Z', 'r1']])),
+    /starts with a repeated call/,
   );
 });
