@@ -5,7 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { CallMetadataMemo, credentialOf } from './audit/call-metadata.ts';
@@ -14,7 +14,7 @@ import { auditRoutes } from './audit/routes.ts';
 import { apiKeyRoutes } from './auth/api-keys/routes.ts';
 import { ApiKeyVerifier, type ApiKeyVerifierOptions } from './auth/api-keys/verifier.ts';
 import { createAuthenticationStep } from './auth/authenticate.ts';
-import type { RouteAccess } from './auth/context.ts';
+import type { AuthContext, RouteAccess } from './auth/context.ts';
 import { oauthAuthorizationRoutes } from './auth/oauth/authorization-routes.ts';
 import { oauthClientRoutes } from './auth/oauth/client-routes.ts';
 import { registerOAuthEndpoints } from './auth/oauth/endpoints.ts';
@@ -462,21 +462,22 @@ export async function buildApp(
 
   const auditCalls = config.auditApiCalls;
   const callMetadata = new CallMetadataMemo();
-  // After the response is sent, off the request path: usage (one Map update) and latency metrics. One hook
-  // for both, since every hook is a dispatch per request.
-  // The route's config and the clock reading come from the pipeline (read once per request).
-  app.addHook('onResponse', (request, reply, done) => {
-    const auth = request.auth;
-    const status = reply.statusCode;
-    if (auth?.principal.kind === 'api_key') {
+  /**
+   * Usage and, under COHERA_AUDIT_API_CALLS, the call's audit event, for an authenticated request. The
+   * route's config and the clock reading come from the pipeline (read once per request).
+   */
+  const account = (request: FastifyRequest, auth: AuthContext, status: number): void => {
+    // Read once: Fastify's getter walks to the socket's address on every read.
+    const ip = request.ip;
+    if (auth.principal.kind === 'api_key') {
       const { access } = routeConfigOf(request);
       const scope = status < 400 && access && 'scope' in access ? access.scope : null;
-      deps.usage.recordApiKeyResponse(auth, status, request.ip, scope, request.receivedAt || clock.now());
-    } else if (auth) {
+      deps.usage.recordApiKeyResponse(auth, status, ip, scope, request.receivedAt || clock.now());
+    } else {
       deps.usage.recordOrg(auth.orgId, auth.mode, status);
       if (auth.credentialId) deps.usage.recordLastUse(auth.credentialId, auth.orgId);
     }
-    if (auth && auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
+    if (auditCalls !== 'none' && (auditCalls === 'all' || !READ_METHODS.has(request.method))) {
       // The route's pattern from its config: `request.routeOptions` builds a frozen object per call.
       const config = routeConfigOf(request);
       audit.enqueueCall(
@@ -484,11 +485,18 @@ export async function buildApp(
         auth.principal,
         status < 400 ? 'success' : 'failure',
         callMetadata.of(auth, config, config.url ?? null, request.method, status),
-        request.ip,
+        ip,
         userAgentOf(request),
         request.id,
       );
     }
+  };
+
+  // After the response is sent, off the request path: usage (one Map update), the audit event and latency
+  // metrics. One hook for all, since every hook is a dispatch per request.
+  app.addHook('onResponse', (request, reply, done) => {
+    const auth = request.auth;
+    if (auth) account(request, auth, reply.statusCode);
     observe(request, reply);
     done();
   });

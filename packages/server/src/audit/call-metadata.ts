@@ -23,8 +23,39 @@ export function credentialOf(auth: AuthContext): Record<string, string> {
 export class CallMetadataMemo {
   readonly #byContext = new WeakMap<AuthContext, Map<object, Map<number, CallMetadata>>>();
 
+  /** The last call's inputs and metadata: a busy client's next call is usually the same (no lookups then). */
+  #lastAuth: AuthContext | null = null;
+  #lastConfig: object | null = null;
+  #lastStatus = 0;
+  #last: CallMetadata | null = null;
+
   /** The metadata of a call; `route` is the route config's pattern, `config` the config object itself. */
   of(auth: AuthContext, config: object, route: string | null, method: string, status: number): CallMetadata {
+    const last = this.#last;
+    if (
+      auth === this.#lastAuth &&
+      config === this.#lastConfig &&
+      status === this.#lastStatus &&
+      last !== null &&
+      last.method === method
+    ) {
+      return last;
+    }
+    const metadata = this.#lookUp(auth, config, route, method, status);
+    this.#lastAuth = auth;
+    this.#lastConfig = config;
+    this.#lastStatus = status;
+    this.#last = metadata;
+    return metadata;
+  }
+
+  #lookUp(
+    auth: AuthContext,
+    config: object,
+    route: string | null,
+    method: string,
+    status: number,
+  ): CallMetadata {
     let byRoute = this.#byContext.get(auth);
     if (byRoute === undefined) {
       byRoute = new Map();

@@ -142,6 +142,9 @@ export class PendingSegment {
   /** The middle fields and the metadata the last call was written with (the short form repeats them). */
   #lastMiddle: Buffer | null = null;
   #lastMeta: Buffer | null = null;
+  /** The last call's metadata object and actor: a client's next call has the same ones (no lookup then). */
+  #lastMetadata: Readonly<Record<string, unknown>> | null = null;
+  #lastActor = '';
   #middleOf: [string, string, string, string | null, string | null] = ['', '', '', null, null];
 
   constructor(orgId: string) {
@@ -171,11 +174,17 @@ export class PendingSegment {
     requestId: string | null,
     metadata: Readonly<Record<string, unknown>>,
   ): void {
-    this.#actors.add(actorId);
+    if (actorId !== this.#lastActor) {
+      this.#actors.add(actorId);
+      this.#lastActor = actorId;
+    }
     if (result === 'failure') this.#failures++;
     const ascii = id.ascii;
     const middle = this.#middleFor(actorKind, actorId, result, ip, userAgent);
-    const meta = metadataJson(metadata);
+    // The same frozen object as the last call's is the same JSON (a frozen object cannot change).
+    const meta =
+      metadata === this.#lastMetadata && this.#lastMeta !== null ? this.#lastMeta : metadataJson(metadata);
+    this.#lastMetadata = Object.isFrozen(metadata) ? metadata : null;
     // `[id,at,kind,actor,result,ip,agent,requestId,{metadata}]`, or `[id,at,requestId]` for a repeat, byte
     // for byte the text JSON.stringify gives (a test holds them equal), written in place: no string of the
     // call is made. A frozen metadata object's JSON and unchanged middle fields are the same Buffer as the
