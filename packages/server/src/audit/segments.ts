@@ -181,10 +181,14 @@ export class PendingSegment {
     if (result === 'failure') this.#failures++;
     const ascii = id.ascii;
     const middle = this.#middleFor(actorKind, actorId, result, ip, userAgent);
-    // The same frozen object as the last call's is the same JSON (a frozen object cannot change).
-    const meta =
-      metadata === this.#lastMetadata && this.#lastMeta !== null ? this.#lastMeta : metadataJson(metadata);
-    this.#lastMetadata = Object.isFrozen(metadata) ? metadata : null;
+    // The same frozen object as the last call's is the same JSON (a frozen object cannot change). Asking
+    // whether an object is frozen is a call into C++: only a new object is asked.
+    let meta: Buffer;
+    if (metadata === this.#lastMetadata && this.#lastMeta !== null) meta = this.#lastMeta;
+    else {
+      meta = metadataJson(metadata);
+      this.#lastMetadata = Object.isFrozen(metadata) ? metadata : null;
+    }
     // `[id,at,kind,actor,result,ip,agent,requestId,{metadata}]`, or `[id,at,requestId]` for a repeat, byte
     // for byte the text JSON.stringify gives (a test holds them equal), written in place: no string of the
     // call is made. A frozen metadata object's JSON and unchanged middle fields are the same Buffer as the
