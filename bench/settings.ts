@@ -45,7 +45,7 @@ export const settings = {
   instructions: {
     /** Requests counted per round, and rounds per server (the median is reported). */
     requests: envInt('BENCH_INSTR_REQUESTS', 2000),
-    rounds: envInt('BENCH_INSTR_ROUNDS', 3),
+    rounds: envInt('BENCH_INSTR_ROUNDS', 5),
     /**
      * Requests before the first count: V8 compiles the hot path meanwhile. After 2,000 the rounds still fell
      * one after the other (139k, 125k, 120k instructions on the API-key row), as code that runs once per
