@@ -522,24 +522,16 @@ const callClock = fc.record({
   ),
 });
 
+/** A call's fields after its id and time: `add`'s other parameters. */
+type CallFields = Parameters<PendingSegment['add']> extends [unknown, unknown, ...infer Rest] ? Rest : never;
+
 /**
  * Feeds `fields` to a new segment with ids and times from `clock`. Returns it, the calls as JSON.stringify
  * writes them whole (`expected`), and the text the segment must hold (`text`): a call whose actor, result,
  * IP, user agent and (frozen, so memoized) metadata are the call before's as `[id, at, request id]`. Checks
  * that opening the segment gives every call whole again.
  */
-function segmentOf(
-  clock: { start: number; steps: number[] },
-  fields: [
-    string,
-    string,
-    'success' | 'failure',
-    string | null,
-    string | null,
-    string | null,
-    Readonly<Record<string, unknown>>,
-  ][],
-) {
+function segmentOf(clock: { start: number; steps: number[] }, fields: CallFields[]) {
   const segment = new PendingSegment('org_x');
   const ids = new MonotonicIds('audit_event');
   const expected: unknown[][] = [];
@@ -671,15 +663,7 @@ test('a pending segment re-encodes what changes between calls that repeat their 
       const metadata = Object.freeze({ method: 'GET', status: 200 });
       const { encoded, text } = segmentOf(
         clock,
-        calls.map(([kind, actor, result, ip, agent, requestId]) => [
-          kind,
-          actor,
-          result,
-          ip,
-          agent,
-          requestId,
-          metadata,
-        ]),
+        calls.map((call): CallFields => [...call, metadata]),
       );
       assert.equal(inflateRawSync(encoded.events).toString('utf8'), text);
     }),
