@@ -536,21 +536,11 @@ function segmentOf(clock: { start: number; steps: number[] }, fields: CallFields
   const ids = new MonotonicIds('audit_event');
   const expected: unknown[][] = [];
   let now = clock.start;
-  fields.forEach(([kind, actor, result, ip, agent, requestId, metadata], i) => {
+  fields.forEach((call, i) => {
     now += clock.steps[i % clock.steps.length] as number;
     ids.advance(now);
-    segment.add(ids, now, kind, actor, result, ip, agent, requestId, metadata);
-    expected.push([
-      ids.current(),
-      new Date(now).toISOString(),
-      kind,
-      actor,
-      result,
-      ip,
-      agent,
-      requestId,
-      metadata,
-    ]);
+    segment.add(ids, now, ...call);
+    expected.push([ids.current(), new Date(now).toISOString(), ...call]);
   });
   const stored = expected.map((call, i) => {
     const before = expected[i - 1];
